@@ -1,0 +1,176 @@
+//! The AOT artifact: native code for one module plus what the runtime needs
+//! to load it. Position independent: calls between functions are resolved at
+//! compile time inside one text section, and everything else is reached
+//! through the instance context, so loading maps the text and applies no
+//! relocations.
+//!
+//! On disk: `ARTIFACT_MAGIC`, a little-endian CRC-32 of the rest, then the
+//! postcard-encoded [`Artifact`].
+
+use crate::{ModuleInfo, TrapKind, TypeIndex};
+use serde::{Deserialize, Serialize};
+
+pub const ARTIFACT_MAGIC: &[u8; 8] = b"\0FAASMAO";
+
+/// Which SFI scheme the code was compiled for; the runtime allocates
+/// memories to match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemoryStrategy {
+    /// Reserve the whole 32-bit space plus `guard_bytes`; accesses whose
+    /// static offset lands in the guard need no explicit check.
+    Guarded { guard_bytes: u64 },
+    /// Reserve `reservation_bytes` (more on demand by moving the memory);
+    /// every access is checked against the current length, with the address
+    /// clamped by a select so a mispredicted check cannot read out of bounds.
+    Explicit { reservation_bytes: u64 },
+}
+
+impl Default for MemoryStrategy {
+    fn default() -> Self {
+        MemoryStrategy::Guarded {
+            guard_bytes: 32 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompiledFunc {
+    /// Offset of the function's first instruction in `text`.
+    pub offset: u32,
+    pub len: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrapSite {
+    /// Offset in `text` of the instruction that traps.
+    pub offset: u32,
+    pub kind: TrapKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// `faasmc` version and ABI revision that produced the code.
+    pub compiler_version: String,
+    /// Target triple plus the CPU features the code relies on.
+    pub target: String,
+    pub memory_strategy: MemoryStrategy,
+    /// Whether loop headers check the interrupt flag.
+    pub interruptible: bool,
+    pub info: ModuleInfo,
+    pub text: Vec<u8>,
+    /// One per defined function, in index order.
+    pub funcs: Vec<CompiledFunc>,
+    /// `extern "C" fn(vmctx, code, values: *mut [u8; 16])`, one per module
+    /// type: the host calls any wasm function of that type through it.
+    pub entry_trampolines: Vec<(TypeIndex, u32)>,
+    /// Wasm-callable adapters, one per type of an imported function: they
+    /// spill arguments to 16-byte slots and call the host dispatcher.
+    pub host_trampolines: Vec<(TypeIndex, u32)>,
+    /// Sorted by offset.
+    pub traps: Vec<TrapSite>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ArtifactError {
+    #[error("not a faasm artifact (bad magic number)")]
+    BadMagic,
+    #[error("artifact is corrupted (checksum mismatch)")]
+    Checksum,
+    #[error("artifact is corrupted: {0}")]
+    Decode(String),
+    #[error("artifact was built by {found}, this runtime needs {expected}; recompile it")]
+    Version { found: String, expected: String },
+    #[error("artifact targets {found}, this machine is {expected}; recompile it")]
+    Target { found: String, expected: String },
+}
+
+impl Artifact {
+    pub fn serialize(&self) -> Vec<u8> {
+        let body = postcard::to_stdvec(self).expect("artifact serialisation cannot fail");
+        let mut out = Vec::with_capacity(body.len() + 12);
+        out.extend_from_slice(ARTIFACT_MAGIC);
+        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes and checks integrity; the caller checks version and target.
+    pub fn deserialize(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
+        if bytes.len() < 12 || &bytes[..8] != ARTIFACT_MAGIC {
+            return Err(ArtifactError::BadMagic);
+        }
+        let sum = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        let body = &bytes[12..];
+        if crc32fast::hash(body) != sum {
+            return Err(ArtifactError::Checksum);
+        }
+        let artifact: Artifact =
+            postcard::from_bytes(body).map_err(|e| ArtifactError::Decode(e.to_string()))?;
+        artifact.check_layout()?;
+        Ok(artifact)
+    }
+
+    pub fn check_compat(&self, version: &str, target: &str) -> Result<(), ArtifactError> {
+        if self.compiler_version != version {
+            return Err(ArtifactError::Version {
+                found: self.compiler_version.clone(),
+                expected: version.to_string(),
+            });
+        }
+        if self.target != target {
+            return Err(ArtifactError::Target {
+                found: self.target.clone(),
+                expected: target.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Structural sanity beyond the checksum: offsets inside the text.
+    fn check_layout(&self) -> Result<(), ArtifactError> {
+        let text = self.text.len() as u64;
+        let bad = |what: &str| Err(ArtifactError::Decode(format!("{what} outside the text section")));
+        if self.funcs.len() as u32 != self.info.num_defined_funcs() {
+            return Err(ArtifactError::Decode("function count mismatch".into()));
+        }
+        if self
+            .funcs
+            .iter()
+            .any(|f| f.offset as u64 + f.len as u64 > text)
+        {
+            return bad("function");
+        }
+        let in_text = |off: u32| (off as u64) < text;
+        if !self
+            .entry_trampolines
+            .iter()
+            .chain(&self.host_trampolines)
+            .all(|(t, off)| in_text(*off) && (*t as usize) < self.info.types.len())
+        {
+            return bad("trampoline");
+        }
+        if !self.traps.iter().all(|t| in_text(t.offset)) {
+            return bad("trap site");
+        }
+        Ok(())
+    }
+
+    /// The trap kind recorded for the instruction at `offset`, if any.
+    pub fn trap_at(&self, offset: u32) -> Option<TrapKind> {
+        lookup_trap(&self.traps, offset)
+    }
+
+    /// Index of the defined function whose code contains `offset`.
+    pub fn defined_func_at(&self, offset: u32) -> Option<u32> {
+        let i = self.funcs.partition_point(|f| f.offset <= offset);
+        let f = self.funcs.get(i.checked_sub(1)?)?;
+        (offset < f.offset + f.len).then_some((i - 1) as u32)
+    }
+}
+
+pub fn lookup_trap(traps: &[TrapSite], offset: u32) -> Option<TrapKind> {
+    traps
+        .binary_search_by_key(&offset, |t| t.offset)
+        .ok()
+        .map(|i| traps[i].kind)
+}

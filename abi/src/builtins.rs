@@ -1,0 +1,61 @@
+//! Runtime helpers that compiled code calls through the table at
+//! `vmctx + VMOffsets::BUILTINS`. Each is `extern "C"` and takes the
+//! caller's vmctx first. Helpers that can fail return a non-zero `u32`
+//! and the compiled code traps with the kind the operation implies.
+
+/// Parameter or result kinds of a builtin (after the leading vmctx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuiltinParam {
+    I32,
+    I64,
+}
+
+macro_rules! builtins {
+    ($( $(#[$doc:meta])* $name:ident = $fn:ident ( $($p:ident),* ) -> $ret:tt ; )*) => {
+        /// A runtime helper; the discriminant is its slot in the table.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u32)]
+        pub enum Builtin { $( $(#[$doc])* $name ),* }
+
+        impl Builtin {
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$name),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Builtin::$name => stringify!($fn)),* }
+            }
+
+            pub fn params(self) -> &'static [BuiltinParam] {
+                match self { $(Builtin::$name => &[$(BuiltinParam::$p),*]),* }
+            }
+
+            pub fn result(self) -> Option<BuiltinParam> {
+                match self { $(Builtin::$name => builtins!(@ret $ret)),* }
+            }
+        }
+    };
+    (@ret none) => { None };
+    (@ret $t:ident) => { Some(BuiltinParam::$t) };
+}
+
+builtins! {
+    /// (mem, delta_pages) -> old pages or -1
+    MemoryGrow = memory_grow(I32, I64) -> I64;
+    /// (mem, dst, byte, len) -> 0 or failure
+    MemoryFill = memory_fill(I32, I64, I32, I64) -> I32;
+    /// (dst_mem, src_mem, dst, src, len) -> 0 or failure
+    MemoryCopy = memory_copy(I32, I32, I64, I64, I64) -> I32;
+    /// (mem, segment, dst, src, len) -> 0 or failure
+    MemoryInit = memory_init(I32, I32, I64, I32, I32) -> I32;
+    /// (segment)
+    DataDrop = data_drop(I32) -> none;
+    /// (table, init_value, delta) -> old size or -1
+    TableGrow = table_grow(I32, I64, I32) -> I32;
+    /// (table, dst, value, len) -> 0 or failure
+    TableFill = table_fill(I32, I32, I64, I32) -> I32;
+    /// (dst_table, src_table, dst, src, len) -> 0 or failure
+    TableCopy = table_copy(I32, I32, I32, I32, I32) -> I32;
+    /// (table, segment, dst, src, len) -> 0 or failure
+    TableInit = table_init(I32, I32, I32, I32, I32) -> I32;
+    /// (segment)
+    ElemDrop = elem_drop(I32) -> none;
+}

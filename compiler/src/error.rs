@@ -1,0 +1,28 @@
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CompileError {
+    /// The bytes are not a valid WebAssembly module.
+    #[error("invalid module: {message}{}, at byte offset {offset:#x}", .func.map(|f| format!(" in function {f}")).unwrap_or_default())]
+    Invalid {
+        message: String,
+        offset: u64,
+        func: Option<u32>,
+    },
+    /// Valid WebAssembly that uses something this compiler does not support.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Cranelift rejected the generated IR: a compiler bug.
+    #[error("code generation failed in function {func}: {message}")]
+    Codegen { func: u32, message: String },
+}
+
+impl CompileError {
+    pub(crate) fn invalid(e: &wasmparser::BinaryReaderError, func: Option<u32>) -> Self {
+        CompileError::Invalid {
+            message: e.message().to_string(),
+            offset: e.offset(),
+            func,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! faasmc: validates a WebAssembly module with `wasmparser`, translates every
+//! function to Cranelift IR with our own translator, and emits a
+//! position-independent [`Artifact`] for the runtime.
+
+mod driver;
+mod error;
+mod isa;
+mod module_env;
+mod signature;
+mod traps;
+mod trampolines;
+mod translate;
+
+pub use driver::{compile, compile_with_timings, Timings};
+pub use error::CompileError;
+pub use faasm_abi::{Artifact, MemoryStrategy};
+pub use isa::host_target;
+
+/// What to compile for. The runtime must allocate memories the way the code
+/// expects, so the strategy is recorded in the artifact.
+#[derive(Debug, Clone)]
+pub struct CompileConfig {
+    pub memory_strategy: MemoryStrategy,
+    /// Check the interrupt flag at every loop header so that a runaway
+    /// function can be stopped from another thread.
+    pub interruptible: bool,
+    /// Compile functions on the rayon pool.
+    pub parallel: bool,
+    /// Cranelift `opt_level`: "none", "speed" or "speed_and_size".
+    pub opt_level: &'static str,
+}
+
+impl Default for CompileConfig {
+    fn default() -> Self {
+        CompileConfig {
+            memory_strategy: MemoryStrategy::default(),
+            interruptible: true,
+            parallel: true,
+            opt_level: "speed",
+        }
+    }
+}
+
+/// The version string written into artifacts; the runtime only loads
+/// artifacts whose version equals its own compiler's.
+pub fn version() -> String {
+    format!("faasmc {} (abi 1)", env!("CARGO_PKG_VERSION"))
+}

@@ -1,0 +1,1 @@
+//! Parses a module into `ModuleInfo` and hands out function bodies.

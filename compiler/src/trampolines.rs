@@ -1,0 +1,1 @@
+//! Entry (host→wasm) and host-call (wasm→host) trampolines.

@@ -1,0 +1,46 @@
+use faasm_abi::MemoryStrategy;
+use std::sync::Arc;
+
+/// Settings shared by everything an [`Engine`] compiles and runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// SFI scheme for modules compiled by this engine (artifacts carry
+    /// their own and are honoured).
+    pub memory_strategy: MemoryStrategy,
+    /// Compile loop headers with an interrupt check (needed for timeouts).
+    pub interruptible: bool,
+    /// Bytes of native stack wasm may use below the point where the host
+    /// called in; deeper recursion traps with `StackOverflow`.
+    pub max_wasm_stack: usize,
+    /// Compile functions in parallel.
+    pub parallel_compilation: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            memory_strategy: MemoryStrategy::default(),
+            interruptible: true,
+            max_wasm_stack: 1 << 20,
+            parallel_compilation: true,
+        }
+    }
+}
+
+/// Compiles and loads modules. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    config: Arc<Config>,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine {
+            config: Arc::new(config),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

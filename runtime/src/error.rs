@@ -1,0 +1,117 @@
+use faasm_abi::{ArtifactError, TrapKind};
+use faasm_compiler::CompileError;
+use thiserror::Error;
+
+/// Why a wasm computation stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrapReason {
+    /// A trap raised by WebAssembly semantics (or a timeout).
+    Wasm(TrapKind),
+    /// A host function failed with this message.
+    Host(String),
+    /// The guest asked to exit (WASI `proc_exit`) with this status.
+    Exit(i32),
+}
+
+/// A trap, with the wasm function it happened in when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    pub reason: TrapReason,
+    /// Index of the wasm function that was executing.
+    pub func_index: Option<u32>,
+    /// Its name from the name section, if any.
+    pub func_name: Option<String>,
+}
+
+impl Trap {
+    pub fn new(kind: TrapKind) -> Trap {
+        Trap {
+            reason: TrapReason::Wasm(kind),
+            func_index: None,
+            func_name: None,
+        }
+    }
+
+    pub fn host(message: impl Into<String>) -> Trap {
+        Trap {
+            reason: TrapReason::Host(message.into()),
+            func_index: None,
+            func_name: None,
+        }
+    }
+
+    pub fn exit(status: i32) -> Trap {
+        Trap {
+            reason: TrapReason::Exit(status),
+            func_index: None,
+            func_name: None,
+        }
+    }
+
+    /// The wasm trap kind, if this is one.
+    pub fn kind(&self) -> Option<TrapKind> {
+        match self.reason {
+            TrapReason::Wasm(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    pub fn exit_status(&self) -> Option<i32> {
+        match self.reason {
+            TrapReason::Exit(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Trap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.reason {
+            TrapReason::Wasm(k) => write!(f, "wasm trap: {k}")?,
+            TrapReason::Host(m) => write!(f, "host error: {m}")?,
+            TrapReason::Exit(s) => return write!(f, "exited with status {s}"),
+        }
+        match (self.func_index, &self.func_name) {
+            (Some(i), Some(n)) => write!(f, " (in function {i} `{n}`)"),
+            (Some(i), None) => write!(f, " (in function {i})"),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Imports that cannot be satisfied.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    #[error("unknown import: `{module}`.`{name}` is not defined")]
+    Missing { module: String, name: String },
+    #[error("incompatible import type for `{module}`.`{name}`: expected {expected}, found {found}")]
+    Incompatible {
+        module: String,
+        name: String,
+        expected: String,
+        found: String,
+    },
+}
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Trap(#[from] Trap),
+    /// A host-side call was malformed: wrong argument count or types,
+    /// unknown export, value of the wrong type for a global or table.
+    #[error("{0}")]
+    Usage(String),
+    /// The operating system refused memory or mappings.
+    #[error("out of resources: {0}")]
+    Resource(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,61 @@
+use crate::{Caller, Engine, Error, Extern, Func, Instance, Module, Trap, Val};
+use faasm_abi::FuncType;
+use std::collections::HashMap;
+
+/// Named definitions that satisfy modules' imports.
+#[derive(Clone)]
+pub struct Linker {
+    engine: Engine,
+    defs: HashMap<(String, String), Extern>,
+}
+
+impl Linker {
+    pub fn new(engine: &Engine) -> Linker {
+        Linker {
+            engine: engine.clone(),
+            defs: HashMap::new(),
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Defines (or replaces) `module`.`name`.
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> &mut Self {
+        self.defs
+            .insert((module.to_string(), name.to_string()), item.into());
+        self
+    }
+
+    /// Defines a host function.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.define(module, name, Func::new(ty, f))
+    }
+
+    /// Defines every export of `instance` under `module`.
+    pub fn instance(&mut self, module: &str, instance: &Instance) -> &mut Self {
+        for (name, item) in instance.exports() {
+            self.define(module, &name, item);
+        }
+        self
+    }
+
+    pub fn get(&self, module: &str, name: &str) -> Option<&Extern> {
+        self.defs.get(&(module.to_string(), name.to_string()))
+    }
+
+    /// Links `module`'s imports (type-checked), instantiates it and runs its
+    /// start function. A missing or mistyped import is `Error::Link`; a trap
+    /// during initialisation is `Error::Trap`.
+    pub fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
+        let _ = module;
+        todo!()
+    }
+}

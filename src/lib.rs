@@ -1,0 +1,1 @@
+//! Faasm executor: function store, worker pool, chaining.
