@@ -7,11 +7,11 @@ mod error;
 mod isa;
 mod module_env;
 mod signature;
-mod traps;
 mod trampolines;
 mod translate;
+mod traps;
 
-pub use driver::{compile, compile_with_timings, Timings};
+pub use driver::{Timings, compile, compile_with_timings};
 pub use error::CompileError;
 pub use faasm_abi::{Artifact, MemoryStrategy};
 pub use isa::host_target;

@@ -5,7 +5,7 @@
 //! `tail` calling convention. References are pointer-sized integers
 //! (0 = null); `v128` is `i8x16`.
 
-use cranelift_codegen::ir::{types, AbiParam, ArgumentPurpose, Signature, Type};
+use cranelift_codegen::ir::{AbiParam, ArgumentPurpose, Signature, Type, types};
 use cranelift_codegen::isa::CallConv;
 use faasm_abi::{FuncType, ValType};
 
@@ -24,7 +24,8 @@ pub(crate) fn clif_type(ty: ValType) -> Type {
 
 pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
+    sig.params
+        .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
     sig.params.push(AbiParam::new(POINTER));
     sig.params
         .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
