@@ -14,6 +14,7 @@ mod calls;
 mod control;
 mod memory;
 mod numeric;
+mod simd;
 mod tables;
 mod vmctx;
 
@@ -207,6 +208,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             return Ok(());
         }
         if self.translate_table(op)? {
+            return Ok(());
+        }
+        if self.translate_simd(op)? {
             return Ok(());
         }
         Err(self.unsupported(op))
