@@ -17,13 +17,13 @@ use cranelift_codegen::ir::{Endianness, InstBuilder, MemFlagsData, TrapCode, Typ
 use faasm_abi::{Builtin, MemoryStrategy, TrapKind};
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
-fn heap_flags() -> MemFlagsData {
+pub(super) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
 }
 
-fn memory_index(memarg: &MemArg) -> Result<u32, CompileError> {
+pub(super) fn memory_index(memarg: &MemArg) -> Result<u32, CompileError> {
     match memarg.target {
         MemArgTarget::Memory(i) => Ok(i),
         MemArgTarget::Array(_) => Err(CompileError::Unsupported("GC array accesses".into())),

@@ -10,6 +10,7 @@
 //! calls in `calls.rs`, globals/tables/references in `tables.rs`, and the
 //! vmctx field loads every part shares in `vmctx.rs`.
 
+mod atomics;
 mod calls;
 mod control;
 mod memory;
@@ -211,6 +212,9 @@ impl<'a, 'f> Translator<'a, 'f> {
             return Ok(());
         }
         if self.translate_simd(op)? {
+            return Ok(());
+        }
+        if self.translate_atomic(op)? {
             return Ok(());
         }
         Err(self.unsupported(op))
