@@ -16,7 +16,7 @@ pub use artifact::{lookup_trap, Artifact, ArtifactError, CompiledFunc, MemoryStr
 pub use builtins::{Builtin, BuiltinParam};
 pub use module::*;
 pub use trap::TrapKind;
-pub use vmctx::{VMOffsets, VMFUNCREF_CODE, VMFUNCREF_SIZE, VMFUNCREF_TYPE, VMFUNCREF_VMCTX};
+pub use vmctx::{HOST_CTX_DISPATCH, VMOffsets, VMFUNCREF_CODE, VMFUNCREF_SIZE, VMFUNCREF_TYPE, VMFUNCREF_VMCTX};
 
 /// Size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;

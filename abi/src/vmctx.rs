@@ -30,6 +30,11 @@ pub const VMFUNCREF_VMCTX: u32 = 8;
 pub const VMFUNCREF_TYPE: u32 = 16;
 pub const VMFUNCREF_SIZE: u32 = 24;
 
+/// Offset in a runtime `HostFuncCtx` (what a host trampoline receives as its
+/// callee vmctx) of the dispatcher `extern "C" fn(host_ctx, caller_vmctx,
+/// values: *mut [u8; 16]) -> u32`; non-zero means the host function failed.
+pub const HOST_CTX_DISPATCH: u32 = 0;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VMOffsets {
     pub num_funcs: u32,
