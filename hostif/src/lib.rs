@@ -1,1 +1,16 @@
+//! The Faaslet host interface: what a guest can ask of the host.
+//!
+//! - [`wasi`]: WASI preview 1 (`wasi_snapshot_preview1`), enough for
+//!   ordinary C and Rust programs to start, read arguments and environment,
+//!   print, read the clocks and exit.
+//! - [`memory`]: checked access to guest memory, used by every host call.
+//! - [`errno`]: WASI error numbers.
+//!
+//! Faasm's own host calls (state, chaining) will live beside `wasi`.
 
+pub mod errno;
+pub mod memory;
+pub mod wasi;
+
+pub use errno::Errno;
+pub use memory::GuestMemory;

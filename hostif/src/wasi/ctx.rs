@@ -1,0 +1,236 @@
+//! The per-Faaslet WASI state (arguments, environment, descriptor table,
+//! clock base) and the builder an embedder configures it with.
+
+use super::stdio::{InputSource, OutputPipe, OutputSink};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// A configuration the builder refuses: WASI strings are NUL-terminated in
+/// guest memory, so an embedded NUL would silently truncate them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WasiCtxError {
+    #[error("argument {index} contains a NUL byte")]
+    NulInArg { index: usize },
+    #[error("environment variable {index} contains a NUL byte")]
+    NulInEnv { index: usize },
+    #[error("environment variable name {name:?} is empty or contains `=`")]
+    BadEnvName { name: String },
+}
+
+/// What an open descriptor refers to. Only the three standard streams
+/// exist for now; preopened directories will be added here.
+#[derive(Debug, Clone)]
+pub(crate) enum FdEntry {
+    Input(InputSource),
+    Output(OutputSink),
+}
+
+/// Everything the WASI functions of one context read and change.
+#[derive(Debug)]
+pub(crate) struct WasiState {
+    pub args: Vec<Vec<u8>>,
+    /// `NAME=value` strings, as `environ_get` hands them out.
+    pub env: Vec<Vec<u8>>,
+    /// Indexed by descriptor number; `None` once closed.
+    pub fds: Vec<Option<FdEntry>>,
+    /// Zero of the guest's monotonic clock: the guest sees time since its
+    /// context was created, not the host's uptime.
+    pub monotonic_base: Instant,
+}
+
+impl WasiState {
+    pub fn fd(&self, fd: u32) -> Option<&FdEntry> {
+        self.fds.get(fd as usize)?.as_ref()
+    }
+}
+
+/// A WASI context: shared by every function [`add_to_linker`] defines.
+/// Cheap to clone (the state is behind `Arc<Mutex>`).
+///
+/// [`add_to_linker`]: super::add_to_linker
+#[derive(Debug, Clone)]
+pub struct WasiCtx {
+    pub(crate) state: Arc<Mutex<WasiState>>,
+}
+
+impl WasiCtx {
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::default()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, WasiState> {
+        lock(&self.state)
+    }
+}
+
+pub(crate) fn lock(state: &Mutex<WasiState>) -> MutexGuard<'_, WasiState> {
+    // Host functions do not panic while holding the lock; if one ever did,
+    // the state is still consistent field by field, so carry on.
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Configures a [`WasiCtx`]. By default: no arguments, empty environment,
+/// stdin at end of file, stdout and stderr discarded.
+#[derive(Debug, Default)]
+pub struct WasiCtxBuilder {
+    args: Vec<Vec<u8>>,
+    env: Vec<(Vec<u8>, Vec<u8>)>,
+    stdin: InputSource,
+    stdout: OutputSink,
+    stderr: OutputSink,
+}
+
+impl WasiCtxBuilder {
+    /// Appends one argument (the first is the program name, `argv[0]`).
+    pub fn arg(mut self, arg: impl Into<Vec<u8>>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, A>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<Vec<u8>>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable (a later value for the same name wins).
+    pub fn env(mut self, name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        let name = name.into();
+        self.env.retain(|(n, _)| *n != name);
+        self.env.push((name, value.into()));
+        self
+    }
+
+    pub fn stdin(mut self, input: InputSource) -> Self {
+        self.stdin = input;
+        self
+    }
+
+    /// Gives the guest these bytes on stdin, then end of file.
+    pub fn stdin_bytes(self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin(InputSource::bytes(data))
+    }
+
+    pub fn inherit_stdin(self) -> Self {
+        self.stdin(InputSource::HostStdin)
+    }
+
+    pub fn stdout(mut self, sink: OutputSink) -> Self {
+        self.stdout = sink;
+        self
+    }
+
+    pub fn stderr(mut self, sink: OutputSink) -> Self {
+        self.stderr = sink;
+        self
+    }
+
+    pub fn stdout_pipe(self, pipe: OutputPipe) -> Self {
+        self.stdout(OutputSink::Pipe(pipe))
+    }
+
+    pub fn stderr_pipe(self, pipe: OutputPipe) -> Self {
+        self.stderr(OutputSink::Pipe(pipe))
+    }
+
+    pub fn inherit_stdout(self) -> Self {
+        self.stdout(OutputSink::HostStdout)
+    }
+
+    pub fn inherit_stderr(self) -> Self {
+        self.stderr(OutputSink::HostStderr)
+    }
+
+    /// The host's stdin, stdout and stderr.
+    pub fn inherit_stdio(self) -> Self {
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
+    }
+
+    pub fn build(self) -> Result<WasiCtx, WasiCtxError> {
+        if let Some(index) = self.args.iter().position(|a| a.contains(&0)) {
+            return Err(WasiCtxError::NulInArg { index });
+        }
+        let mut env = Vec::with_capacity(self.env.len());
+        for (index, (name, value)) in self.env.into_iter().enumerate() {
+            if name.is_empty() || name.contains(&b'=') {
+                return Err(WasiCtxError::BadEnvName {
+                    name: String::from_utf8_lossy(&name).into_owned(),
+                });
+            }
+            if name.contains(&0) || value.contains(&0) {
+                return Err(WasiCtxError::NulInEnv { index });
+            }
+            let mut entry = name;
+            entry.push(b'=');
+            entry.extend_from_slice(&value);
+            env.push(entry);
+        }
+        let state = WasiState {
+            args: self.args,
+            env,
+            fds: vec![
+                Some(FdEntry::Input(self.stdin)),
+                Some(FdEntry::Output(self.stdout)),
+                Some(FdEntry::Output(self.stderr)),
+            ],
+            monotonic_base: Instant::now(),
+        };
+        Ok(WasiCtx {
+            state: Arc::new(Mutex::new(state)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_rejects_nul_and_bad_names() {
+        assert_eq!(
+            WasiCtx::builder()
+                .arg("ok")
+                .arg("a\0b")
+                .build()
+                .unwrap_err(),
+            WasiCtxError::NulInArg { index: 1 }
+        );
+        assert_eq!(
+            WasiCtx::builder().env("A", "x\0").build().unwrap_err(),
+            WasiCtxError::NulInEnv { index: 0 }
+        );
+        assert!(matches!(
+            WasiCtx::builder().env("A=B", "x").build(),
+            Err(WasiCtxError::BadEnvName { .. })
+        ));
+        assert!(matches!(
+            WasiCtx::builder().env("", "x").build(),
+            Err(WasiCtxError::BadEnvName { .. })
+        ));
+    }
+
+    #[test]
+    fn env_is_flattened_and_last_value_wins() {
+        let ctx = WasiCtx::builder()
+            .env("A", "1")
+            .env("B", "")
+            .env("A", "2=3")
+            .build()
+            .unwrap();
+        assert_eq!(ctx.lock().env, vec![b"B=".to_vec(), b"A=2=3".to_vec()]);
+    }
+
+    #[test]
+    fn standard_descriptors_exist() {
+        let ctx = WasiCtx::builder().build().unwrap();
+        let st = ctx.lock();
+        assert!(matches!(st.fd(0), Some(FdEntry::Input(InputSource::Empty))));
+        assert!(matches!(st.fd(1), Some(FdEntry::Output(OutputSink::Null))));
+        assert!(matches!(st.fd(2), Some(FdEntry::Output(OutputSink::Null))));
+        assert!(st.fd(3).is_none());
+        assert!(st.fd(u32::MAX).is_none());
+    }
+}

@@ -1,0 +1,364 @@
+//! Descriptor functions: reading and writing the standard streams, their
+//! status, closing, and the preopen queries (no preopens exist yet).
+//!
+//! Every function validates all of its guest pointers before doing any I/O,
+//! so a bad pointer yields `EFAULT` with nothing written to the stream.
+
+use super::ctx::{FdEntry, WasiState};
+use crate::errno::Errno;
+use crate::memory::GuestMemory;
+
+/// `filetype::character_device`: what the standard streams look like.
+pub const FILETYPE_CHARACTER_DEVICE: u8 = 2;
+/// Size of `fdstat` in guest memory: `{filetype u8 @0, flags u16 @2,
+/// rights_base u64 @8, rights_inheriting u64 @16}`.
+pub const FDSTAT_SIZE: u32 = 24;
+
+/// Rights bits (`rights` in the spec) the standard streams carry.
+pub const RIGHT_FD_READ: u64 = 1 << 1;
+pub const RIGHT_FD_WRITE: u64 = 1 << 6;
+pub const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
+
+/// `whence` values of `fd_seek`.
+const WHENCE_END: u32 = 2;
+
+fn io_errno(e: &std::io::Error) -> Errno {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Errno::Pipe,
+        std::io::ErrorKind::Interrupted => Errno::Intr,
+        std::io::ErrorKind::WouldBlock => Errno::Again,
+        _ => Errno::Io,
+    }
+}
+
+/// Sum of the buffer lengths, which must fit the `size` result.
+fn total_len(iovs: &[crate::memory::IoVec]) -> Result<u32, Errno> {
+    let total: u64 = iovs.iter().map(|v| u64::from(v.len)).sum();
+    u32::try_from(total).map_err(|_| Errno::Inval)
+}
+
+pub fn fd_write(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> Result<(), Errno> {
+    let sink = match st.fd(fd) {
+        Some(FdEntry::Output(sink)) => sink,
+        Some(FdEntry::Input(_)) | None => return Err(Errno::Badf),
+    };
+    mem.check(nwritten, 4)?;
+    let iovs = mem.iovecs(iovs, iovs_len)?;
+    total_len(&iovs)?;
+    let mut written: u32 = 0;
+    for v in &iovs {
+        let data = mem.slice(v.ptr, v.len)?;
+        match sink.write(data) {
+            Ok(n) => {
+                // n <= v.len, and the lengths sum to a u32.
+                written += n as u32;
+                if n < data.len() {
+                    break;
+                }
+            }
+            // Like writev(2): an error after some bytes went out is a short
+            // write, not a failure.
+            Err(_) if written > 0 => break,
+            Err(e) => return Err(io_errno(&e)),
+        }
+    }
+    if written == 0 && iovs.iter().any(|v| v.len > 0) {
+        // Nothing fitted into a bounded pipe.
+        return Err(Errno::Nospc);
+    }
+    mem.write_u32(nwritten, written)
+}
+
+pub fn fd_read(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> Result<(), Errno> {
+    let source = match st.fd(fd) {
+        Some(FdEntry::Input(source)) => source,
+        Some(FdEntry::Output(_)) | None => return Err(Errno::Badf),
+    };
+    mem.check(nread, 4)?;
+    let iovs = mem.iovecs(iovs, iovs_len)?;
+    total_len(&iovs)?;
+    let mut total: u32 = 0;
+    for v in iovs.iter().filter(|v| v.len > 0) {
+        let buf = mem.slice_mut(v.ptr, v.len)?;
+        match source.read(buf) {
+            Ok(n) => {
+                total += n as u32;
+                // Like readv(2): one short read ends the call, and a source
+                // that may block is read once so data already received is
+                // returned rather than held while waiting for more.
+                if n < buf.len() || source.may_block() {
+                    break;
+                }
+            }
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(io_errno(&e)),
+        }
+    }
+    mem.write_u32(nread, total)
+}
+
+pub fn fd_close(st: &mut WasiState, fd: u32) -> Result<(), Errno> {
+    // Closing a standard stream only removes the guest's handle to it; the
+    // host's own stream stays open.
+    match st.fds.get_mut(fd as usize) {
+        Some(slot @ Some(_)) => {
+            *slot = None;
+            Ok(())
+        }
+        _ => Err(Errno::Badf),
+    }
+}
+
+pub fn fd_fdstat_get(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    out: u32,
+) -> Result<(), Errno> {
+    let rights = match st.fd(fd).ok_or(Errno::Badf)? {
+        FdEntry::Input(_) => RIGHT_FD_READ | RIGHT_POLL_FD_READWRITE,
+        FdEntry::Output(_) => RIGHT_FD_WRITE | RIGHT_POLL_FD_READWRITE,
+    };
+    let mut stat = [0u8; FDSTAT_SIZE as usize];
+    stat[0] = FILETYPE_CHARACTER_DEVICE;
+    // flags (offset 2) stay 0: no append/nonblock/sync modes.
+    stat[8..16].copy_from_slice(&rights.to_le_bytes());
+    // rights_inheriting (offset 16) stay 0: stdio opens nothing.
+    mem.write(out, &stat)
+}
+
+pub fn fd_seek(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    _offset: i64,
+    whence: u32,
+    newoffset: u32,
+) -> Result<(), Errno> {
+    st.fd(fd).ok_or(Errno::Badf)?;
+    if whence > WHENCE_END {
+        return Err(Errno::Inval);
+    }
+    mem.check(newoffset, 8)?;
+    // Every open descriptor is a stream: not seekable.
+    Err(Errno::Spipe)
+}
+
+pub fn fd_tell(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u32,
+) -> Result<(), Errno> {
+    st.fd(fd).ok_or(Errno::Badf)?;
+    mem.check(offset, 8)?;
+    Err(Errno::Spipe)
+}
+
+/// No directory is preopened yet: every descriptor answers `EBADF`, which is
+/// how libc's startup scan learns the list has ended.
+pub fn fd_prestat_get(
+    _st: &WasiState,
+    _mem: &mut GuestMemory<'_>,
+    _fd: u32,
+    _out: u32,
+) -> Result<(), Errno> {
+    Err(Errno::Badf)
+}
+
+pub fn fd_prestat_dir_name(
+    _st: &WasiState,
+    _mem: &mut GuestMemory<'_>,
+    _fd: u32,
+    _path: u32,
+    _path_len: u32,
+) -> Result<(), Errno> {
+    Err(Errno::Badf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wasi::{OutputPipe, WasiCtx};
+
+    struct Fixture {
+        ctx: WasiCtx,
+        out: OutputPipe,
+        err: OutputPipe,
+        mem: Vec<u8>,
+    }
+
+    fn fixture(stdin: &str) -> Fixture {
+        let out = OutputPipe::new();
+        let err = OutputPipe::new();
+        let ctx = WasiCtx::builder()
+            .stdout_pipe(out.clone())
+            .stderr_pipe(err.clone())
+            .stdin_bytes(stdin)
+            .build()
+            .unwrap();
+        Fixture {
+            ctx,
+            out,
+            err,
+            mem: vec![0; 256],
+        }
+    }
+
+    /// Lays out `bufs` at 64.. and their iovec array at 0; returns the count.
+    fn iovs(mem: &mut GuestMemory<'_>, bufs: &[&[u8]]) -> u32 {
+        let mut at = 64;
+        for (i, b) in bufs.iter().enumerate() {
+            mem.write(at, b).unwrap();
+            mem.write_u32(i as u32 * 8, at).unwrap();
+            mem.write_u32(i as u32 * 8 + 4, b.len() as u32).unwrap();
+            at += b.len() as u32;
+        }
+        bufs.len() as u32
+    }
+
+    #[test]
+    fn write_gathers_iovecs_to_the_right_stream() {
+        let mut f = fixture("");
+        let st = f.ctx.lock();
+        let mut mem = GuestMemory::new(&mut f.mem);
+        let n = iovs(&mut mem, &[b"Hello, ", b"", b"world!\n"]);
+        fd_write(&st, &mut mem, 1, 0, n, 200).unwrap();
+        assert_eq!(mem.read_u32(200).unwrap(), 14);
+        fd_write(&st, &mut mem, 2, 0, 1, 200).unwrap();
+        assert_eq!(mem.read_u32(200).unwrap(), 7);
+        assert_eq!(f.out.contents(), b"Hello, world!\n");
+        assert_eq!(f.err.contents(), b"Hello, ");
+    }
+
+    #[test]
+    fn write_with_bad_pointers_is_efault_and_writes_nothing() {
+        let mut f = fixture("");
+        let st = f.ctx.lock();
+        let mut mem = GuestMemory::new(&mut f.mem);
+        let n = iovs(&mut mem, &[b"abc", b"def"]);
+        // nwritten out of bounds.
+        assert_eq!(fd_write(&st, &mut mem, 1, 0, n, 254), Err(Errno::Fault));
+        // iovec array out of bounds / absurd count.
+        assert_eq!(fd_write(&st, &mut mem, 1, 250, 1, 200), Err(Errno::Fault));
+        assert_eq!(
+            fd_write(&st, &mut mem, 1, 0, u32::MAX, 200),
+            Err(Errno::Fault)
+        );
+        // Second buffer points past the end of memory.
+        mem.write_u32(8, 255).unwrap();
+        assert_eq!(fd_write(&st, &mut mem, 1, 0, n, 200), Err(Errno::Fault));
+        mem.write_u32(8, u32::MAX).unwrap();
+        assert_eq!(fd_write(&st, &mut mem, 1, 0, n, 200), Err(Errno::Fault));
+        assert!(
+            f.out.contents().is_empty(),
+            "a faulting write produced output"
+        );
+    }
+
+    #[test]
+    fn write_to_wrong_or_closed_descriptor_is_ebadf() {
+        let mut f = fixture("");
+        let mut st = f.ctx.lock();
+        let mut mem = GuestMemory::new(&mut f.mem);
+        let n = iovs(&mut mem, &[b"x"]);
+        assert_eq!(fd_write(&st, &mut mem, 0, 0, n, 200), Err(Errno::Badf));
+        assert_eq!(fd_write(&st, &mut mem, 3, 0, n, 200), Err(Errno::Badf));
+        fd_close(&mut st, 1).unwrap();
+        assert_eq!(fd_write(&st, &mut mem, 1, 0, n, 200), Err(Errno::Badf));
+        assert_eq!(fd_close(&mut st, 1), Err(Errno::Badf));
+        assert_eq!(fd_close(&mut st, 99), Err(Errno::Badf));
+        // stderr is unaffected.
+        fd_write(&st, &mut mem, 2, 0, n, 200).unwrap();
+        assert_eq!(f.err.contents(), b"x");
+    }
+
+    #[test]
+    fn full_pipe_gives_short_write_then_enospc() {
+        let pipe = OutputPipe::with_limit(4);
+        let ctx = WasiCtx::builder()
+            .stdout_pipe(pipe.clone())
+            .build()
+            .unwrap();
+        let st = ctx.lock();
+        let mut bytes = vec![0u8; 256];
+        let mut mem = GuestMemory::new(&mut bytes);
+        let n = iovs(&mut mem, &[b"abc", b"def"]);
+        fd_write(&st, &mut mem, 1, 0, n, 200).unwrap();
+        assert_eq!(mem.read_u32(200).unwrap(), 4);
+        assert_eq!(fd_write(&st, &mut mem, 1, 0, n, 200), Err(Errno::Nospc));
+        assert_eq!(pipe.contents(), b"abcd");
+    }
+
+    #[test]
+    fn read_scatters_stdin_then_eof() {
+        let mut f = fixture("hello");
+        let st = f.ctx.lock();
+        let mut mem = GuestMemory::new(&mut f.mem);
+        // Two 3-byte buffers at 64 and 67.
+        let n = iovs(&mut mem, &[b"...", b"..."]);
+        fd_read(&st, &mut mem, 0, 0, n, 200).unwrap();
+        assert_eq!(mem.read_u32(200).unwrap(), 5);
+        assert_eq!(mem.slice(64, 6).unwrap(), b"hello.");
+        fd_read(&st, &mut mem, 0, 0, n, 200).unwrap();
+        assert_eq!(mem.read_u32(200).unwrap(), 0);
+        assert_eq!(fd_read(&st, &mut mem, 1, 0, n, 200), Err(Errno::Badf));
+        assert_eq!(fd_read(&st, &mut mem, 0, 0, n, 256), Err(Errno::Fault));
+    }
+
+    #[test]
+    fn fdstat_describes_character_devices() {
+        let mut f = fixture("");
+        let mut st = f.ctx.lock();
+        let mut mem = GuestMemory::new(&mut f.mem);
+        mem.write(100, &[0xff; 24]).unwrap();
+        fd_fdstat_get(&st, &mut mem, 1, 100).unwrap();
+        assert_eq!(mem.slice(100, 1).unwrap(), &[FILETYPE_CHARACTER_DEVICE]);
+        assert_eq!(mem.slice(102, 2).unwrap(), &[0, 0]);
+        assert_eq!(
+            mem.read_u64(108).unwrap(),
+            RIGHT_FD_WRITE | RIGHT_POLL_FD_READWRITE
+        );
+        assert_eq!(mem.read_u64(116).unwrap(), 0);
+        fd_fdstat_get(&st, &mut mem, 0, 100).unwrap();
+        assert_eq!(
+            mem.read_u64(108).unwrap(),
+            RIGHT_FD_READ | RIGHT_POLL_FD_READWRITE
+        );
+        assert_eq!(fd_fdstat_get(&st, &mut mem, 1, 240), Err(Errno::Fault));
+        assert_eq!(fd_fdstat_get(&st, &mut mem, 5, 100), Err(Errno::Badf));
+        fd_close(&mut st, 0).unwrap();
+        assert_eq!(fd_fdstat_get(&st, &mut mem, 0, 100), Err(Errno::Badf));
+    }
+
+    #[test]
+    fn streams_do_not_seek_and_nothing_is_preopened() {
+        let mut f = fixture("");
+        let st = f.ctx.lock();
+        let mut mem = GuestMemory::new(&mut f.mem);
+        assert_eq!(fd_seek(&st, &mut mem, 1, 0, 0, 100), Err(Errno::Spipe));
+        assert_eq!(fd_seek(&st, &mut mem, 1, 0, 3, 100), Err(Errno::Inval));
+        assert_eq!(fd_seek(&st, &mut mem, 7, 0, 0, 100), Err(Errno::Badf));
+        assert_eq!(fd_seek(&st, &mut mem, 1, 0, 0, 252), Err(Errno::Fault));
+        assert_eq!(fd_tell(&st, &mut mem, 2, 100), Err(Errno::Spipe));
+        assert_eq!(fd_prestat_get(&st, &mut mem, 3, 100), Err(Errno::Badf));
+        assert_eq!(
+            fd_prestat_dir_name(&st, &mut mem, 3, 100, 4),
+            Err(Errno::Badf)
+        );
+    }
+}
