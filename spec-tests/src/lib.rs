@@ -1,1 +1,162 @@
+//! The WebAssembly spec-test harness: runs `.wast` scripts against the
+//! faasm runtime's public API and counts every directive as passed, failed
+//! or skipped (with a reason) — nothing is silently dropped.
+//!
+//! Wasm runs on the native stack, so each file runs on a dedicated thread
+//! with a large stack while the engine's `max_wasm_stack` stays well below
+//! it; `assert_exhaustion` then traps cleanly instead of killing the process.
 
+mod panics;
+mod report;
+mod runner;
+mod sources;
+mod spectest;
+mod traps;
+mod values;
+mod watchdog;
+
+pub use report::{Counts, Failure, FileReport, Location, Skip};
+pub use sources::{SUITE_PREFIX, SourceError, WastSource, resolve};
+pub use traps::message_matches;
+
+use faasm_runtime::{Config, MemoryStrategy};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How files are run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The engine configuration every file's fresh engine uses.
+    pub config: Config,
+    /// Native stack of the thread a file runs on; must exceed
+    /// `config.max_wasm_stack` by a comfortable margin (host frames,
+    /// compilation, the trap handler).
+    pub thread_stack_size: usize,
+    /// Interrupt a single call after this long (needs an interruptible
+    /// engine); `None` waits forever.
+    pub invoke_timeout: Option<Duration>,
+    /// Print `faasm-spec-trace NAME LINE:COL KIND` to stderr before every
+    /// directive, so a crash of the whole process can be located.
+    pub trace: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: Config {
+                max_wasm_stack: 4 << 20,
+                interruptible: true,
+                ..Config::default()
+            },
+            thread_stack_size: 64 << 20,
+            invoke_timeout: Some(Duration::from_secs(60)),
+            trace: false,
+        }
+    }
+}
+
+impl Options {
+    /// Default options with explicit bounds checks instead of guard pages.
+    /// The small reservation makes memories move on growth, which is the
+    /// interesting case for that strategy.
+    pub fn explicit_bounds_checks() -> Options {
+        let mut o = Options::default();
+        o.config.memory_strategy = MemoryStrategy::Explicit {
+            reservation_bytes: 16 << 20,
+        };
+        o
+    }
+}
+
+/// Parses and runs one `.wast` script on a fresh engine, linker and
+/// `spectest` module, on a dedicated big-stack thread.
+pub fn run_wast(name: &str, source: &str, opts: &Options) -> FileReport {
+    let fallback = |why: String| {
+        let mut r = FileReport::new(name);
+        r.fail(Failure {
+            location: Location { line: 0, col: 0 },
+            directive: "harness".into(),
+            expected: "the file to run to completion".into(),
+            got: why,
+        });
+        r
+    };
+    std::thread::scope(|s| {
+        let t = std::thread::Builder::new()
+            .name(format!("wast:{name}"))
+            .stack_size(opts.thread_stack_size)
+            .spawn_scoped(s, || runner::run_wast_here(name, source, opts));
+        match t {
+            Err(e) => fallback(format!("cannot spawn the file's thread: {e}")),
+            // Directive panics are caught inside; this is a harness bug.
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|_| fallback("the harness thread panicked".into())),
+        }
+    })
+}
+
+/// Runs `sources` on `jobs` worker threads, calling `on_report` in source
+/// order as soon as each file and all files before it are done.
+pub fn run_sources(
+    sources: &[WastSource],
+    opts: &Options,
+    jobs: usize,
+    mut on_report: impl FnMut(usize, &FileReport),
+) -> Vec<FileReport> {
+    run_ordered(
+        sources.len(),
+        jobs,
+        |i| run_wast(&sources[i].name, &sources[i].text, opts),
+        |i, r| on_report(i, r),
+    )
+}
+
+/// Runs `work(0..n)` on `jobs` threads; `on_done` sees results in index
+/// order. Shared by in-process runs and the CLI's child-process runs.
+pub fn run_ordered(
+    n: usize,
+    jobs: usize,
+    work: impl Fn(usize) -> FileReport + Sync,
+    mut on_done: impl FnMut(usize, &FileReport),
+) -> Vec<FileReport> {
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, FileReport)>();
+    let mut done: Vec<Option<FileReport>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, n.max(1)) {
+            let tx = tx.clone();
+            let (next, work) = (&next, &work);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n || tx.send((i, work(i))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut printed = 0;
+        for (i, r) in rx {
+            done[i] = Some(r);
+            while let Some(Some(r)) = done.get(printed) {
+                on_done(printed, r);
+                printed += 1;
+            }
+        }
+    });
+    done.into_iter()
+        .map(|r| r.expect("every file reports"))
+        .collect()
+}
+
+/// Sum of the counts of `reports`.
+pub fn total(reports: &[FileReport]) -> Counts {
+    let mut c = Counts::default();
+    for r in reports {
+        c.add(r.counts);
+    }
+    c
+}

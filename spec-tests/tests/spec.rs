@@ -1,0 +1,95 @@
+//! The wasm 2.0 spec suite must pass completely, and the harness must be
+//! able to fail (so a green run means something).
+
+use faasm_spec_tests::{Options, resolve, run_sources, run_wast, total};
+
+#[test]
+fn wasm_v2_suite_passes() {
+    let files = resolve("suite:wasm-v2").expect("embedded suite");
+    assert_eq!(files.len(), 90, "the wasm-v2 suite has 90 files");
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let reports = run_sources(&files, &Options::default(), jobs, |_, r| {
+        println!("{}: {}", r.name, r.counts);
+        for f in r.failures.iter().take(5) {
+            println!("  FAIL {f}");
+        }
+        if r.failures.len() > 5 {
+            println!("  ... {} more failures", r.failures.len() - 5);
+        }
+        for (reason, n) in r.skip_reasons() {
+            println!("  SKIP {n}x: {reason}");
+        }
+    });
+    let sum = total(&reports);
+    println!("{sum}");
+    assert!(
+        sum.passed > 20_000,
+        "suspiciously few directives ran: {sum}"
+    );
+    assert_eq!(sum.failed, 0, "{sum}");
+    assert_eq!(sum.skipped, 0, "{sum}");
+}
+
+/// Counts of a snippet run through the harness.
+fn run(src: &str) -> faasm_spec_tests::FileReport {
+    run_wast("snippet.wast", src, &Options::default())
+}
+
+#[test]
+fn harness_counts_wrong_expectations_as_failures() {
+    let r = run(r#"
+        (module (func (export "one") (result i32) i32.const 1))
+        (assert_return (invoke "one") (i32.const 2))
+        (assert_return (invoke "one") (f32.const 1))
+        (assert_return (invoke "one"))
+        (assert_return (invoke "missing") (i32.const 1))
+        (assert_trap (invoke "one") "unreachable")
+        (assert_invalid (module (func (result i32) i64.const 0)) "type mismatch")
+    "#);
+    // `one` returns fine, so none of the wrong expectations may pass, and
+    // the valid module asserted invalid... is invalid: that one passes.
+    assert_eq!(r.counts.failed, 5, "{r:#?}");
+    assert_eq!(r.counts.passed, 2, "{r:#?}");
+    assert_eq!(r.counts.skipped, 0, "{r:#?}");
+}
+
+#[test]
+fn harness_rejects_valid_module_asserted_invalid() {
+    let r = run(r#"
+        (assert_invalid (module (func (result i32) i32.const 0)) "type mismatch")
+        (assert_malformed (module quote "(func (result i32) i32.const 0)") "unexpected token")
+    "#);
+    assert_eq!(r.counts.failed, 2, "{r:#?}");
+}
+
+#[test]
+fn harness_checks_trap_messages() {
+    let r = run(r#"
+        (module (func (export "trap") unreachable)
+                (func (export "div") (result i32) (i32.div_u (i32.const 1) (i32.const 0))))
+        (assert_trap (invoke "trap") "integer overflow")
+        (assert_trap (invoke "div") "out of bounds memory access")
+        (assert_exhaustion (invoke "trap") "call stack exhausted")
+    "#);
+    assert_eq!(r.counts.failed, 3, "{r:#?}");
+}
+
+#[test]
+fn unsupported_directives_are_skipped_with_reasons() {
+    let r = run(r#"
+        (module (func (export "f")))
+        (assert_exception (invoke "f"))
+        (thread $T (invoke "f"))
+        (wait $T)
+    "#);
+    // thread + its nested invoke + wait + assert_exception
+    assert_eq!(r.counts.skipped, 4, "{r:#?}");
+    assert!(r.skips.iter().all(|s| !s.reason.is_empty()));
+}
+
+#[test]
+fn unparseable_file_is_a_failure() {
+    let r = run("(module (func (export \"f\")) (assert_return");
+    assert_eq!(r.counts.failed, 1, "{r:#?}");
+    assert_eq!(r.failures[0].directive, "parse");
+}
