@@ -1,16 +1,32 @@
 //! Whole-module compilation: parse, validate, translate in parallel, lay
 //! out one text section and emit the artifact.
 
-use crate::{CompileConfig, CompileError};
-use faasm_abi::Artifact;
-use std::time::Duration;
+use crate::link::{self, CallReloc, CompiledCode};
+use crate::module_env::{self, FunctionBodyData};
+use crate::translate::{self, FUNC_NAMESPACE, FuncEnv};
+use crate::{CompileConfig, CompileError, isa, signature, trampolines, traps};
+use cranelift_codegen::binemit::Reloc;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use faasm_abi::{Artifact, CompiledFunc, EntityType, FuncType, TypeIndex, VMOffsets};
+use rayon::prelude::*;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+use wasmparser::FuncValidatorAllocations;
 
 /// Where compile time went (`faasmc compile --timings`).
 #[derive(Debug, Clone, Default)]
 pub struct Timings {
+    /// Parsing and validating everything outside function bodies.
     pub validation: Duration,
+    /// Translating (and validating) function bodies, summed over threads.
     pub translation: Duration,
+    /// Cranelift code generation, summed over threads.
     pub codegen: Duration,
+    /// Wall clock for the whole compile.
     pub total: Duration,
 }
 
@@ -22,6 +38,282 @@ pub fn compile_with_timings(
     wasm: &[u8],
     config: &CompileConfig,
 ) -> Result<(Artifact, Timings), CompileError> {
-    let _ = (wasm, config);
-    todo!()
+    let start = Instant::now();
+    let isa = isa::host_isa(config.opt_level)?;
+    let isa = &*isa;
+
+    let module_env::ModuleEnv { info, bodies } = module_env::parse(wasm)?;
+    let mut timings = Timings {
+        validation: start.elapsed(),
+        ..Timings::default()
+    };
+
+    let env = FuncEnv {
+        info: &info,
+        offsets: VMOffsets::new(&info),
+        config,
+    };
+    let outputs: Vec<Result<FuncOutput, CompileError>> = if config.parallel {
+        bodies
+            .into_par_iter()
+            .enumerate()
+            .map_init(Worker::default, |w, (i, body)| {
+                w.compile_func(isa, &env, i, body)
+            })
+            .collect()
+    } else {
+        // Sequentially there is no reason to compile past the first error.
+        let mut w = Worker::default();
+        let mut outputs = Vec::with_capacity(bodies.len());
+        for (i, body) in bodies.into_iter().enumerate() {
+            let out = w.compile_func(isa, &env, i, body);
+            let failed = out.is_err();
+            outputs.push(out);
+            if failed {
+                break;
+            }
+        }
+        outputs
+    };
+    // The first failing function in index order, whatever finished first,
+    // so the reported error does not depend on thread scheduling.
+    let mut funcs = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        let out = out?;
+        timings.translation += out.translation;
+        timings.codegen += out.codegen;
+        funcs.push(out.code);
+    }
+
+    let t = Instant::now();
+    let mut w = Worker::default();
+    let entry_types: Vec<TypeIndex> = (0..info.types.len() as u32).collect();
+    let entry = w.trampolines(
+        isa,
+        &info.types,
+        &entry_types,
+        trampolines::entry_trampoline,
+    )?;
+    let host_types = host_trampoline_types(&info.imports);
+    let host = w.trampolines(isa, &info.types, &host_types, trampolines::host_trampoline)?;
+    timings.codegen += t.elapsed();
+
+    let num_imported = info.num_imported_funcs;
+    let pieces: Vec<&CompiledCode> = funcs.iter().chain(&entry).chain(&host).collect();
+    let layout = link::link(&pieces, |callee| {
+        let defined = callee.checked_sub(num_imported)? as usize;
+        (defined < funcs.len()).then_some(defined)
+    })
+    .map_err(|(piece, message)| {
+        let message = format!("linking: {message}");
+        match piece.checked_sub(funcs.len()) {
+            None => CompileError::Codegen {
+                func: num_imported + piece as u32,
+                message,
+            },
+            Some(t) => CompileError::Trampoline {
+                ty: entry_types
+                    .iter()
+                    .chain(&host_types)
+                    .nth(t)
+                    .copied()
+                    .unwrap_or(0),
+                message,
+            },
+        }
+    })?;
+
+    let (func_offsets, rest) = layout.offsets.split_at(funcs.len());
+    let (entry_offsets, host_offsets) = rest.split_at(entry.len());
+    let artifact = Artifact {
+        compiler_version: crate::version(),
+        target: isa::host_target(),
+        memory_strategy: config.memory_strategy,
+        interruptible: config.interruptible,
+        funcs: funcs
+            .iter()
+            .zip(func_offsets)
+            .map(|(f, &offset)| CompiledFunc {
+                offset,
+                len: f.code.len() as u32,
+            })
+            .collect(),
+        entry_trampolines: entry_types
+            .into_iter()
+            .zip(entry_offsets.iter().copied())
+            .collect(),
+        host_trampolines: host_types
+            .into_iter()
+            .zip(host_offsets.iter().copied())
+            .collect(),
+        traps: layout.traps,
+        text: layout.text,
+        info,
+    };
+    timings.total = start.elapsed();
+    Ok((artifact, timings))
+}
+
+/// One host trampoline per distinct type of an imported function, in type
+/// order (the runtime looks them up by type index).
+fn host_trampoline_types(imports: &[faasm_abi::Import]) -> Vec<TypeIndex> {
+    let types: BTreeSet<TypeIndex> = imports
+        .iter()
+        .filter_map(|i| match i.ty {
+            EntityType::Func(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    types.into_iter().collect()
+}
+
+struct FuncOutput {
+    code: CompiledCode,
+    translation: Duration,
+    codegen: Duration,
+}
+
+/// Per-thread state reused from one function to the next.
+struct Worker {
+    builder: FunctionBuilderContext,
+    ctx: Context,
+    allocs: FuncValidatorAllocations,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        Worker {
+            builder: FunctionBuilderContext::new(),
+            ctx: Context::new(),
+            allocs: FuncValidatorAllocations::default(),
+        }
+    }
+}
+
+impl Worker {
+    fn compile_func(
+        &mut self,
+        isa: &dyn TargetIsa,
+        env: &FuncEnv<'_>,
+        defined_index: usize,
+        body: FunctionBodyData<'_>,
+    ) -> Result<FuncOutput, CompileError> {
+        let index = env.info.num_imported_funcs + defined_index as u32;
+        let ty = env.info.func_type(index);
+        self.ctx.clear();
+        self.ctx.func = ir::Function::with_name_signature(
+            UserFuncName::user(FUNC_NAMESPACE, index),
+            signature::wasm_signature(ty),
+        );
+        let mut validator = body
+            .validator
+            .into_validator(std::mem::take(&mut self.allocs));
+
+        let t = Instant::now();
+        let translated = translate::translate_function(
+            env,
+            index,
+            &body.body,
+            &mut validator,
+            &mut self.ctx.func,
+            &mut self.builder,
+        );
+        let translation = t.elapsed();
+        self.allocs = validator.into_allocations();
+        if let Err(e) = translated {
+            // A translation that stopped half way leaves the builder context
+            // dirty; the next function needs a clean one.
+            self.builder = FunctionBuilderContext::new();
+            return Err(e);
+        }
+
+        let t = Instant::now();
+        let code = emit(isa, &mut self.ctx).map_err(|message| CompileError::Codegen {
+            func: index,
+            message,
+        })?;
+        Ok(FuncOutput {
+            code,
+            translation,
+            codegen: t.elapsed(),
+        })
+    }
+
+    /// Builds and compiles one trampoline per type in `types`.
+    fn trampolines(
+        &mut self,
+        isa: &dyn TargetIsa,
+        all_types: &[FuncType],
+        types: &[TypeIndex],
+        build: fn(&dyn TargetIsa, u32, &FuncType, &mut FunctionBuilderContext) -> ir::Function,
+    ) -> Result<Vec<CompiledCode>, CompileError> {
+        types
+            .iter()
+            .map(|&ty| {
+                let failed = |message: String| CompileError::Trampoline { ty, message };
+                self.ctx.clear();
+                self.ctx.func = build(isa, ty, &all_types[ty as usize], &mut self.builder);
+                let code = emit(isa, &mut self.ctx).map_err(failed)?;
+                if !code.relocs.is_empty() {
+                    return Err(failed("trampoline needs a relocation".into()));
+                }
+                Ok(code)
+            })
+            .collect()
+    }
+}
+
+/// The relocations `link::patch` can resolve: PC-relative direct calls.
+fn is_call(kind: Reloc) -> bool {
+    matches!(
+        kind,
+        Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::Arm64Call
+    )
+}
+
+/// Runs Cranelift on `ctx.func` and extracts code, calls and trap sites.
+fn emit(isa: &dyn TargetIsa, ctx: &mut Context) -> Result<CompiledCode, String> {
+    ctx.compile(isa, &mut ControlPlane::default())
+        .map_err(|e| e.inner.to_string())?;
+    let compiled = ctx.compiled_code().expect("compile succeeded");
+    let names = ctx.func.params.user_named_funcs();
+
+    let relocs = compiled
+        .buffer
+        .relocs()
+        .iter()
+        .map(|r| match &r.target {
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name))
+                if names[*name].namespace == FUNC_NAMESPACE && is_call(r.kind) =>
+            {
+                Ok(CallReloc {
+                    offset: r.offset,
+                    kind: r.kind,
+                    callee: names[*name].index,
+                    addend: r.addend,
+                })
+            }
+            other => Err(format!(
+                "relocation {:?} to {other:?}: only calls to wasm functions can be linked",
+                r.kind
+            )),
+        })
+        .collect::<Result<_, _>>()?;
+
+    let traps = compiled
+        .buffer
+        .traps()
+        .iter()
+        .map(|t| {
+            traps::trap_kind(t.code)
+                .map(|kind| (t.offset, kind))
+                .ok_or_else(|| format!("trap code {} has no trap kind", t.code))
+        })
+        .collect::<Result<_, _>>()?;
+
+    Ok(CompiledCode {
+        code: compiled.code_buffer().to_vec(),
+        relocs,
+        traps,
+    })
 }

@@ -5,6 +5,7 @@
 mod driver;
 mod error;
 mod isa;
+mod link;
 mod module_env;
 mod signature;
 mod trampolines;
