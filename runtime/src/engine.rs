@@ -44,3 +44,15 @@ impl Engine {
         &self.config
     }
 }
+
+impl Config {
+    /// How [`crate::Module::new`] compiles under this configuration.
+    pub fn compile_config(&self) -> faasm_compiler::CompileConfig {
+        faasm_compiler::CompileConfig {
+            memory_strategy: self.memory_strategy,
+            interruptible: self.interruptible,
+            parallel: self.parallel_compilation,
+            ..Default::default()
+        }
+    }
+}

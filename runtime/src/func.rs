@@ -1,5 +1,8 @@
-use crate::{Error, Extern, Memory, Trap, Val};
+use crate::instance::InstanceInner;
+use crate::vm::{HOST_CTX_TAG, HostFuncCtx, VMFuncRef};
+use crate::{Error, Extern, Instance, Memory, Trap, Val};
 use faasm_abi::FuncType;
+use std::sync::{Arc, OnceLock};
 
 /// A host function's body: reads `params`, writes every slot of `results`
 /// (pre-filled with zero values of the right types).
@@ -7,11 +10,43 @@ pub type HostFn = dyn Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap
 
 /// A function: wasm code of some instance, or a host closure. Cheap to clone.
 #[derive(Clone)]
-pub struct Func {}
+pub struct Func {
+    pub(crate) kind: FuncKind,
+}
+
+#[derive(Clone)]
+pub(crate) enum FuncKind {
+    /// Function `index` of `instance`; always one the instance defines
+    /// (imported functions are represented by their original handle).
+    Wasm {
+        instance: Arc<InstanceInner>,
+        index: u32,
+    },
+    Host(Arc<HostFuncInner>),
+}
+
+pub(crate) struct HostFuncInner {
+    pub ty: FuncType,
+    pub type_id: u32,
+    pub func: Box<HostFn>,
+    /// What `VMFuncRef.vmctx` points at for this function; stable address.
+    pub ctx: Box<HostFuncCtx>,
+    /// A funcref usable anywhere, built on first need (see `host_value`).
+    standalone: OnceLock<crate::host_value::StandaloneRef>,
+}
+
+// SAFETY: the context holds only a function pointer and a pointer back to
+// this (immutable, Send + Sync) object.
+unsafe impl Send for HostFuncInner {}
+// SAFETY: as above.
+unsafe impl Sync for HostFuncInner {}
 
 impl std::fmt::Debug for Func {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Func").finish_non_exhaustive()
+        match &self.kind {
+            FuncKind::Wasm { index, .. } => f.debug_struct("Func").field("wasm", index).finish(),
+            FuncKind::Host(h) => f.debug_struct("Func").field("host", &h.ty).finish(),
+        }
     }
 }
 
@@ -21,42 +56,144 @@ impl Func {
         ty: FuncType,
         f: impl Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
     ) -> Func {
-        let _ = (ty, f);
-        todo!()
+        let type_id = crate::types::canonical_id(&ty);
+        let inner = Arc::new_cyclic(|me: &std::sync::Weak<HostFuncInner>| HostFuncInner {
+            ty,
+            type_id,
+            func: Box::new(f),
+            ctx: Box::new(HostFuncCtx {
+                dispatch: crate::call::host_dispatch,
+                _reserved: [0; 3],
+                tag: HOST_CTX_TAG,
+                owner: me.as_ptr().cast(),
+            }),
+            standalone: OnceLock::new(),
+        });
+        Func {
+            kind: FuncKind::Host(inner),
+        }
     }
 
     pub fn ty(&self) -> FuncType {
-        todo!()
+        match &self.kind {
+            FuncKind::Wasm { instance, index } => instance.module.info().func_type(*index).clone(),
+            FuncKind::Host(h) => h.ty.clone(),
+        }
     }
 
     /// Calls the function. Arguments are checked against its type
     /// (`Error::Usage` on a mismatch); a trap is `Error::Trap`.
     pub fn call(&self, args: &[Val]) -> Result<Vec<Val>, Error> {
-        let _ = args;
-        todo!()
+        match &self.kind {
+            FuncKind::Wasm { instance, index } => crate::call::call_wasm(instance, *index, args),
+            FuncKind::Host(h) => crate::call::call_host(h, args),
+        }
+    }
+
+    /// Whether two handles denote the same function.
+    pub fn same(&self, other: &Func) -> bool {
+        match (&self.kind, &other.kind) {
+            (
+                FuncKind::Wasm {
+                    instance: a,
+                    index: i,
+                },
+                FuncKind::Wasm {
+                    instance: b,
+                    index: j,
+                },
+            ) => Arc::ptr_eq(a, b) && i == j,
+            (FuncKind::Host(a), FuncKind::Host(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// The `VMFuncRef` that represents this function as a reference value.
+    pub(crate) fn funcref_ptr(&self) -> Result<*const VMFuncRef, Error> {
+        match &self.kind {
+            FuncKind::Wasm { instance, index } => Ok(instance.vmctx.funcref_ptr(*index)),
+            FuncKind::Host(h) => crate::host_value::standalone_funcref(h),
+        }
+    }
+
+    /// The handle for a funcref value found in a table, global or result.
+    ///
+    /// # Safety
+    /// `ptr` must be null or point to a live `VMFuncRef` whose owner (an
+    /// instance or a host function) is alive.
+    pub(crate) unsafe fn from_funcref_ptr(ptr: *const VMFuncRef) -> Option<Func> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: per the contract.
+        let r = unsafe { ptr.read() };
+        // SAFETY: both vmctx and host contexts have a word at INSTANCE.
+        let tag = unsafe { crate::vm::vmctx::instance_ptr(r.vmctx) } as usize;
+        if tag == HOST_CTX_TAG {
+            // SAFETY: a host context; its owner is alive per the contract.
+            let owner = unsafe { (*(r.vmctx as *const HostFuncCtx)).owner } as *const HostFuncInner;
+            // SAFETY: `owner` came from an `Arc` that is still alive.
+            let inner = unsafe {
+                Arc::increment_strong_count(owner);
+                Arc::from_raw(owner)
+            };
+            return Some(Func {
+                kind: FuncKind::Host(inner),
+            });
+        }
+        // SAFETY: a wasm context's instance is alive per the contract.
+        let instance = unsafe { InstanceInner::arc_from_ptr(tag as *const InstanceInner) };
+        let index = instance.module.code().func_index_at(r.code as usize)?;
+        Some(Func {
+            kind: FuncKind::Wasm { instance, index },
+        })
+    }
+}
+
+impl HostFuncInner {
+    pub(crate) fn standalone_get(&self) -> Option<&crate::host_value::StandaloneRef> {
+        self.standalone.get()
+    }
+
+    pub(crate) fn standalone_init(
+        &self,
+        s: crate::host_value::StandaloneRef,
+    ) -> &crate::host_value::StandaloneRef {
+        // A concurrent initialiser may win; either value is equivalent.
+        let _ = self.standalone.set(s);
+        self.standalone.get().expect("just set")
     }
 }
 
 /// The calling instance, as seen from a host function.
 pub struct Caller<'a> {
-    _marker: std::marker::PhantomData<&'a mut ()>,
+    pub(crate) instance: Option<&'a InstanceInner>,
 }
 
 impl Caller<'_> {
     /// The caller's memory 0, if it has one.
     pub fn memory(&self) -> Option<Memory> {
-        todo!()
+        self.instance?.memories.first().cloned()
     }
 
     /// The caller's memory 0 as a byte slice, valid for this host call.
     /// Host functions bounds-check guest pointers against it.
     pub fn memory_mut(&mut self) -> Option<&mut [u8]> {
-        todo!()
+        let mem = &self.instance?.memories.first()?.inner;
+        let base = mem.checked_ptr(0, 0).ok()?;
+        // SAFETY: the memory's first `len` bytes are accessible and stay so
+        // for this host call (the borrow of `self` prevents the caller from
+        // growing it through this `Caller` meanwhile).
+        Some(unsafe { std::slice::from_raw_parts_mut(base, mem.len()) })
     }
 
     /// An export of the calling instance.
     pub fn get_export(&self, name: &str) -> Option<Extern> {
-        let _ = name;
-        todo!()
+        let inner = self.instance?;
+        // SAFETY: the caller instance is alive for the duration of the call.
+        let instance = Instance {
+            inner: unsafe { InstanceInner::arc_from_ptr(inner) },
+        };
+        instance.get_export(name)
     }
 }

@@ -1,24 +1,60 @@
-use crate::{Extern, Func, Memory, Module};
+use crate::func::FuncKind;
+use crate::keepalive::KeepAlive;
+use crate::vm::VMContext;
+use crate::{Extern, Func, Global, Memory, Module, Table};
+use faasm_abi::ExportKind;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// An instantiated module. Cheap to clone; lives while any handle (or any
 /// instance that imported from it) does.
 #[derive(Clone)]
-pub struct Instance {}
+pub struct Instance {
+    pub(crate) inner: Arc<InstanceInner>,
+}
+
+pub(crate) struct InstanceInner {
+    pub module: Module,
+    pub vmctx: VMContext,
+    /// Handles of the imported functions (index = function index).
+    pub imported_funcs: Vec<Func>,
+    /// Every memory / table / global in index order, imported ones first.
+    pub memories: Vec<Memory>,
+    pub tables: Vec<Table>,
+    pub globals: Vec<Global>,
+    /// `data.drop` state per data segment.
+    pub data_dropped: Vec<AtomicBool>,
+    /// Evaluated element segments; `None` once dropped.
+    pub elems: Mutex<Vec<Option<Box<[u64]>>>>,
+    /// Owners of functions this instance may reference.
+    pub keepalive: KeepAlive,
+    /// Contexts of instances whose functions this one calls directly
+    /// (transitively): they get the same stack limit on entry.
+    pub peers: Vec<*const VMContext>,
+}
+
+// SAFETY: `peers` point at contexts of instances kept alive through
+// `imported_funcs`; everything else is Send + Sync.
+unsafe impl Send for InstanceInner {}
+// SAFETY: as above.
+unsafe impl Sync for InstanceInner {}
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Instance").finish_non_exhaustive()
+        f.debug_struct("Instance")
+            .field("module", &self.inner.module)
+            .finish_non_exhaustive()
     }
 }
 
 impl Instance {
     pub fn module(&self) -> &Module {
-        todo!()
+        &self.inner.module
     }
 
     pub fn get_export(&self, name: &str) -> Option<Extern> {
-        let _ = name;
-        todo!()
+        let e = self.inner.module.info().export(name)?;
+        Some(self.inner.export(e.kind, e.index))
     }
 
     pub fn get_func(&self, name: &str) -> Option<Func> {
@@ -37,22 +73,125 @@ impl Instance {
 
     /// All exports, in module order.
     pub fn exports(&self) -> Vec<(String, Extern)> {
-        todo!()
+        self.inner
+            .module
+            .info()
+            .exports
+            .iter()
+            .map(|e| (e.name.clone(), self.inner.export(e.kind, e.index)))
+            .collect()
     }
 
     /// A handle that stops this instance's running wasm from any thread
     /// (it traps with `TrapKind::Interrupt` at the next loop header).
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        todo!()
+        InterruptHandle {
+            instance: self.inner.clone(),
+        }
+    }
+}
+
+impl InstanceInner {
+    fn export(self: &Arc<Self>, kind: ExportKind, index: u32) -> Extern {
+        let i = index as usize;
+        match kind {
+            ExportKind::Func => Extern::Func(self.func(index)),
+            ExportKind::Memory => Extern::Memory(self.memories[i].clone()),
+            ExportKind::Table => Extern::Table(self.tables[i].clone()),
+            ExportKind::Global => Extern::Global(self.globals[i].clone()),
+        }
+    }
+
+    /// The handle of function `index` of this instance.
+    pub fn func(self: &Arc<Self>, index: u32) -> Func {
+        match self.imported_funcs.get(index as usize) {
+            Some(f) => f.clone(),
+            None => Func {
+                kind: FuncKind::Wasm {
+                    instance: self.clone(),
+                    index,
+                },
+            },
+        }
+    }
+
+    /// Gives this instance (and those it calls directly) the thread's
+    /// stack limit.
+    pub fn set_stack_limit(&self, limit: usize) {
+        self.vmctx.set_stack_limit(limit);
+        for peer in &self.peers {
+            // SAFETY: peers are kept alive by our imported function handles.
+            unsafe { (**peer).set_stack_limit(limit) };
+        }
+    }
+
+    /// A strong handle from the pointer stored in a vmctx.
+    ///
+    /// # Safety
+    /// `ptr` must come from `Arc::as_ptr` of an `InstanceInner` that is
+    /// still alive.
+    pub unsafe fn arc_from_ptr(ptr: *const InstanceInner) -> Arc<InstanceInner> {
+        // SAFETY: per the contract, the allocation is a live Arc.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+
+    /// The instance owning `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be the live context of an instance; the returned
+    /// reference must not outlive the instance.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a InstanceInner {
+        // SAFETY: per the contract.
+        unsafe { &*(crate::vm::vmctx::instance_ptr(vmctx) as *const InstanceInner) }
+    }
+
+    pub fn data_segment(&self, index: u32) -> &[u8] {
+        let i = index as usize;
+        if self.data_dropped[i].load(Ordering::Relaxed) {
+            &[]
+        } else {
+            &self.module.info().data[i].bytes
+        }
+    }
+
+    pub fn drop_data(&self, index: u32) {
+        self.data_dropped[index as usize].store(true, Ordering::Relaxed);
+    }
+
+    pub fn drop_elem(&self, index: u32) {
+        self.elems.lock().unwrap_or_else(|e| e.into_inner())[index as usize] = None;
     }
 }
 
 /// Stops an instance's running code from another thread.
 #[derive(Clone)]
-pub struct InterruptHandle {}
+pub struct InterruptHandle {
+    instance: Arc<InstanceInner>,
+}
 
 impl InterruptHandle {
+    /// Sets the interrupt flag: running code of the instance traps with
+    /// `TrapKind::Interrupt` at its next loop header, and so does any later
+    /// call until [`InterruptHandle::clear`].
     pub fn interrupt(&self) {
-        todo!()
+        self.instance
+            .vmctx
+            .interrupt_flag()
+            .store(1, Ordering::Release);
+    }
+
+    /// Clears the interrupt flag so the instance can run again.
+    pub fn clear(&self) {
+        self.instance
+            .vmctx
+            .interrupt_flag()
+            .store(0, Ordering::Release);
+    }
+
+    pub fn is_interrupted(&self) -> bool {
+        self.instance.vmctx.interrupt_flag().load(Ordering::Acquire) != 0
     }
 }

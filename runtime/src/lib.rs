@@ -6,22 +6,32 @@
 //! (memory mapping, code mapping, signal handling, the call trampoline) and in
 //! `vm/` (the instance context).
 
+mod call;
+mod consts;
 mod engine;
 mod error;
 mod func;
 mod global;
+mod host_value;
 mod instance;
+mod instantiate;
+mod keepalive;
 mod linker;
 mod memory;
 mod module;
+mod registry;
+mod sys;
 mod table;
+mod types;
 mod values;
+mod vm;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, LinkError, Trap, TrapReason};
 pub use faasm_abi::{
     FuncType, GlobalType, MemoryStrategy, MemoryType, TableType, TrapKind, ValType,
 };
+pub use func::HostFn;
 pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::{Instance, InterruptHandle};

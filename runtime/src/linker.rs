@@ -55,7 +55,6 @@ impl Linker {
     /// start function. A missing or mistyped import is `Error::Link`; a trap
     /// during initialisation is `Error::Trap`.
     pub fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
-        let _ = module;
-        todo!()
+        crate::instantiate::instantiate(self, module)
     }
 }

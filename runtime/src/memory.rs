@@ -1,55 +1,236 @@
 use crate::Error;
-use faasm_abi::MemoryType;
+use crate::sys::mmap::{Mmap, page_size};
+use crate::vm::VMDefinition;
+use faasm_abi::{MemoryStrategy, MemoryType, WASM_PAGE_SIZE};
+use std::cell::UnsafeCell;
+use std::sync::{Arc, Mutex};
 
 /// A host access outside a memory's current size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("memory access out of bounds")]
 pub struct MemoryAccessError;
 
+/// 32-bit memories have at most 2^16 pages (4 GiB).
+const MAX_PAGES: u64 = 1 << 16;
+const FOUR_GIB: u64 = 1 << 32;
+
 /// A linear memory. Cheap to clone (shared handle).
 #[derive(Clone)]
-pub struct Memory {}
+pub struct Memory {
+    pub(crate) inner: Arc<MemoryInner>,
+}
+
+/// The memory itself. Compiled code reaches it through `def`, whose address
+/// never changes; with the explicit strategy `def.base` may change on grow.
+pub(crate) struct MemoryInner {
+    ty: MemoryType,
+    strategy: MemoryStrategy,
+    max_pages: u64,
+    def: Box<UnsafeCell<VMDefinition>>,
+    /// The reservation; replaced when an explicit memory moves. Held while
+    /// growing so that growth is serialised.
+    map: Mutex<Mmap>,
+}
+
+// SAFETY: `def` is only mutated under the `map` lock; reads of it are plain
+// loads of two words, as compiled code does. The mapping is owned.
+unsafe impl Send for MemoryInner {}
+// SAFETY: as above.
+unsafe impl Sync for MemoryInner {}
 
 impl std::fmt::Debug for Memory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Memory").finish_non_exhaustive()
+        f.debug_struct("Memory")
+            .field("pages", &self.size())
+            .field("strategy", &self.inner.strategy)
+            .finish_non_exhaustive()
     }
 }
 
 impl Memory {
     /// A host-created memory (guarded strategy).
     pub fn new(ty: MemoryType) -> Result<Memory, Error> {
-        let _ = ty;
-        todo!()
+        Memory::with_strategy(ty, MemoryStrategy::default())
     }
 
+    /// A host-created memory allocated for code compiled with `strategy`.
+    /// A module compiled with guard pages can only import a guarded memory
+    /// whose guard is at least as large as its own.
+    pub fn with_strategy(ty: MemoryType, strategy: MemoryStrategy) -> Result<Memory, Error> {
+        Ok(Memory {
+            inner: Arc::new(MemoryInner::new(ty, strategy)?),
+        })
+    }
+
+    /// The memory's type, with `min` being its current size (as the
+    /// specification defines it for import matching).
     pub fn ty(&self) -> MemoryType {
-        todo!()
+        MemoryType {
+            min: self.size(),
+            ..self.inner.ty
+        }
     }
 
     /// Current size in pages.
     pub fn size(&self) -> u64 {
-        todo!()
+        self.inner.len() as u64 / WASM_PAGE_SIZE
     }
 
     /// Current size in bytes.
     pub fn data_size(&self) -> usize {
-        todo!()
+        self.inner.len()
     }
 
     /// Grows by `delta` pages; returns the old size in pages.
     pub fn grow(&self, delta: u64) -> Result<u64, Error> {
-        let _ = delta;
-        todo!()
+        self.inner.grow(delta)
     }
 
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), MemoryAccessError> {
-        let _ = (offset, buf);
-        todo!()
+        let src = self.inner.checked_ptr(offset, buf.len() as u64)?;
+        // SAFETY: `checked_ptr` verified the range is inside the accessible
+        // part of the memory; `buf` is a distinct Rust allocation.
+        unsafe { std::ptr::copy_nonoverlapping(src, buf.as_mut_ptr(), buf.len()) };
+        Ok(())
     }
 
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), MemoryAccessError> {
-        let _ = (offset, data);
-        todo!()
+        let dst = self.inner.checked_ptr(offset, data.len() as u64)?;
+        // SAFETY: as in `read`.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len()) };
+        Ok(())
+    }
+
+    /// The SFI scheme this memory was allocated for.
+    pub fn strategy(&self) -> MemoryStrategy {
+        self.inner.strategy
+    }
+
+    /// Whether two handles denote the same entity.
+    pub fn same(&self, other: &Memory) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl MemoryInner {
+    pub(crate) fn new(ty: MemoryType, strategy: MemoryStrategy) -> Result<MemoryInner, Error> {
+        if ty.memory64 {
+            return Err(Error::Usage("64-bit memories are not supported".into()));
+        }
+        let max_pages = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        if ty.min > max_pages {
+            return Err(Error::Usage(format!(
+                "memory minimum of {} pages exceeds its maximum of {max_pages}",
+                ty.min
+            )));
+        }
+        let initial = ty.min * WASM_PAGE_SIZE;
+        let reserve = match strategy {
+            MemoryStrategy::Guarded { guard_bytes } => FOUR_GIB.checked_add(guard_bytes),
+            MemoryStrategy::Explicit { reservation_bytes } => Some(
+                reservation_bytes
+                    .min(max_pages * WASM_PAGE_SIZE)
+                    .max(initial),
+            ),
+        }
+        .ok_or_else(|| Error::Resource("memory reservation too large".into()))?;
+        let map = Mmap::reserve(reserve as usize)
+            .map_err(|e| Error::Resource(format!("cannot reserve linear memory: {e}")))?;
+        map.make_accessible(0, initial as usize)
+            .map_err(|e| Error::Resource(format!("cannot map linear memory: {e}")))?;
+        Ok(MemoryInner {
+            ty,
+            strategy,
+            max_pages,
+            def: Box::new(UnsafeCell::new(VMDefinition {
+                base: map.as_ptr(),
+                length: initial,
+            })),
+            map: Mutex::new(map),
+        })
+    }
+
+    /// The stable address compiled code reads the definition from.
+    pub(crate) fn def_ptr(&self) -> *mut VMDefinition {
+        self.def.get()
+    }
+
+    fn def(&self) -> VMDefinition {
+        // SAFETY: the box is live; the fields are plain words.
+        unsafe { self.def.get().read() }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.def().length as usize
+    }
+
+    /// Base pointer of `[offset, offset + len)` if it is in bounds.
+    pub(crate) fn checked_ptr(&self, offset: u64, len: u64) -> Result<*mut u8, MemoryAccessError> {
+        let def = self.def();
+        match offset.checked_add(len) {
+            Some(end) if end <= def.length => {
+                // SAFETY: `offset <= length`, inside the accessible prefix.
+                Ok(unsafe { def.base.add(offset as usize) })
+            }
+            _ => Err(MemoryAccessError),
+        }
+    }
+
+    /// `memory.grow`: the old size in pages, or an error leaving the memory
+    /// unchanged.
+    pub(crate) fn grow(&self, delta: u64) -> Result<u64, Error> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let def = self.def();
+        let old_pages = def.length / WASM_PAGE_SIZE;
+        let new_pages = old_pages
+            .checked_add(delta)
+            .filter(|p| *p <= self.max_pages)
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "cannot grow memory from {old_pages} by {delta} pages: maximum is {}",
+                    self.max_pages
+                ))
+            })?;
+        if delta == 0 {
+            return Ok(old_pages);
+        }
+        let old_len = def.length as usize;
+        let new_len = (new_pages * WASM_PAGE_SIZE) as usize;
+        let resource =
+            |e: std::io::Error| Error::Resource(format!("cannot grow linear memory: {e}"));
+        if new_len <= map.len() {
+            // Whole wasm pages are whole OS pages, so `old_len` is aligned.
+            debug_assert!(old_len.is_multiple_of(page_size()));
+            map.make_accessible(old_len, new_len - old_len)
+                .map_err(resource)?;
+            // SAFETY: the definition is only written under the map lock.
+            unsafe { (*self.def.get()).length = new_len as u64 };
+            return Ok(old_pages);
+        }
+        // Only an explicit memory can run out of reservation (a guarded one
+        // reserves the full 4 GiB): move it to a bigger one. Compiled code
+        // with explicit checks reloads the base after every call.
+        let MemoryStrategy::Explicit { reservation_bytes } = self.strategy else {
+            unreachable!("guarded memories reserve their maximum");
+        };
+        let max_len = (self.max_pages * WASM_PAGE_SIZE) as usize;
+        let reserve = new_len
+            .max(reservation_bytes as usize)
+            .max(old_len.saturating_mul(2))
+            .min(max_len)
+            .max(new_len);
+        let new_map = Mmap::reserve(reserve).map_err(resource)?;
+        new_map.make_accessible(0, new_len).map_err(resource)?;
+        // SAFETY: both ranges are accessible and belong to different mappings.
+        unsafe { std::ptr::copy_nonoverlapping(map.as_ptr(), new_map.as_ptr(), old_len) };
+        // SAFETY: the definition is only written under the map lock.
+        unsafe {
+            *self.def.get() = VMDefinition {
+                base: new_map.as_ptr(),
+                length: new_len as u64,
+            }
+        };
+        *map = new_map;
+        Ok(old_pages)
     }
 }

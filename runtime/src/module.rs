@@ -1,5 +1,11 @@
+use crate::registry::{self, ModuleCode, Registration};
+use crate::sys::code::CodeMemory;
+use crate::types::canonical_id;
 use crate::{Engine, Error};
-use faasm_abi::{FuncType, GlobalType, MemoryType, ModuleInfo, TableType};
+use faasm_abi::{
+    Artifact, ArtifactError, EntityType, ExportKind, FuncType, GlobalType, MemoryStrategy,
+    MemoryType, ModuleInfo, TableType, TypeIndex,
+};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,53 +25,208 @@ pub struct Module {
     inner: Arc<ModuleInner>,
 }
 
-struct ModuleInner {}
+struct ModuleInner {
+    engine: Engine,
+    code: Arc<ModuleCode>,
+    /// Canonical signature id per module type (vmctx `type_ids` points here).
+    type_ids: Box<[u32]>,
+    /// Text offset of the entry / host trampoline per module type.
+    entry_trampolines: Vec<Option<u32>>,
+    host_trampolines: Vec<Option<u32>>,
+    _registration: Option<Registration>,
+}
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("funcs", &self.info().funcs.len())
+            .field("text_bytes", &self.inner.code.code.len())
+            .finish_non_exhaustive()
     }
 }
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
 
 impl Module {
     /// Compiles WebAssembly bytes (binary format) in-process.
     pub fn new(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
-        let _ = (engine, wasm, &Module::inner);
-        todo!()
+        let artifact = faasm_compiler::compile(wasm, &engine.config().compile_config())?;
+        Module::load(engine, artifact)
     }
 
     /// Loads an artifact written by `faasmc` / [`Module::serialize`],
     /// checking magic, checksum, compiler version and target.
     pub fn from_artifact(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
-        let _ = (engine, bytes);
-        todo!()
+        let artifact = Artifact::deserialize(bytes)?;
+        artifact.check_compat(&faasm_compiler::version(), &faasm_compiler::host_target())?;
+        Module::load(engine, artifact)
     }
 
     /// Loads a `.wasm` (compiling it) or an artifact, told apart by magic.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
-        let _ = (engine, path.as_ref());
-        todo!()
+        let bytes = std::fs::read(path.as_ref())?;
+        if bytes.starts_with(WASM_MAGIC) {
+            Module::new(engine, &bytes)
+        } else {
+            Module::from_artifact(engine, &bytes)
+        }
+    }
+
+    /// Maps an artifact's code and registers it for trap handling.
+    pub fn from_compiled(engine: &Engine, artifact: Artifact) -> Result<Module, Error> {
+        Module::load(engine, artifact)
+    }
+
+    fn load(engine: &Engine, artifact: Artifact) -> Result<Module, Error> {
+        let info = &artifact.info;
+        let ntypes = info.types.len();
+        let per_type = |list: &[(TypeIndex, u32)]| {
+            let mut v = vec![None; ntypes];
+            for (t, off) in list {
+                if let Some(slot) = v.get_mut(*t as usize) {
+                    *slot = Some(*off);
+                }
+            }
+            v
+        };
+        let entry_trampolines = per_type(&artifact.entry_trampolines);
+        let host_trampolines = per_type(&artifact.host_trampolines);
+        check_complete(&artifact, &entry_trampolines, &host_trampolines)?;
+        let type_ids = info.types.iter().map(canonical_id).collect();
+        let code = CodeMemory::new(&artifact.text)
+            .map_err(|e| Error::Resource(format!("cannot map code: {e}")))?;
+        let code = Arc::new(ModuleCode { code, artifact });
+        let registration = registry::register(code.clone());
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                code,
+                type_ids,
+                entry_trampolines,
+                host_trampolines,
+                _registration: registration,
+            }),
+        })
     }
 
     /// The artifact bytes of this module.
     pub fn serialize(&self) -> Vec<u8> {
-        todo!()
+        self.inner.code.artifact.serialize()
     }
 
     pub fn info(&self) -> &ModuleInfo {
-        todo!()
+        &self.inner.code.artifact.info
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The SFI scheme the code was compiled for.
+    pub fn memory_strategy(&self) -> MemoryStrategy {
+        self.inner.code.artifact.memory_strategy
     }
 
     /// `(module, name, type)` of every import, in order.
     pub fn imports(&self) -> Vec<(String, String, ExternType)> {
-        todo!()
+        let info = self.info();
+        info.imports
+            .iter()
+            .map(|i| {
+                let ty = match &i.ty {
+                    EntityType::Func(t) => ExternType::Func(info.types[*t as usize].clone()),
+                    EntityType::Table(t) => ExternType::Table(*t),
+                    EntityType::Memory(m) => ExternType::Memory(*m),
+                    EntityType::Global(g) => ExternType::Global(*g),
+                };
+                (i.module.clone(), i.name.clone(), ty)
+            })
+            .collect()
     }
 
     pub fn exports(&self) -> Vec<(String, ExternType)> {
-        todo!()
+        let info = self.info();
+        info.exports
+            .iter()
+            .map(|e| {
+                let i = e.index as usize;
+                let ty = match e.kind {
+                    ExportKind::Func => ExternType::Func(info.func_type(e.index).clone()),
+                    ExportKind::Table => ExternType::Table(info.tables[i]),
+                    ExportKind::Memory => ExternType::Memory(info.memories[i]),
+                    ExportKind::Global => ExternType::Global(info.globals[i].0),
+                };
+                (e.name.clone(), ty)
+            })
+            .collect()
     }
 
-    fn inner(&self) -> &ModuleInner {
-        &self.inner
+    pub(crate) fn artifact(&self) -> &Artifact {
+        &self.inner.code.artifact
     }
+
+    pub(crate) fn type_ids(&self) -> &[u32] {
+        &self.inner.type_ids
+    }
+
+    /// Address of defined function `defined_index`'s code.
+    pub(crate) fn func_code(&self, defined_index: u32) -> *const u8 {
+        let f = self.artifact().funcs[defined_index as usize];
+        self.inner.code.code.at(f.offset)
+    }
+
+    pub(crate) fn entry_trampoline(&self, ty: TypeIndex) -> *const u8 {
+        let off = self.inner.entry_trampolines[ty as usize].expect("checked at load");
+        self.inner.code.code.at(off)
+    }
+
+    /// The host trampoline for `ty`; exists for the type of every imported
+    /// function (checked at load).
+    pub(crate) fn host_trampoline(&self, ty: TypeIndex) -> Option<*const u8> {
+        let off = self
+            .inner
+            .host_trampolines
+            .get(ty as usize)
+            .copied()
+            .flatten()?;
+        Some(self.inner.code.code.at(off))
+    }
+
+    pub(crate) fn code(&self) -> &ModuleCode {
+        &self.inner.code
+    }
+
+    /// Whether two handles denote the same entity.
+    pub fn same(&self, other: &Module) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+/// The runtime relies on these trampolines existing; refuse an artifact
+/// without them rather than fail later.
+fn check_complete(
+    artifact: &Artifact,
+    entry: &[Option<u32>],
+    host: &[Option<u32>],
+) -> Result<(), ArtifactError> {
+    let info = &artifact.info;
+    if let Some(t) = entry.iter().position(Option::is_none) {
+        return Err(ArtifactError::Decode(format!(
+            "no entry trampoline for type {t}"
+        )));
+    }
+    for f in 0..info.num_imported_funcs {
+        let t = info.funcs[f as usize];
+        if host.get(t as usize).copied().flatten().is_none() {
+            return Err(ArtifactError::Decode(format!(
+                "no host trampoline for type {t}"
+            )));
+        }
+    }
+    if info.funcs.iter().any(|t| *t as usize >= info.types.len()) {
+        return Err(ArtifactError::Decode(
+            "function type index out of range".into(),
+        ));
+    }
+    Ok(())
 }

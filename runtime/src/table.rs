@@ -1,43 +1,255 @@
+use crate::keepalive::KeepAlive;
+use crate::values::{val_from_raw, val_to_raw};
+use crate::vm::VMDefinition;
 use crate::{Error, Val};
 use faasm_abi::TableType;
+use std::cell::UnsafeCell;
+use std::sync::{Arc, Mutex};
+
+/// No table grows beyond this many elements, whatever its declared maximum.
+const MAX_TABLE_ELEMS: u64 = 10_000_000;
 
 /// A table of references. Cheap to clone (shared handle).
 #[derive(Clone)]
-pub struct Table {}
+pub struct Table {
+    pub(crate) inner: Arc<TableInner>,
+}
+
+/// Elements are raw words (funcref: `VMFuncRef` pointer, externref:
+/// handle plus one; 0 = null). Compiled code indexes `def.base` directly, so every
+/// change of the storage updates `def` under the `elems` lock.
+pub(crate) struct TableInner {
+    ty: TableType,
+    def: Box<UnsafeCell<VMDefinition>>,
+    elems: Mutex<Vec<u64>>,
+    /// Owners of the functions referenced from this table.
+    pub(crate) keepalive: KeepAlive,
+}
+
+// SAFETY: `def` and the element buffer are only changed under the `elems`
+// lock (compiled code writes elements in place on the thread running it,
+// like any wasm store).
+unsafe impl Send for TableInner {}
+// SAFETY: as above.
+unsafe impl Sync for TableInner {}
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Table").finish_non_exhaustive()
+        f.debug_struct("Table")
+            .field("elem", &self.inner.ty.elem)
+            .field("size", &self.size())
+            .finish_non_exhaustive()
     }
 }
 
 impl Table {
     pub fn new(ty: TableType, init: Val) -> Result<Table, Error> {
-        let _ = (ty, init);
-        todo!()
+        let raw = check_ref(&ty, &init)?;
+        let inner = TableInner::new(ty, raw)?;
+        hold_ref(&inner.keepalive, &init);
+        Ok(Table {
+            inner: Arc::new(inner),
+        })
     }
 
+    /// The table's type, with `min` being its current size.
     pub fn ty(&self) -> TableType {
-        todo!()
+        TableType {
+            min: self.size(),
+            ..self.inner.ty
+        }
     }
 
     pub fn size(&self) -> u64 {
-        todo!()
+        self.inner.size()
     }
 
     pub fn get(&self, index: u64) -> Option<Val> {
-        let _ = index;
-        todo!()
+        let raw = self.inner.get(index)?;
+        // SAFETY: every word in a table is null or a reference of the
+        // table's element type kept alive by the table's owners.
+        Some(unsafe { val_from_raw(self.inner.ty.elem, raw as u128) })
     }
 
     pub fn set(&self, index: u64, val: Val) -> Result<(), Error> {
-        let _ = (index, val);
-        todo!()
+        let raw = check_ref(&self.inner.ty, &val)?;
+        if !self.inner.set(index, raw) {
+            return Err(Error::Usage(format!(
+                "table index {index} out of bounds (size {})",
+                self.size()
+            )));
+        }
+        hold_ref(&self.inner.keepalive, &val);
+        Ok(())
     }
 
     /// Returns the old size.
     pub fn grow(&self, delta: u64, init: Val) -> Result<u64, Error> {
-        let _ = (delta, init);
-        todo!()
+        let raw = check_ref(&self.inner.ty, &init)?;
+        let old = self.inner.grow(delta, raw).ok_or_else(|| {
+            Error::Usage(format!(
+                "cannot grow table of size {} by {delta}",
+                self.size()
+            ))
+        })?;
+        hold_ref(&self.inner.keepalive, &init);
+        Ok(old)
     }
+
+    /// Whether two handles denote the same entity.
+    pub fn same(&self, other: &Table) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+/// The raw word for `val`, checking it has the table's element type.
+fn check_ref(ty: &TableType, val: &Val) -> Result<u64, Error> {
+    if val.ty() != ty.elem {
+        return Err(Error::Usage(format!(
+            "expected a {} for this table, got a {}",
+            ty.elem,
+            val.ty()
+        )));
+    }
+    Ok(val_to_raw(val)? as u64)
+}
+
+/// The table now references `val`'s function: keep its owner alive.
+fn hold_ref(keepalive: &KeepAlive, val: &Val) {
+    if let Val::FuncRef(Some(f)) = val {
+        keepalive.hold_func(f);
+    }
+}
+
+impl TableInner {
+    pub(crate) fn new(ty: TableType, init: u64) -> Result<TableInner, Error> {
+        if ty.min > ty.max.unwrap_or(u64::MAX) || ty.min > MAX_TABLE_ELEMS {
+            return Err(Error::Resource(format!("table of {} elements", ty.min)));
+        }
+        let mut elems = vec![init; ty.min as usize];
+        let def = VMDefinition {
+            base: elems.as_mut_ptr().cast(),
+            length: ty.min,
+        };
+        Ok(TableInner {
+            ty,
+            def: Box::new(UnsafeCell::new(def)),
+            elems: Mutex::new(elems),
+            keepalive: KeepAlive::default(),
+        })
+    }
+
+    pub(crate) fn ty(&self) -> TableType {
+        self.ty
+    }
+
+    pub(crate) fn def_ptr(&self) -> *mut VMDefinition {
+        self.def.get()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u64>> {
+        self.elems.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn size(&self) -> u64 {
+        self.lock().len() as u64
+    }
+
+    pub(crate) fn get(&self, index: u64) -> Option<u64> {
+        self.lock().get(usize::try_from(index).ok()?).copied()
+    }
+
+    pub(crate) fn set(&self, index: u64, raw: u64) -> bool {
+        let mut elems = self.lock();
+        match usize::try_from(index).ok().and_then(|i| elems.get_mut(i)) {
+            Some(slot) => {
+                *slot = raw;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `table.grow`: the old size, or `None` past the maximum.
+    pub(crate) fn grow(&self, delta: u64, init: u64) -> Option<u64> {
+        let mut elems = self.lock();
+        let old = elems.len() as u64;
+        let new = old.checked_add(delta)?;
+        if new > self.ty.max.unwrap_or(u32::MAX as u64) || new > MAX_TABLE_ELEMS {
+            return None;
+        }
+        elems.resize(new as usize, init);
+        // SAFETY: the definition is only written under the elems lock.
+        unsafe {
+            *self.def.get() = VMDefinition {
+                base: elems.as_mut_ptr().cast(),
+                length: new,
+            }
+        };
+        Some(old)
+    }
+
+    /// `table.fill`: checks the whole range first.
+    pub(crate) fn fill(&self, dst: u64, raw: u64, len: u64) -> bool {
+        let mut elems = self.lock();
+        match range(dst, len, elems.len()) {
+            Some(r) => {
+                elems[r].fill(raw);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `table.init` / element segment application from `items`.
+    pub(crate) fn init(&self, dst: u64, items: &[u64], src: u64, len: u64) -> bool {
+        let mut elems = self.lock();
+        let (Some(d), Some(s)) = (range(dst, len, elems.len()), range(src, len, items.len()))
+        else {
+            return false;
+        };
+        elems[d].copy_from_slice(&items[s]);
+        true
+    }
+
+    /// `table.copy` between `dst` and `src` (possibly the same table), with
+    /// memmove semantics.
+    pub(crate) fn copy(
+        dst_t: &TableInner,
+        src_t: &TableInner,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> bool {
+        if std::ptr::eq(dst_t, src_t) {
+            let mut elems = dst_t.lock();
+            let n = elems.len();
+            let (Some(d), Some(s)) = (range(dst, len, n), range(src, len, n)) else {
+                return false;
+            };
+            elems.copy_within(s, d.start);
+            return true;
+        }
+        // Lock in address order so two opposite copies cannot deadlock.
+        let (mut dg, sg);
+        if (dst_t as *const TableInner) < (src_t as *const TableInner) {
+            dg = dst_t.lock();
+            sg = src_t.lock();
+        } else {
+            sg = src_t.lock();
+            dg = dst_t.lock();
+        }
+        let (Some(d), Some(s)) = (range(dst, len, dg.len()), range(src, len, sg.len())) else {
+            return false;
+        };
+        dg[d].copy_from_slice(&sg[s]);
+        true
+    }
+}
+
+/// `start..start + len` if it fits in `size` (a zero-length range exactly at
+/// the end is fine).
+pub(crate) fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= size as u64).then_some(start as usize..end as usize)
 }

@@ -1,4 +1,4 @@
-use crate::{Func, Global, Memory, Table};
+use crate::{Error, Func, Global, Memory, Table};
 use faasm_abi::ValType;
 
 /// An opaque host reference handed to wasm as `externref`.
@@ -71,5 +71,44 @@ impl From<Memory> for Extern {
 impl From<Global> for Extern {
     fn from(g: Global) -> Self {
         Extern::Global(g)
+    }
+}
+
+/// The raw 16-byte-slot encoding of a value (little-endian, value at the
+/// low end): integers and float bits zero-extended, `funcref` as a
+/// `VMFuncRef` pointer, `externref` as handle + 1, null as 0.
+pub(crate) fn val_to_raw(val: &Val) -> Result<u128, Error> {
+    Ok(match val {
+        Val::I32(v) => *v as u32 as u128,
+        Val::I64(v) => *v as u64 as u128,
+        Val::F32(v) => *v as u128,
+        Val::F64(v) => *v as u128,
+        Val::V128(v) => *v,
+        Val::FuncRef(None) | Val::ExternRef(None) => 0,
+        Val::FuncRef(Some(f)) => f.funcref_ptr()? as usize as u128,
+        Val::ExternRef(Some(r)) => r.0 as u128 + 1,
+    })
+}
+
+/// Decodes a raw slot of type `ty`.
+///
+/// # Safety
+/// For `funcref`, `raw` must be null or point to a live `VMFuncRef` whose
+/// owner is alive.
+pub(crate) unsafe fn val_from_raw(ty: ValType, raw: u128) -> Val {
+    match ty {
+        ValType::I32 => Val::I32(raw as u32 as i32),
+        ValType::I64 => Val::I64(raw as u64 as i64),
+        ValType::F32 => Val::F32(raw as u32),
+        ValType::F64 => Val::F64(raw as u64),
+        ValType::V128 => Val::V128(raw),
+        // SAFETY: the caller's contract.
+        ValType::FuncRef => {
+            Val::FuncRef(unsafe { Func::from_funcref_ptr(raw as u64 as usize as *const _) })
+        }
+        ValType::ExternRef => Val::ExternRef(match raw as u64 {
+            0 => None,
+            h => Some(ExternRef((h - 1) as u32)),
+        }),
     }
 }

@@ -1,0 +1,220 @@
+//! Calls across the host/wasm boundary: host → wasm through the module's
+//! entry trampoline under a trap landing, and wasm → host through the
+//! dispatcher that host trampolines call.
+
+use crate::func::HostFuncInner;
+use crate::instance::InstanceInner;
+use crate::sys::{signals, stack};
+use crate::values::{val_from_raw, val_to_raw};
+use crate::vm::{HostFuncCtx, ValSlot};
+use crate::{Caller, Error, Trap, Val};
+use faasm_abi::{FuncType, TrapKind};
+use std::cell::{Cell, RefCell};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+/// Host code below the wasm stack limit keeps at least this much stack.
+const HOST_STACK_MARGIN: usize = 128 << 10;
+
+thread_local! {
+    /// The stack limit of the outermost wasm entry on this thread (0 when
+    /// not in wasm); nested entries reuse it.
+    static STACK_LIMIT: Cell<usize> = const { Cell::new(0) };
+    /// The error a host function returned, for the entry that unwinds.
+    static HOST_TRAP: RefCell<Option<Trap>> = const { RefCell::new(None) };
+}
+
+fn check_args(ty: &FuncType, args: &[Val]) -> Result<(), Error> {
+    if args.len() != ty.params.len() {
+        return Err(Error::Usage(format!(
+            "function {ty} expects {} arguments, got {}",
+            ty.params.len(),
+            args.len()
+        )));
+    }
+    for (i, (a, t)) in args.iter().zip(&ty.params).enumerate() {
+        if a.ty() != *t {
+            return Err(Error::Usage(format!(
+                "argument {i} of function {ty} must be a {t}, got a {}",
+                a.ty()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Restores the thread's stack-limit state when the outermost call ends.
+struct OutermostGuard(bool);
+
+impl Drop for OutermostGuard {
+    fn drop(&mut self) {
+        if self.0 {
+            STACK_LIMIT.with(|l| l.set(0));
+        }
+    }
+}
+
+fn enter_stack_limit(max_wasm_stack: usize) -> (usize, OutermostGuard) {
+    let current = STACK_LIMIT.with(|l| l.get());
+    if current != 0 {
+        return (current, OutermostGuard(false));
+    }
+    signals::install();
+    stack::ensure_alt_stack();
+    let (lo, _) = stack::thread_stack_bounds();
+    let limit = stack::current_sp()
+        .saturating_sub(max_wasm_stack)
+        .max(lo + HOST_STACK_MARGIN);
+    STACK_LIMIT.with(|l| l.set(limit));
+    (limit, OutermostGuard(true))
+}
+
+pub(crate) fn call_wasm(
+    instance: &Arc<InstanceInner>,
+    index: u32,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let module = &instance.module;
+    let info = module.info();
+    let type_index = info.funcs[index as usize];
+    let ty = &info.types[type_index as usize];
+    check_args(ty, args)?;
+    let mut slots = vec![ValSlot::default(); ty.params.len().max(ty.results.len()).max(1)];
+    for (slot, arg) in slots.iter_mut().zip(args) {
+        slot.0 = val_to_raw(arg)?;
+        if let Val::FuncRef(Some(f)) = arg {
+            // The callee may store the reference anywhere it can reach.
+            instance.keepalive.hold_func(f);
+        }
+    }
+    let funcref = instance.vmctx.funcref(index);
+    let trampoline = module.entry_trampoline(type_index);
+
+    let (limit, _guard) = enter_stack_limit(module.engine().config().max_wasm_stack);
+    instance.set_stack_limit(limit);
+    // SAFETY: the trampoline has signature `extern "C" fn(vmctx, code,
+    // values)`; `funcref` is a live function of the callee type whose vmctx
+    // is kept alive by `instance`; `slots` has room for params and results.
+    let r = unsafe {
+        signals::call_with_trap_landing(
+            trampoline as usize,
+            funcref.vmctx as usize,
+            funcref.code as usize,
+            slots.as_mut_ptr() as usize,
+        )
+    };
+    match r {
+        Ok(()) => Ok(ty
+            .results
+            .iter()
+            .zip(&slots)
+            // SAFETY: compiled code wrote values of the result types; a
+            // funcref result is owned by something the callee keeps alive.
+            .map(|(t, s)| unsafe { val_from_raw(*t, s.0) })
+            .collect()),
+        Err((kind, pc)) => Err(Error::Trap(make_trap(kind, pc))),
+    }
+}
+
+fn make_trap(kind: TrapKind, pc: usize) -> Trap {
+    if kind == TrapKind::HostError
+        && let Some(t) = HOST_TRAP.with(|h| h.borrow_mut().take())
+    {
+        return t;
+    }
+    let mut trap = Trap::new(kind);
+    if let Some(code) = crate::registry::lookup(pc) {
+        trap.func_index = code.func_index_at(pc);
+        trap.func_name = trap
+            .func_index
+            .and_then(|i| code.artifact.info.func_name(i))
+            .map(str::to_string);
+    }
+    trap
+}
+
+pub(crate) fn call_host(h: &HostFuncInner, args: &[Val]) -> Result<Vec<Val>, Error> {
+    check_args(&h.ty, args)?;
+    let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let mut caller = Caller { instance: None };
+    run_host(h, &mut caller, args, &mut results)?;
+    Ok(results)
+}
+
+/// Runs the closure, turning a panic into a host error and checking the
+/// result types.
+fn run_host(
+    h: &HostFuncInner,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    match catch_unwind(AssertUnwindSafe(|| (h.func)(caller, args, results))) {
+        Ok(Ok(())) => {}
+        Ok(Err(t)) => return Err(t),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            return Err(Trap::host(format!("host function panicked: {msg}")));
+        }
+    }
+    for (i, (r, t)) in results.iter().zip(&h.ty.results).enumerate() {
+        if r.ty() != *t {
+            return Err(Trap::host(format!(
+                "host function returned a {} as result {i}, expected a {t}",
+                r.ty()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The dispatcher host trampolines call (`HostFuncCtx.dispatch`).
+///
+/// # Safety
+/// Called only by compiled host trampolines: `host_ctx` is a live
+/// `HostFuncCtx`, `caller_vmctx` the live vmctx of the calling wasm
+/// function, `values` holds the parameters and has room for the results.
+pub(crate) unsafe extern "C" fn host_dispatch(
+    host_ctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut ValSlot,
+) -> u32 {
+    // SAFETY: per the contract; the owner outlives its context.
+    let h = unsafe { &*((*(host_ctx as *const HostFuncCtx)).owner as *const HostFuncInner) };
+    // SAFETY: the caller's instance is alive while its code runs.
+    let instance = unsafe { InstanceInner::from_vmctx(caller_vmctx) };
+    let n = h.ty.params.len().max(h.ty.results.len());
+    // SAFETY: the trampoline provides at least `n` slots.
+    let slots = unsafe { std::slice::from_raw_parts_mut(values, n) };
+    let args: Vec<Val> =
+        h.ty.params
+            .iter()
+            .zip(slots.iter())
+            // SAFETY: compiled code passed values of the parameter types.
+            .map(|(t, s)| unsafe { val_from_raw(*t, s.0) })
+            .collect();
+    let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let mut caller = Caller {
+        instance: Some(instance),
+    };
+    let outcome = run_host(h, &mut caller, &args, &mut results).and_then(|()| {
+        for (slot, r) in slots.iter_mut().zip(&results) {
+            slot.0 = val_to_raw(r).map_err(|e| Trap::host(e.to_string()))?;
+            if let Val::FuncRef(Some(f)) = r {
+                instance.keepalive.hold_func(f);
+            }
+        }
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => 0,
+        Err(trap) => {
+            HOST_TRAP.with(|h| *h.borrow_mut() = Some(trap));
+            1
+        }
+    }
+}

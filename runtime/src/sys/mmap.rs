@@ -1,0 +1,113 @@
+//! Anonymous memory reservations: reserve address space inaccessible, then
+//! open up (or lock down) parts of it. Linear memories and code both use it.
+
+use rustix::mm::{MapFlags, MprotectFlags, ProtFlags};
+use std::io;
+use std::ptr::NonNull;
+
+/// The operating system's page size.
+pub fn page_size() -> usize {
+    rustix::param::page_size()
+}
+
+/// Rounds `n` up to a multiple of the page size (`None` on overflow).
+pub fn round_up_to_page(n: usize) -> Option<usize> {
+    let p = page_size();
+    n.checked_add(p - 1).map(|v| v & !(p - 1))
+}
+
+/// A private anonymous mapping, unmapped on drop. A zero-length `Mmap`
+/// owns nothing and has a dangling (never dereferenced) base.
+#[derive(Debug)]
+pub struct Mmap {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; it has no thread
+// affinity, and all access to its contents goes through raw pointers whose
+// synchronisation is the owner's business.
+unsafe impl Send for Mmap {}
+// SAFETY: as above; `&Mmap` only exposes the address and length.
+unsafe impl Sync for Mmap {}
+
+impl Mmap {
+    /// Reserves `len` bytes (rounded up to pages) of address space with no
+    /// access rights and no swap reservation.
+    pub fn reserve(len: usize) -> io::Result<Mmap> {
+        if len == 0 {
+            return Ok(Mmap {
+                ptr: NonNull::dangling(),
+                len: 0,
+            });
+        }
+        let len =
+            round_up_to_page(len).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        // SAFETY: an anonymous mapping at a kernel-chosen address cannot
+        // alias any existing Rust object.
+        let ptr = unsafe {
+            rustix::mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )?
+        };
+        Ok(Mmap {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
+            len,
+        })
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Reserved length in bytes (a page multiple).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Changes the protection of `[start, start + len)`, which must be
+    /// page-aligned and inside the reservation.
+    fn protect(&self, start: usize, len: usize, flags: MprotectFlags) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let ps = page_size();
+        assert!(start.is_multiple_of(ps), "unaligned protection change");
+        let end = start.checked_add(len).expect("range overflow");
+        assert!(end <= self.len, "protection change outside the reservation");
+        // SAFETY: the range lies inside our own mapping (checked above), so
+        // changing its protection affects no memory we do not own.
+        unsafe { rustix::mm::mprotect(self.as_ptr().add(start).cast(), len, flags)? };
+        Ok(())
+    }
+
+    /// Makes `[start, start + len)` readable and writable; `len` is rounded
+    /// up to whole pages.
+    pub fn make_accessible(&self, start: usize, len: usize) -> io::Result<()> {
+        let len =
+            round_up_to_page(len).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        self.protect(start, len, MprotectFlags::READ | MprotectFlags::WRITE)
+    }
+
+    /// Makes `[start, start + len)` readable and executable (not writable).
+    pub fn make_executable(&self, start: usize, len: usize) -> io::Result<()> {
+        let len =
+            round_up_to_page(len).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        self.protect(start, len, MprotectFlags::READ | MprotectFlags::EXEC)
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        // SAFETY: we own exactly this mapping; nothing borrows it any more
+        // (owners drop it only once no code or reference can reach it).
+        let r = unsafe { rustix::mm::munmap(self.as_ptr().cast(), self.len) };
+        debug_assert!(r.is_ok(), "munmap failed: {r:?}");
+    }
+}
