@@ -58,6 +58,7 @@ impl WasiCtx {
         WasiCtxBuilder::default()
     }
 
+    #[cfg(test)]
     pub(crate) fn lock(&self) -> MutexGuard<'_, WasiState> {
         lock(&self.state)
     }

@@ -22,7 +22,7 @@ mod signatures;
 mod stdio;
 
 pub use ctx::{WasiCtx, WasiCtxBuilder, WasiCtxError};
-pub use signatures::{FUNCTIONS, WasiSignature};
+pub use signatures::{FUNCTIONS, WasiSignature, signature};
 pub use stdio::{InputSource, OutputPipe, OutputSink};
 
 use crate::errno::{self, Errno};
@@ -165,7 +165,7 @@ mod tests {
         memory: &mut [u8],
         params: &[Val],
     ) -> Result<i32, Trap> {
-        let sig = signatures::lookup(name).unwrap();
+        let sig = signatures::signature(name).unwrap();
         let body = implementation(name).unwrap_or(unsupported);
         let mut results = vec![Val::I32(-1); sig.results.len()];
         call(sig, body, &ctx.state, memory, params, &mut results)?;
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn proc_exit_traps_with_the_status() {
         let ctx = WasiCtx::builder().build().unwrap();
-        let sig = signatures::lookup("proc_exit").unwrap();
+        let sig = signatures::signature("proc_exit").unwrap();
         let err = call(
             sig,
             unsupported,

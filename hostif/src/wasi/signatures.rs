@@ -84,6 +84,7 @@ pub const FUNCTIONS: &[WasiSignature] = &[
     f("sock_shutdown", &[I32, I32]),
 ];
 
-pub fn lookup(name: &str) -> Option<&'static WasiSignature> {
+/// The signature of the preview 1 function `name`.
+pub fn signature(name: &str) -> Option<&'static WasiSignature> {
     FUNCTIONS.iter().find(|s| s.name == name)
 }

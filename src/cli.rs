@@ -1,0 +1,170 @@
+//! `faasm-run`: the command-line front end of [`crate::run`].
+
+use crate::run::{self, Outcome, RunError};
+use crate::values::format_val;
+use clap::Parser;
+use faasm_hostif::wasi::WasiCtx;
+use faasm_runtime::{Config, Engine};
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Exit status for every failure of faasm-run itself or of the guest (load,
+/// link, bad arguments, traps). The guest's own `exit(n)` is passed through.
+pub const EXIT_ERROR: u8 = 1;
+
+const AFTER_HELP: &str = "\
+FILE is a binary .wasm module, a .wat text module or a .faasm artifact
+compiled by faasmc. The word `demo` runs a hello-world guest built into
+faasm-run (`faasm-run demo NAME` greets NAME; `faasm-run --invoke add demo 2 3`).
+
+Exit status: the guest's exit status if it called exit (proc_exit; like a
+native process, only its low 8 bits survive), 0 if it returned normally,
+1 if faasm-run failed or the guest trapped (with one `faasm-run: error:`
+line on stderr), 2 for command-line usage errors.";
+
+/// Runs a WebAssembly module or faasm artifact as a Faaslet, with WASI.
+#[derive(Debug, Parser)]
+#[command(name = "faasm-run", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Set an environment variable for the guest (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// Call this exported function instead of `_start`; ARGS become its
+    /// arguments (parsed per its parameter types) and its results are
+    /// printed one per line.
+    #[arg(long, value_name = "NAME")]
+    pub invoke: Option<String>,
+
+    /// The module to run (`demo` for the built-in one).
+    #[arg(value_name = "FILE")]
+    pub file: OsString,
+
+    /// Arguments for the guest (argv[1..]; argv[0] is FILE).
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<OsString>,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err("expected NAME=VALUE".to_string()),
+    }
+}
+
+/// Whether FILE names the embedded demo rather than a file.
+fn is_demo(file: &OsString) -> bool {
+    file == "demo"
+}
+
+fn execute(cli: Cli) -> Result<Outcome, RunError> {
+    let engine = Engine::new(Config::default());
+    let module = if is_demo(&cli.file) {
+        run::load_demo(&engine)?
+    } else {
+        run::load_file(&engine, Path::new(&cli.file))?
+    };
+    use std::os::unix::ffi::OsStringExt;
+    let mut builder = WasiCtx::builder()
+        .arg(cli.file.clone().into_vec())
+        .inherit_stdio();
+    for (name, value) in cli.env {
+        builder = builder.env(name, value);
+    }
+    match &cli.invoke {
+        None => {
+            let builder = builder.args(cli.args.into_iter().map(OsStringExt::into_vec));
+            run::run(&engine, &module, builder.build()?, None)
+        }
+        Some(name) => {
+            // An invoked function gets ARGS as typed values, not as argv.
+            let args = cli
+                .args
+                .iter()
+                .map(|a| a.to_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| RunError::BadArgEncoding(name.clone()))?;
+            run::run(&engine, &module, builder.build()?, Some((name, &args)))
+        }
+    }
+}
+
+/// A process exit code for a guest exit status, as a native process would
+/// see it: only the low 8 bits survive.
+pub fn exit_code(status: i32) -> u8 {
+    (status as u32 & 0xff) as u8
+}
+
+/// Error messages are one line: a multi-line message from a lower layer
+/// is joined.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The whole program; `main` only returns this.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(Outcome::Exited(status)) => ExitCode::from(exit_code(status)),
+        Ok(Outcome::Returned(values)) => {
+            for v in &values {
+                println!("{}", format_val(v));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("faasm-run: error: {}", one_line(&e.to_string()));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_arguments_may_look_like_options() {
+        let cli =
+            Cli::try_parse_from(["faasm-run", "--env", "A=1", "x.wasm", "-v", "--env", "B=2"])
+                .unwrap();
+        assert_eq!(cli.env, vec![("A".to_string(), "1".to_string())]);
+        assert_eq!(cli.file, "x.wasm");
+        assert_eq!(cli.args, vec!["-v", "--env", "B=2"]);
+        let cli = Cli::try_parse_from(["faasm-run", "--invoke", "add", "demo", "-1", "2"]).unwrap();
+        assert_eq!(cli.invoke.as_deref(), Some("add"));
+        assert_eq!(cli.args, vec!["-1", "2"]);
+    }
+
+    #[test]
+    fn env_needs_a_name_and_an_equals_sign() {
+        assert!(Cli::try_parse_from(["faasm-run", "--env", "A", "x.wasm"]).is_err());
+        assert!(Cli::try_parse_from(["faasm-run", "--env", "=1", "x.wasm"]).is_err());
+        let cli = Cli::try_parse_from(["faasm-run", "--env", "A==", "x.wasm"]).unwrap();
+        assert_eq!(cli.env, vec![("A".to_string(), "=".to_string())]);
+    }
+
+    #[test]
+    fn exit_codes_keep_the_low_byte() {
+        assert_eq!(exit_code(0), 0);
+        assert_eq!(exit_code(3), 3);
+        assert_eq!(exit_code(255), 255);
+        assert_eq!(exit_code(256), 0);
+        assert_eq!(exit_code(-1), 255);
+    }
+
+    #[test]
+    fn messages_become_one_line() {
+        assert_eq!(one_line("a\n  b\n\nc"), "a; b; c");
+        assert_eq!(one_line("single"), "single");
+    }
+}

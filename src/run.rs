@@ -1,0 +1,216 @@
+//! Running one module the way a command line does: load it (binary wasm,
+//! text wasm or a faasm artifact), link WASI, instantiate, call `_start` or
+//! a named export, and report what happened.
+
+use crate::values::{ParseValError, parse_val};
+use faasm_hostif::wasi::{self, WasiCtx};
+use faasm_runtime::{Engine, Error, Extern, Func, Linker, Module, Trap, Val};
+use std::path::Path;
+
+/// The guest of `faasm-run demo`: WebAssembly text, compiled at run time so
+/// the binary carries no opaque blob and needs no guest toolchain.
+pub const DEMO_WAT: &str = include_str!("../examples/demo.wat");
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot load {path}: {source}")]
+    Load { path: String, source: Error },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: invalid WebAssembly text: {message}")]
+    Wat {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("bad WASI configuration: {0}")]
+    Wasi(#[from] wasi::WasiCtxError),
+    #[error("cannot instantiate: {0}")]
+    Instantiate(Error),
+    #[error("module has no export named `{0}`")]
+    MissingExport(String),
+    #[error("export `{0}` is not a function")]
+    NotAFunction(String),
+    #[error("module has no `_start` export; use --invoke NAME to call one of its functions")]
+    NoStart,
+    #[error("`{name}` takes {expected} argument(s), {given} given")]
+    ArgCount {
+        name: String,
+        expected: usize,
+        given: usize,
+    },
+    #[error("argument {index} of `{name}`: {source}")]
+    BadArg {
+        name: String,
+        index: usize,
+        source: ParseValError,
+    },
+    #[error("arguments to `{0}` must be valid UTF-8")]
+    BadArgEncoding(String),
+    #[error("{0}")]
+    Trap(Trap),
+    #[error("calling `{name}`: {source}")]
+    Call { name: String, source: Error },
+}
+
+/// How a run ended without an error.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The guest called `proc_exit` with this status.
+    Exited(i32),
+    /// The called function returned these values.
+    Returned(Vec<Val>),
+}
+
+fn wat_to_wasm(text: &str, path: &str) -> Result<Vec<u8>, RunError> {
+    let encoded = wast::parser::ParseBuffer::new(text)
+        .and_then(|buf| wast::parser::parse::<wast::Wat>(&buf).and_then(|mut wat| wat.encode()));
+    encoded.map_err(|e| {
+        let (line, col) = e.span().linecol_in(text);
+        RunError::Wat {
+            path: path.to_string(),
+            line: line + 1,
+            col: col + 1,
+            message: e.message(),
+        }
+    })
+}
+
+/// Loads `path`: a `.wat` file is parsed as text; anything else goes to
+/// [`Module::from_file`], which tells binary wasm from an artifact by magic.
+pub fn load_file(engine: &Engine, path: &Path) -> Result<Module, RunError> {
+    let shown = path.display().to_string();
+    if path.extension().is_some_and(|e| e == "wat") {
+        let text = std::fs::read_to_string(path).map_err(|source| RunError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let wasm = wat_to_wasm(&text, &shown)?;
+        return Module::new(engine, &wasm).map_err(|source| RunError::Load {
+            path: shown,
+            source,
+        });
+    }
+    Module::from_file(engine, path).map_err(|source| RunError::Load {
+        path: shown,
+        source,
+    })
+}
+
+/// The embedded demo guest.
+pub fn load_demo(engine: &Engine) -> Result<Module, RunError> {
+    let wasm = wat_to_wasm(DEMO_WAT, "demo.wat")?;
+    Module::new(engine, &wasm).map_err(|source| RunError::Load {
+        path: "demo".to_string(),
+        source,
+    })
+}
+
+/// Exit traps are how `proc_exit` ends a run; any other error stays one.
+fn exit_or(err: Error, wrap: impl FnOnce(Error) -> RunError) -> Result<Outcome, RunError> {
+    match err {
+        Error::Trap(t) => match t.exit_status() {
+            Some(status) => Ok(Outcome::Exited(status)),
+            None => Err(RunError::Trap(t)),
+        },
+        other => Err(wrap(other)),
+    }
+}
+
+fn export_func(instance: &faasm_runtime::Instance, name: &str) -> Result<Func, RunError> {
+    match instance.get_export(name) {
+        Some(Extern::Func(f)) => Ok(f),
+        Some(_) => Err(RunError::NotAFunction(name.to_string())),
+        None => Err(RunError::MissingExport(name.to_string())),
+    }
+}
+
+/// Instantiates `module` with WASI from `ctx` and runs it: `_start` when
+/// `invoke` is `None`, else the named export with `args` parsed per its
+/// parameter types (after the WASI reactor initialiser `_initialize`, if the
+/// module has one).
+pub fn run(
+    engine: &Engine,
+    module: &Module,
+    ctx: WasiCtx,
+    invoke: Option<(&str, &[String])>,
+) -> Result<Outcome, RunError> {
+    let mut linker = Linker::new(engine);
+    wasi::add_to_linker(&mut linker, ctx);
+    let instance = match linker.instantiate(module) {
+        Ok(instance) => instance,
+        Err(e) => return exit_or(e, RunError::Instantiate),
+    };
+    let (name, args) = match invoke {
+        None => {
+            if instance.get_export("_start").is_none() {
+                return Err(RunError::NoStart);
+            }
+            ("_start", &[][..])
+        }
+        Some((name, args)) => {
+            // Check the target before initialising, so a typo costs nothing.
+            export_func(&instance, name)?;
+            if let Ok(init) = export_func(&instance, "_initialize")
+                && let Err(e) = init.call(&[])
+            {
+                return exit_or(e, |source| RunError::Call {
+                    name: "_initialize".to_string(),
+                    source,
+                });
+            }
+            (name, args)
+        }
+    };
+    let func = export_func(&instance, name)?;
+    let ty = func.ty();
+    if ty.params.len() != args.len() {
+        return Err(RunError::ArgCount {
+            name: name.to_string(),
+            expected: ty.params.len(),
+            given: args.len(),
+        });
+    }
+    let values = args
+        .iter()
+        .zip(&ty.params)
+        .enumerate()
+        .map(|(i, (text, &t))| {
+            parse_val(text, t).map_err(|source| RunError::BadArg {
+                name: name.to_string(),
+                index: i + 1,
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match func.call(&values) {
+        Ok(results) => Ok(Outcome::Returned(results)),
+        Err(e) => exit_or(e, |source| RunError::Call {
+            name: name.to_string(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_text_is_valid() {
+        let wasm = wat_to_wasm(DEMO_WAT, "demo.wat").unwrap();
+        assert_eq!(&wasm[..4], b"\0asm");
+    }
+
+    #[test]
+    fn wat_errors_point_at_the_line() {
+        let err = wat_to_wasm("(module\n  (func (result i32) (i32.const)))", "x.wat").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.wat:2:"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+}
