@@ -39,6 +39,11 @@ pub struct Options {
     /// Print `faasm-spec-trace NAME LINE:COL KIND` to stderr before every
     /// directive, so a crash of the whole process can be located.
     pub trace: bool,
+    /// Only compile modules (through `faasm_compiler::compile`, without
+    /// the runtime): module directives and `assert_invalid` /
+    /// `assert_malformed` are checked, everything that needs an instance is
+    /// skipped. For triaging the compiler on its own.
+    pub compile_only: bool,
 }
 
 impl Default for Options {
@@ -52,6 +57,7 @@ impl Default for Options {
             thread_stack_size: 64 << 20,
             invoke_timeout: Some(Duration::from_secs(60)),
             trace: false,
+            compile_only: false,
         }
     }
 }

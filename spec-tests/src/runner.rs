@@ -7,7 +7,7 @@ use crate::spectest::define_spectest;
 use crate::traps::{message_matches, trap_message};
 use crate::values::{Unsupported, arg_to_val, check_supported, matches, show_rets, show_vals};
 use crate::watchdog::Watchdog;
-use faasm_compiler::CompileError;
+use faasm_compiler::{CompileConfig, CompileError};
 use faasm_runtime::{Engine, Error, Extern, Instance, Linker, Module, TrapKind, Val};
 use std::collections::HashMap;
 use wast::parser::{self, ParseBuffer};
@@ -44,7 +44,18 @@ enum Slot {
         at: Location,
         why: String,
     },
+    /// Compile-only mode: the module compiled and was not loaded.
+    CompiledOnly,
 }
+
+/// A module that passed compilation.
+enum Loaded {
+    Module(Module),
+    /// Compile-only mode: the artifact was produced and dropped.
+    CompiledOnly,
+}
+
+const COMPILE_ONLY: &str = "compile-only mode: modules are compiled, not instantiated";
 
 /// Runs `source` on the current thread. The caller provides the big stack
 /// (see [`crate::run_wast`]).
@@ -65,7 +76,12 @@ pub fn run_wast_here(name: &str, source: &str, opts: &Options) -> FileReport {
     };
     let engine = Engine::new(opts.config.clone());
     let mut linker = Linker::new(&engine);
-    match panics::catch(|| define_spectest(&mut linker)) {
+    let spectest = if opts.compile_only {
+        Ok(Ok(()))
+    } else {
+        panics::catch(|| define_spectest(&mut linker))
+    };
+    match spectest {
         Ok(Ok(())) => {}
         // Counted as a failure: every module importing `spectest` would
         // otherwise fail with a confusing link error and no root cause.
@@ -400,8 +416,9 @@ impl Runner<'_> {
                     Encoded::TextError(e) => return fail("module to encode", e),
                     Encoded::Unsupported(why) => return Outcome::Skip(why),
                 };
-                let m = match Module::new(&self.engine, &bytes) {
-                    Ok(m) => m,
+                let m = match self.load(&bytes) {
+                    Ok(Loaded::Module(m)) => m,
+                    Ok(Loaded::CompiledOnly) => return Outcome::Skip(COMPILE_ONLY.into()),
                     Err(e) => return fail(format!("link error \"{message}\""), show_error(&e)),
                 };
                 match self.linker.instantiate(&m) {
@@ -450,8 +467,9 @@ impl Runner<'_> {
             }
             Encoded::Unsupported(why) => return Err(Slot::Unsupported { at, why }),
         };
-        match Module::new(&self.engine, &bytes) {
-            Ok(m) => Ok(m),
+        match self.load(&bytes) {
+            Ok(Loaded::Module(m)) => Ok(m),
+            Ok(Loaded::CompiledOnly) => Err(Slot::CompiledOnly),
             Err(Error::Compile(CompileError::Unsupported(why))) => Err(Slot::Unsupported {
                 at,
                 why: format!("compiler: unsupported: {why}"),
@@ -461,6 +479,24 @@ impl Runner<'_> {
                 why: show_error(&e),
             }),
         }
+    }
+
+    /// Compiles `bytes`: into a loaded module normally, or only through
+    /// the compiler in compile-only mode (no runtime needed).
+    fn load(&self, bytes: &[u8]) -> Result<Loaded, Error> {
+        if !self.opts.compile_only {
+            return Module::new(&self.engine, bytes).map(Loaded::Module);
+        }
+        let config = self.engine.config();
+        let cc = CompileConfig {
+            memory_strategy: config.memory_strategy,
+            interruptible: config.interruptible,
+            parallel: config.parallel_compilation,
+            ..CompileConfig::default()
+        };
+        faasm_compiler::compile(bytes, &cc)
+            .map(|_| Loaded::CompiledOnly)
+            .map_err(Error::Compile)
     }
 
     fn instantiate_slot(&mut self, module: &Module, at: Location) -> Slot {
@@ -495,6 +531,7 @@ impl Runner<'_> {
                 "a live module",
                 format!("module at {at} failed ({why})"),
             )),
+            Some(Slot::CompiledOnly) => Err(Outcome::Skip(COMPILE_ONLY.into())),
             Some(Slot::Unsupported { at, why }) => {
                 Err(Outcome::Skip(format!("uses module at {at}: {why}")))
             }
@@ -572,8 +609,9 @@ impl Runner<'_> {
                     Encoded::TextError(e) => return Err(fail("module to encode", e)),
                     Encoded::Unsupported(why) => return Err(Outcome::Skip(why)),
                 };
-                let m = match Module::new(&self.engine, &bytes) {
-                    Ok(m) => m,
+                let m = match self.load(&bytes) {
+                    Ok(Loaded::Module(m)) => m,
+                    Ok(Loaded::CompiledOnly) => return Err(Outcome::Skip(COMPILE_ONLY.into())),
                     Err(e) => return Err(fail("module to compile", show_error(&e))),
                 };
                 Ok(self.linker.instantiate(&m).map(|_| Vec::new()))
@@ -590,7 +628,7 @@ impl Runner<'_> {
             Encoded::TextError(_) => return Outcome::Pass,
             Encoded::Unsupported(why) => return Outcome::Skip(why),
         };
-        match Module::new(&self.engine, &bytes) {
+        match self.load(&bytes) {
             Ok(_) => fail(expected, "compiled successfully"),
             Err(Error::Compile(CompileError::Invalid { .. })) => Outcome::Pass,
             Err(e) => fail(expected, show_error(&e)),
@@ -603,5 +641,7 @@ fn slot_outcome(slot: &Slot, expected: &str) -> Outcome {
         Slot::Live(_) => Outcome::Pass,
         Slot::Failed { why, .. } => fail(expected, why.clone()),
         Slot::Unsupported { why, .. } => Outcome::Skip(why.clone()),
+        // Compiling is all a module directive checks in this mode.
+        Slot::CompiledOnly => Outcome::Pass,
     }
 }

@@ -44,6 +44,10 @@ struct Cli {
     /// SFI scheme for linear memories.
     #[arg(long, value_enum, default_value_t = Strategy::Guarded)]
     memory: Strategy,
+    /// Only compile modules (no runtime): checks module directives and
+    /// assert_invalid/assert_malformed, skips everything else.
+    #[arg(long)]
+    compile_only: bool,
     /// Print `faasm-spec-trace` lines to stderr before each directive.
     #[arg(long, hide = true)]
     trace: bool,
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
     };
     opts.invoke_timeout = (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout));
     opts.trace = cli.trace || cli.isolate;
+    opts.compile_only = cli.compile_only;
 
     let mut groups: Vec<(String, Vec<WastSource>)> = Vec::new();
     for arg in &cli.paths {
@@ -195,6 +200,7 @@ fn run_in_child(src: &WastSource, cli: &Cli) -> FileReport {
     let output = Command::new(exe)
         .args(["--json", "--trace", "--memory", memory, "--timeout"])
         .arg(cli.timeout.to_string())
+        .args(cli.compile_only.then_some("--compile-only"))
         .arg(&src.spec)
         .stdin(Stdio::null())
         .output();
