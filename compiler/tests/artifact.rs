@@ -1,0 +1,72 @@
+//! The artifact on disk: round trip, integrity and compatibility checks.
+
+mod common;
+use common::*;
+use faasm_abi::{ARTIFACT_MAGIC, Artifact, ArtifactError};
+
+fn sample() -> Artifact {
+    compile_wat(
+        r#"(module
+             (import "env" "f" (func (param i32) (result i64)))
+             (memory (export "memory") 1)
+             (data (i32.const 0) "some bytes"))"#,
+    )
+}
+
+#[test]
+fn round_trip() {
+    let a = sample();
+    let bytes = a.serialize();
+    assert_eq!(&bytes[..8], ARTIFACT_MAGIC);
+    let b = Artifact::deserialize(&bytes).unwrap();
+    assert_eq!(a, b);
+    b.check_compat(&faasm_compiler::version(), &faasm_compiler::host_target())
+        .unwrap();
+}
+
+#[test]
+fn any_corrupted_byte_is_detected() {
+    let bytes = sample().serialize();
+    // Past the magic, every flipped byte is caught by the checksum (or, in
+    // the checksum itself, by the mismatch it causes).
+    for i in 8..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x20;
+        assert_eq!(
+            Artifact::deserialize(&bad),
+            Err(ArtifactError::Checksum),
+            "byte {i}"
+        );
+    }
+    let mut bad = bytes.clone();
+    bad[0] ^= 1;
+    assert_eq!(Artifact::deserialize(&bad), Err(ArtifactError::BadMagic));
+}
+
+#[test]
+fn truncation_is_detected() {
+    let bytes = sample().serialize();
+    for len in [0, 7, 11, 12, bytes.len() / 2, bytes.len() - 1] {
+        assert!(Artifact::deserialize(&bytes[..len]).is_err(), "{len} bytes");
+    }
+}
+
+#[test]
+fn wrong_version_or_target_is_refused() {
+    let mut a = sample();
+    let (version, target) = (faasm_compiler::version(), faasm_compiler::host_target());
+    a.compiler_version = "faasmc 0.0.0 (abi 0)".into();
+    let back = Artifact::deserialize(&a.serialize()).unwrap();
+    assert!(matches!(
+        back.check_compat(&version, &target),
+        Err(ArtifactError::Version { found, .. }) if found == "faasmc 0.0.0 (abi 0)"
+    ));
+
+    let mut a = sample();
+    a.target = "riscv64gc-unknown-linux-gnu+".into();
+    let back = Artifact::deserialize(&a.serialize()).unwrap();
+    assert!(matches!(
+        back.check_compat(&version, &target),
+        Err(ArtifactError::Target { expected, .. }) if expected == target
+    ));
+}

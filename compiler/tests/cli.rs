@@ -1,0 +1,175 @@
+//! `faasmc` from the outside: exit codes and one-line errors.
+
+mod common;
+use common::wat;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn faasmc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faasmc"))
+        .args(args)
+        .output()
+        .expect("running faasmc")
+}
+
+/// A scratch directory unique to the test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faasmc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Exit code 1 and exactly one stderr line starting `faasmc: error:`.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.starts_with("faasmc: error: "), "stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+#[test]
+fn compile_then_info() {
+    let dir = scratch("ok");
+    let input = dir.join("m.wasm");
+    let output = dir.join("m.faasm");
+    std::fs::write(
+        &input,
+        wat(r#"(module (import "env" "f" (func)) (memory (export "mem") 1))"#),
+    )
+    .unwrap();
+    let out = faasmc(&["compile", path(&input), "-o", path(&output), "--timings"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for word in ["validation", "translation", "codegen", "total", "MB/s"] {
+        assert!(stdout.contains(word), "{word} missing from: {stdout}");
+    }
+
+    let out = faasmc(&["info", path(&output)]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&faasm_compiler::version()), "{stdout}");
+    assert!(stdout.contains(&faasm_compiler::host_target()), "{stdout}");
+    assert!(stdout.contains("\"mem\" memory 0"), "{stdout}");
+    assert!(stdout.contains("1 host"), "{stdout}");
+}
+
+#[test]
+fn explicit_bounds_and_options_reach_the_artifact() {
+    let dir = scratch("opts");
+    let input = dir.join("m.wasm");
+    let output = dir.join("m.faasm");
+    std::fs::write(&input, wat("(module (memory 1))")).unwrap();
+    let out = faasmc(&[
+        "compile",
+        path(&input),
+        "-o",
+        path(&output),
+        "--explicit-bounds",
+        "--reservation",
+        "8M",
+        "--no-interrupt",
+        "--opt-level",
+        "none",
+        "--sequential",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = faasm_abi::Artifact::deserialize(&std::fs::read(&output).unwrap()).unwrap();
+    assert_eq!(
+        a.memory_strategy,
+        faasm_abi::MemoryStrategy::Explicit {
+            reservation_bytes: 8 << 20
+        }
+    );
+    assert!(!a.interruptible);
+}
+
+#[test]
+fn wat_input_is_accepted() {
+    let dir = scratch("wat");
+    let input = dir.join("m.wat");
+    let output = dir.join("m.faasm");
+    std::fs::write(&input, r#"(module (import "a" "b" (func (param i32))))"#).unwrap();
+    assert!(
+        faasmc(&["compile", path(&input), "-o", path(&output)])
+            .status
+            .success()
+    );
+    std::fs::write(&input, "(module (func $f) (func $f))").unwrap();
+    assert_one_line_error(
+        &faasmc(&["compile", path(&input), "-o", path(&output)]),
+        "m.wat:1:",
+    );
+}
+
+#[test]
+fn errors_are_one_line() {
+    let dir = scratch("errors");
+    let out_path = dir.join("out.faasm");
+    let out = path(&out_path);
+
+    assert_one_line_error(
+        &faasmc(&["compile", "/nonexistent/x.wasm", "-o", out]),
+        "cannot read",
+    );
+
+    let garbage = dir.join("garbage.wasm");
+    std::fs::write(&garbage, b"\x7fELF definitely not wasm").unwrap();
+    assert_one_line_error(
+        &faasmc(&["compile", path(&garbage), "-o", out]),
+        "invalid module",
+    );
+
+    let truncated = dir.join("truncated.wasm");
+    let wasm = wat(r#"(module (import "env" "f" (func (param i32))))"#);
+    std::fs::write(&truncated, &wasm[..wasm.len() - 3]).unwrap();
+    assert_one_line_error(&faasmc(&["compile", path(&truncated), "-o", out]), "offset");
+
+    let bad_body = dir.join("bad.wasm");
+    std::fs::write(
+        &bad_body,
+        wat("(module (func) (func (result i32) i64.const 0))"),
+    )
+    .unwrap();
+    let o = faasmc(&["compile", path(&bad_body), "-o", out]);
+    assert_one_line_error(&o, "in function 1");
+    assert_one_line_error(&o, "byte offset 0x");
+    assert!(!out_path.exists(), "no artifact after a failed compile");
+
+    assert_one_line_error(&faasmc(&["compile", path(&bad_body)]), "--output");
+    assert_one_line_error(&faasmc(&["frobnicate"]), "frobnicate");
+    assert_one_line_error(
+        &faasmc(&["compile", path(&bad_body), "-o", out, "--guard", "lots"]),
+        "not a size",
+    );
+
+    // `info` on things that are not artifacts.
+    assert_one_line_error(&faasmc(&["info", path(&garbage)]), "bad magic");
+    let good = dir.join("good.faasm");
+    std::fs::write(&bad_body, wat("(module (memory 1))")).unwrap();
+    assert!(
+        faasmc(&["compile", path(&bad_body), "-o", path(&good)])
+            .status
+            .success()
+    );
+    let mut bytes = std::fs::read(&good).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&good, &bytes).unwrap();
+    assert_one_line_error(&faasmc(&["info", path(&good)]), "checksum");
+    std::fs::write(&good, &bytes[..20]).unwrap();
+    assert_one_line_error(&faasmc(&["info", path(&good)]), "corrupted");
+}
