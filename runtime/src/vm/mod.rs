@@ -62,7 +62,7 @@ pub(crate) struct HostFuncCtx {
 pub(crate) const HOST_CTX_TAG: usize = 1;
 
 const _: () = {
-    assert!(std::mem::offset_of!(HostFuncCtx, dispatch) == 0);
+    assert!(std::mem::offset_of!(HostFuncCtx, dispatch) == faasm_abi::HOST_CTX_DISPATCH as usize);
     assert!(std::mem::offset_of!(HostFuncCtx, tag) == faasm_abi::VMOffsets::INSTANCE as usize);
 };
 

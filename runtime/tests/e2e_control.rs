@@ -1,0 +1,213 @@
+//! End-to-end: stack exhaustion, interrupts, host calls, faults in host code.
+
+mod common;
+use common::*;
+use faasm_runtime::{
+    Caller, Engine, Error, FuncType, Linker, Trap, TrapKind, TrapReason, Val, ValType,
+};
+use std::time::{Duration, Instant};
+
+const RECURSE: &str = r#"(module
+  (func $r (export "recurse") (param i32) (result i32)
+    local.get 0 i32.const 1 i32.add call $r)
+  (func $big (export "recurse_big") (param i64) (result i64)
+    (local i64 i64 i64 i64 i64 i64 i64 i64)
+    local.get 0 i64.const 1 i64.add call $big local.get 1 i64.add)
+  (func (export "ok") (result i32) i32.const 42))"#;
+
+#[test]
+fn deep_recursion_is_a_stack_overflow_trap() {
+    let inst = instantiate(RECURSE);
+    for _ in 0..3 {
+        let t = trap(call(&inst, "recurse", &[Val::I32(0)]));
+        assert_eq!(t.kind(), Some(TrapKind::StackOverflow));
+        let t = trap(call(&inst, "recurse_big", &[Val::I64(0)]));
+        assert_eq!(t.kind(), Some(TrapKind::StackOverflow));
+        assert_eq!(call_i32(&inst, "ok", &[]), 42);
+    }
+}
+
+#[test]
+fn deep_recursion_on_small_thread_stacks() {
+    // 256 KiB threads: the limit is clamped to keep a host margin.
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::Builder::new()
+                .stack_size(256 << 10)
+                .spawn(|| {
+                    let inst = instantiate(RECURSE);
+                    let t = trap(call(&inst, "recurse", &[Val::I32(0)]));
+                    assert_eq!(t.kind(), Some(TrapKind::StackOverflow));
+                    call_i32(&inst, "ok", &[])
+                })
+                .unwrap()
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 42);
+    }
+}
+
+#[test]
+fn interrupt_stops_an_infinite_loop() {
+    let inst = instantiate(
+        r#"(module (func (export "spin") (loop br 0)) (func (export "ok") (result i32) i32.const 1))"#,
+    );
+    let h = inst.interrupt_handle();
+    let start = Instant::now();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        h.interrupt();
+    });
+    let tr = trap(call(&inst, "spin", &[]));
+    assert_eq!(tr.kind(), Some(TrapKind::Interrupt));
+    assert!(start.elapsed() >= Duration::from_millis(100));
+    t.join().unwrap();
+    inst.interrupt_handle().clear();
+    assert_eq!(call_i32(&inst, "ok", &[]), 1);
+}
+
+#[test]
+fn host_functions_read_and_write_guest_memory() {
+    let engine = Engine::default();
+    let m = module(
+        &engine,
+        r#"(module
+          (import "env" "sum" (func $sum (param i32 i32) (result i32)))
+          (import "env" "exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "\01\02\03\04")
+          (func (export "run") (result i32)
+            i32.const 16 i32.const 4 call $sum
+            i32.const 100 i32.load8_u i32.add)
+          (func (export "quit") i32.const 7 call $exit unreachable))"#,
+    );
+    let mut linker = Linker::new(&engine);
+    linker.func_new(
+        "env",
+        "sum",
+        FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+        |caller: &mut Caller<'_>, args, results| {
+            let (Val::I32(ptr), Val::I32(len)) = (&args[0], &args[1]) else {
+                unreachable!()
+            };
+            let mem = caller.memory_mut().ok_or_else(|| Trap::host("no memory"))?;
+            let bytes = mem
+                .get(*ptr as usize..(*ptr + *len) as usize)
+                .ok_or_else(|| Trap::host("out of bounds"))?;
+            let s: i32 = bytes.iter().map(|b| *b as i32).sum();
+            mem[100] = 100;
+            results[0] = Val::I32(s);
+            Ok(())
+        },
+    );
+    linker.func_new(
+        "env",
+        "exit",
+        FuncType::new([ValType::I32], []),
+        |_, args, _| {
+            let Val::I32(code) = args[0] else {
+                unreachable!()
+            };
+            Err(Trap::exit(code))
+        },
+    );
+    let inst = linker.instantiate(&m).unwrap();
+    assert_eq!(call_i32(&inst, "run", &[]), 110);
+    let t = trap(call(&inst, "quit", &[]));
+    assert_eq!(t.reason, TrapReason::Exit(7));
+}
+
+#[test]
+fn multi_value_v128_and_externref_cross_the_boundary() {
+    let inst = instantiate(
+        r#"(module
+          (func (export "swap") (param i64 f64) (result f64 i64) local.get 1 local.get 0)
+          (func (export "vadd") (param v128 v128) (result v128) local.get 0 local.get 1 i32x4.add)
+          (func (export "id") (param externref) (result externref) local.get 0)
+          (func (export "f32") (param f32) (result f32) local.get 0))"#,
+    );
+    let r = call(&inst, "swap", &[Val::I64(-5), Val::F64(1.5f64.to_bits())]).unwrap();
+    assert!(matches!(r[..], [Val::F64(b), Val::I64(-5)] if b == 1.5f64.to_bits()));
+    let a = u128::from_le_bytes([1; 16]);
+    let r = call(&inst, "vadd", &[Val::V128(a), Val::V128(a)]).unwrap();
+    assert!(matches!(r[..], [Val::V128(v)] if v == u128::from_le_bytes([2; 16])));
+    let r = call(
+        &inst,
+        "id",
+        &[Val::ExternRef(Some(faasm_runtime::ExternRef(9)))],
+    )
+    .unwrap();
+    assert!(matches!(
+        r[..],
+        [Val::ExternRef(Some(faasm_runtime::ExternRef(9)))]
+    ));
+    let r = call(&inst, "id", &[Val::ExternRef(None)]).unwrap();
+    assert!(matches!(r[..], [Val::ExternRef(None)]));
+    // A signalling NaN payload survives.
+    let r = call(&inst, "f32", &[Val::F32(0x7fa0_0001)]).unwrap();
+    assert!(matches!(r[..], [Val::F32(0x7fa0_0001)]));
+    assert!(matches!(
+        call(&inst, "swap", &[Val::I32(1), Val::F64(0)]),
+        Err(Error::Usage(_))
+    ));
+}
+
+#[test]
+fn start_function_trap_fails_instantiation() {
+    let engine = Engine::default();
+    let m = module(&engine, r#"(module (func $s unreachable) (start $s))"#);
+    match Linker::new(&engine).instantiate(&m) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), Some(TrapKind::Unreachable)),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn trap_names_the_function() {
+    let inst =
+        instantiate(r#"(module (func $inner unreachable) (func (export "outer") call $inner))"#);
+    let t = trap(call(&inst, "outer", &[]));
+    assert_eq!(t.func_index, Some(0));
+    assert_eq!(t.func_name.as_deref(), Some("inner"));
+    assert!(t.to_string().contains("inner"), "{t}");
+}
+
+/// A fault in a host function called from wasm must crash the process (it
+/// is a host bug), not become a trap.
+#[test]
+fn fault_in_host_code_kills_the_process() {
+    use std::os::unix::process::ExitStatusExt;
+    if std::env::var_os("FAASM_E2E_CRASH").is_some() {
+        let engine = Engine::default();
+        let m = module(
+            &engine,
+            r#"(module (import "env" "bad" (func $b)) (func (export "go") call $b))"#,
+        );
+        let mut linker = Linker::new(&engine);
+        linker.func_new("env", "bad", FuncType::new([], []), |_, _, _| {
+            // SAFETY: deliberately invalid; this child process must die.
+            unsafe { std::ptr::write_volatile(8 as *mut u64, 1) };
+            Ok(())
+        });
+        let inst = linker.instantiate(&m).unwrap();
+        let _ = call(&inst, "go", &[]);
+        std::process::exit(0);
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "fault_in_host_code_kills_the_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("FAASM_E2E_CRASH", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGSEGV),
+        "child status {:?}",
+        out.status
+    );
+}
