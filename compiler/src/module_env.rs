@@ -47,7 +47,11 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>, CompileError> {
         info: ModuleInfo::default(),
         bodies: Vec::new(),
     };
-    for payload in Parser::new(0).parse_all(wasm) {
+    // The parser must know the feature set too: it decides how bytes such as
+    // memory.grow's reserved zero byte or memory limits are decoded.
+    let mut parser = Parser::new(0);
+    parser.set_features(features());
+    for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(invalid)?;
         // Validate first: the readers below may then assume well-formedness
         // of everything the validator checks (indices, types, const exprs).
