@@ -9,7 +9,7 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{CodegenError, Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
 use faasm_abi::{Artifact, CompiledFunc, EntityType, FuncType, TypeIndex, VMOffsets};
 use rayon::prelude::*;
@@ -42,9 +42,10 @@ pub fn compile_with_timings(
     let isa = isa::host_isa(config.opt_level)?;
     let isa = &*isa;
 
+    let t = Instant::now();
     let module_env::ModuleEnv { info, bodies } = module_env::parse(wasm)?;
     let mut timings = Timings {
-        validation: start.elapsed(),
+        validation: t.elapsed(),
         ..Timings::default()
     };
 
@@ -274,7 +275,16 @@ fn is_call(kind: Reloc) -> bool {
 /// Runs Cranelift on `ctx.func` and extracts code, calls and trap sites.
 fn emit(isa: &dyn TargetIsa, ctx: &mut Context) -> Result<CompiledCode, String> {
     ctx.compile(isa, &mut ControlPlane::default())
-        .map_err(|e| e.inner.to_string())?;
+        .map_err(|e| match e.inner {
+            // The bare Display says only "Verifier errors"; the list names
+            // the offending instructions, which is what a translator bug
+            // report needs.
+            CodegenError::Verifier(errors) => {
+                let list: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+                format!("IR verifier: {}", list.join("; "))
+            }
+            other => other.to_string(),
+        })?;
     let compiled = ctx.compiled_code().expect("compile succeeded");
     let names = ctx.func.params.user_named_funcs();
 
