@@ -37,17 +37,12 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub invoke: Option<String>,
 
-    /// The module to run (`demo` for the built-in one).
-    #[arg(value_name = "FILE")]
-    pub file: OsString,
-
-    /// Arguments for the guest (argv[1..]; argv[0] is FILE).
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    pub args: Vec<OsString>,
+    /// The module to run (`demo` for the built-in one), then the guest's
+    /// arguments: argv[1..] (argv[0] is FILE), or with --invoke the
+    /// function's arguments. Everything after FILE goes to the guest, even
+    /// words that look like options.
+    #[arg(value_name = "FILE [ARGS]", required = true, trailing_var_arg = true)]
+    pub command: Vec<OsString>,
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -57,34 +52,41 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Whether FILE names the embedded demo rather than a file.
-fn is_demo(file: &OsString) -> bool {
-    file == "demo"
+impl Cli {
+    /// FILE (clap guarantees there is one).
+    pub fn file(&self) -> &OsString {
+        &self.command[0]
+    }
+
+    /// The words after FILE.
+    pub fn args(&self) -> &[OsString] {
+        &self.command[1..]
+    }
 }
 
 fn execute(cli: Cli) -> Result<Outcome, RunError> {
+    use std::os::unix::ffi::OsStrExt;
     let engine = Engine::new(Config::default());
-    let module = if is_demo(&cli.file) {
+    let module = if cli.file() == "demo" {
         run::load_demo(&engine)?
     } else {
-        run::load_file(&engine, Path::new(&cli.file))?
+        run::load_file(&engine, Path::new(cli.file()))?
     };
-    use std::os::unix::ffi::OsStringExt;
     let mut builder = WasiCtx::builder()
-        .arg(cli.file.clone().into_vec())
+        .arg(cli.file().as_bytes())
         .inherit_stdio();
-    for (name, value) in cli.env {
-        builder = builder.env(name, value);
+    for (name, value) in &cli.env {
+        builder = builder.env(name.as_str(), value.as_str());
     }
     match &cli.invoke {
         None => {
-            let builder = builder.args(cli.args.into_iter().map(OsStringExt::into_vec));
+            let builder = builder.args(cli.args().iter().map(|a| a.as_bytes()));
             run::run(&engine, &module, builder.build()?, None)
         }
         Some(name) => {
             // An invoked function gets ARGS as typed values, not as argv.
             let args = cli
-                .args
+                .args()
                 .iter()
                 .map(|a| a.to_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()
@@ -138,11 +140,15 @@ mod tests {
             Cli::try_parse_from(["faasm-run", "--env", "A=1", "x.wasm", "-v", "--env", "B=2"])
                 .unwrap();
         assert_eq!(cli.env, vec![("A".to_string(), "1".to_string())]);
-        assert_eq!(cli.file, "x.wasm");
-        assert_eq!(cli.args, vec!["-v", "--env", "B=2"]);
+        assert_eq!(cli.file(), "x.wasm");
+        assert_eq!(cli.args(), ["-v", "--env", "B=2"]);
+        // Options right after FILE are the guest's too.
+        let cli = Cli::try_parse_from(["faasm-run", "x.wasm", "--env", "B=2", "--help"]).unwrap();
+        assert!(cli.env.is_empty());
+        assert_eq!(cli.args(), ["--env", "B=2", "--help"]);
         let cli = Cli::try_parse_from(["faasm-run", "--invoke", "add", "demo", "-1", "2"]).unwrap();
         assert_eq!(cli.invoke.as_deref(), Some("add"));
-        assert_eq!(cli.args, vec!["-1", "2"]);
+        assert_eq!(cli.args(), ["-1", "2"]);
     }
 
     #[test]

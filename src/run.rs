@@ -3,6 +3,7 @@
 //! a named export, and report what happened.
 
 use crate::values::{ParseValError, parse_val};
+use faasm_abi::ArtifactError;
 use faasm_hostif::wasi::{self, WasiCtx};
 use faasm_runtime::{Engine, Error, Extern, Func, Linker, Module, Trap, Val};
 use std::path::Path;
@@ -15,6 +16,10 @@ pub const DEMO_WAT: &str = include_str!("../examples/demo.wat");
 pub enum RunError {
     #[error("cannot load {path}: {source}")]
     Load { path: String, source: Error },
+    #[error(
+        "cannot load {path}: neither a WebAssembly module nor a faasm artifact (unrecognised magic number)"
+    )]
+    UnknownFormat { path: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -95,9 +100,14 @@ pub fn load_file(engine: &Engine, path: &Path) -> Result<Module, RunError> {
             source,
         });
     }
-    Module::from_file(engine, path).map_err(|source| RunError::Load {
-        path: shown,
-        source,
+    Module::from_file(engine, path).map_err(|source| match source {
+        // Neither magic matched: the runtime tried it as an artifact last,
+        // but "bad artifact magic" would mislead for an arbitrary file.
+        Error::Artifact(ArtifactError::BadMagic) => RunError::UnknownFormat { path: shown },
+        source => RunError::Load {
+            path: shown,
+            source,
+        },
     })
 }
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's whole test suite, as CI runs it: installs the guest
+# toolchain (so the end-to-end tests cannot skip), then runs every test of
+# the workspace in release mode (the spec suite is slow unoptimised).
+# Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+bash scripts/install-toolchain.sh
+# Tests that need the example guests fail instead of skipping.
+export FAASM_REQUIRE_EXAMPLES=1
+cargo test --release --workspace "$@"

@@ -1,0 +1,177 @@
+//! Helpers shared by the integration tests: running the `faasm-run`
+//! binary, scratch directories, WAT fixtures, artifacts, example guests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const FAASM_RUN: &str = env!("CARGO_BIN_EXE_faasm-run");
+
+/// What one `faasm-run` invocation did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        use std::os::unix::process::ExitStatusExt;
+        Run {
+            code: out.status.code(),
+            signal: out.status.signal(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn faasm_run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(FAASM_RUN)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("cannot start faasm-run")
+        .into()
+}
+
+impl Run {
+    /// Exited normally with `code`, printing `stdout` exactly.
+    pub fn assert_ok(&self, code: i32, stdout: &str) {
+        assert_eq!(self.signal, None, "killed by a signal: {self:#?}");
+        assert_eq!(self.code, Some(code), "{self:#?}");
+        assert_eq!(self.stdout, stdout, "{self:#?}");
+    }
+
+    /// Failed the way faasm-run reports errors: exit status 1, nothing on
+    /// stdout, exactly one `faasm-run: error:` line on stderr containing
+    /// `needle` (and no panic, no signal).
+    pub fn assert_error(&self, needle: &str) {
+        assert_eq!(self.signal, None, "killed by a signal: {self:#?}");
+        assert_eq!(self.code, Some(1), "{self:#?}");
+        assert_eq!(self.stdout, "", "{self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one error line: {self:#?}");
+        assert!(lines[0].starts_with("faasm-run: error: "), "{self:#?}");
+        assert!(
+            lines[0].contains(needle),
+            "expected {needle:?} in {:?}",
+            lines[0]
+        );
+    }
+}
+
+/// A fresh directory under cargo's per-target scratch space.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "faasm-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn wat(text: &str) -> Vec<u8> {
+    let buf = wast::parser::ParseBuffer::new(text).unwrap();
+    let mut module: wast::Wat = wast::parser::parse(&buf).unwrap();
+    module.encode().unwrap()
+}
+
+/// Compiles `wasm` to artifact bytes with the compiler's API (what `faasmc
+/// compile` writes).
+pub fn artifact(wasm: &[u8]) -> Vec<u8> {
+    faasm_compiler::compile(wasm, &faasm_compiler::CompileConfig::default())
+        .expect("compile")
+        .serialize()
+}
+
+/// Writes `bytes` to `dir/name` and returns the path.
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The example guests built by `examples/build.sh` (once per test binary):
+/// `hello-c.wasm` and `hello-rust.wasm`. `None` (and a printed reason) if
+/// the toolchain cannot be installed here; with FAASM_REQUIRE_EXAMPLES=1
+/// (set by scripts/test.sh, hence CI) that is a failure instead.
+pub fn examples() -> Option<&'static Path> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples");
+        let result = Command::new("bash")
+            .arg(root.join("examples/build.sh"))
+            .arg(&out)
+            .output()
+            .map_err(|e| format!("cannot run examples/build.sh: {e}"))?;
+        if result.status.success() {
+            Ok(out)
+        } else {
+            Err(format!(
+                "examples/build.sh failed ({}):\n{}{}",
+                result.status,
+                String::from_utf8_lossy(&result.stdout),
+                String::from_utf8_lossy(&result.stderr)
+            ))
+        }
+    });
+    match built {
+        Ok(dir) => Some(dir),
+        Err(why) if std::env::var_os("FAASM_REQUIRE_EXAMPLES").is_some_and(|v| v == "1") => {
+            panic!("example guests are required (FAASM_REQUIRE_EXAMPLES=1): {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED (guest toolchain unavailable): {why}");
+            None
+        }
+    }
+}
+
+/// Where `faasmc` is: beside `faasm-run` in the same target directory,
+/// built there by cargo on demand if this test run has not built it yet.
+pub fn faasmc() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let bin_dir = Path::new(FAASM_RUN).parent().unwrap();
+        let path = bin_dir.join("faasmc");
+        let release = bin_dir.file_name().is_some_and(|d| d == "release");
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "faasm-compiler",
+            "--bin",
+            "faasmc",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        // Cheap when it is up to date; rebuilds a stale one.
+        let status = cmd
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build faasmc");
+        assert!(
+            path.exists(),
+            "{} missing after building it",
+            path.display()
+        );
+        path
+    })
+    .clone()
+}

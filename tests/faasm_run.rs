@@ -1,0 +1,223 @@
+//! `faasm-run` end to end: the embedded demo, `--invoke` with typed
+//! arguments and results, exit statuses, and one-line errors (never a panic
+//! or a signal) for every kind of bad input.
+
+mod common;
+
+use common::{artifact, faasm_run, scratch_dir, wat, write};
+use faasm_abi::Artifact;
+
+/// A module with functions of every scalar type, plus ways to fail.
+const FIXTURE: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global (export "counter") (mut i32) (i32.const 0))
+  (data (i32.const 16) "printed by wasm\n")
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "mul64") (param i64 i64) (result i64) (i64.mul (local.get 0) (local.get 1)))
+  (func (export "half32") (param f32) (result f32) (f32.mul (local.get 0) (f32.const 0.5)))
+  (func (export "sqrt64") (param f64) (result f64) (f64.sqrt (local.get 0)))
+  (func (export "swap") (param i32 i64) (result i64 i32) (local.get 1) (local.get 0))
+  (func (export "nothing"))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "boom") unreachable)
+  (func (export "oob") (result i32) (i32.load (i32.const 0x7fff0000)))
+  (func $recurse (export "recurse") (param i32) (result i32)
+    (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
+  (func (export "quit") (param i32) (call $exit (local.get 0)) unreachable)
+  (func (export "print") (result i32)
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 16))
+    (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+  ;; A WASI write whose iovec points outside memory: EFAULT (21), no crash.
+  (func (export "bad_write") (result i32)
+    (i32.store (i32.const 0) (i32.const 0xfffffff0))
+    (i32.store (i32.const 4) (i32.const 64))
+    (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+"#;
+
+fn fixture() -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = scratch_dir("fixture");
+    let wasm = wat(FIXTURE);
+    let w = write(&dir, "fixture.wasm", &wasm);
+    let a = write(&dir, "fixture.faasm", &artifact(&wasm));
+    (w, a)
+}
+
+#[test]
+fn demo_says_hello() {
+    faasm_run(["demo"]).assert_ok(0, "Hello, world!\n");
+    faasm_run(["demo", "Faaslet"]).assert_ok(0, "Hello, Faaslet!\n");
+    faasm_run(["--invoke", "add", "demo", "2", "40"]).assert_ok(0, "42\n");
+}
+
+#[test]
+fn invoke_parses_arguments_and_prints_results() {
+    let (w, a) = fixture();
+    for file in [&w, &a] {
+        let run = |args: &[&str]| {
+            let mut v = vec![
+                "--invoke".to_string(),
+                args[0].to_string(),
+                file.display().to_string(),
+            ];
+            v.extend(args[1..].iter().map(|s| s.to_string()));
+            faasm_run(v)
+        };
+        run(&["add", "-5", "3"]).assert_ok(0, "-2\n");
+        run(&["add", "4294967295", "0x2"]).assert_ok(0, "1\n");
+        run(&["mul64", "4294967296", "-3"]).assert_ok(0, "-12884901888\n");
+        run(&["half32", "3"]).assert_ok(0, "1.5\n");
+        run(&["sqrt64", "2"]).assert_ok(0, "1.4142135623730951\n");
+        run(&["swap", "7", "-8"]).assert_ok(0, "-8\n7\n");
+        run(&["nothing"]).assert_ok(0, "");
+        run(&["print"]).assert_ok(0, "printed by wasm\n0\n");
+        run(&["bad_write"]).assert_ok(0, "21\n");
+        run(&["quit", "7"]).assert_ok(7, "");
+        run(&["quit", "0"]).assert_ok(0, "");
+        // Like a native process, only the low byte of the status survives.
+        run(&["quit", "258"]).assert_ok(2, "");
+    }
+}
+
+#[test]
+fn traps_are_one_line_errors() {
+    let (w, a) = fixture();
+    for file in [&w, &a] {
+        let file = file.display().to_string();
+        let run = |args: &[&str]| {
+            let mut v = vec!["--invoke", args[0], &file];
+            v.extend(&args[1..]);
+            faasm_run(v)
+        };
+        run(&["div", "1", "0"]).assert_error("integer divide by zero");
+        run(&["div", "-2147483648", "-1"]).assert_error("integer overflow");
+        run(&["boom"]).assert_error("unreachable");
+        run(&["oob"]).assert_error("out of bounds memory access");
+        run(&["recurse", "0"]).assert_error("call stack exhausted");
+    }
+}
+
+#[test]
+fn start_trap_and_link_errors() {
+    let dir = scratch_dir("start");
+    let start = write(
+        &dir,
+        "start.wasm",
+        &wat("(module (func $s unreachable) (start $s))"),
+    );
+    faasm_run([&start]).assert_error("unreachable");
+    let import = write(
+        &dir,
+        "import.wasm",
+        &wat(r#"(module (import "env" "missing" (func)) (func (export "_start")))"#),
+    );
+    faasm_run([&import]).assert_error("env");
+    // WASI functions exist but with a wrong type: an incompatible import.
+    let mistyped = write(
+        &dir,
+        "mistyped.wasm",
+        &wat(
+            r#"(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32))) (func (export "_start")))"#,
+        ),
+    );
+    faasm_run([&mistyped]).assert_error("fd_write");
+    // Every WASI p1 function links, implemented or not.
+    let unimplemented = write(
+        &dir,
+        "path_open.wasm",
+        &wat(r#"(module
+              (import "wasi_snapshot_preview1" "path_open"
+                (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+              (memory 1)
+              (func (export "try") (result i32)
+                (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                            (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0))))"#),
+    );
+    faasm_run(["--invoke", "try", unimplemented.to_str().unwrap()]).assert_ok(0, "52\n");
+}
+
+#[test]
+fn bad_files_are_one_line_errors() {
+    let dir = scratch_dir("bad");
+    let wasm = wat(FIXTURE);
+    faasm_run([dir.join("missing.wasm")]).assert_error("No such file");
+    faasm_run([&dir]).assert_error("cannot load");
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    faasm_run([write(&dir, "garbage.wasm", &garbage)])
+        .assert_error("neither a WebAssembly module nor a faasm artifact");
+    faasm_run([write(&dir, "empty.wasm", b"")]).assert_error("cannot load");
+    faasm_run([write(&dir, "truncated.wasm", &wasm[..wasm.len() - 7])])
+        .assert_error("invalid module");
+    faasm_run([write(&dir, "header-only.wasm", &wasm[..6])]).assert_error("invalid module");
+    let invalid = wat("(module (func (export \"_start\") (result i32) (i64.const 1)))");
+    faasm_run([write(&dir, "invalid.wasm", &invalid)]).assert_error("type mismatch");
+    faasm_run([write(&dir, "bad.wat", b"(module (func (i32.bogus)))")]).assert_error("bad.wat:1:");
+}
+
+#[test]
+fn bad_artifacts_are_one_line_errors() {
+    let dir = scratch_dir("artifact");
+    let good = artifact(&wat(FIXTURE));
+    let path = write(&dir, "good.faasm", &good);
+    faasm_run(["--invoke", "add", path.to_str().unwrap(), "1", "2"]).assert_ok(0, "3\n");
+
+    // Flip one byte in the middle: the checksum catches it.
+    let mut flipped = good.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    faasm_run([write(&dir, "flipped.faasm", &flipped)]).assert_error("checksum");
+    faasm_run([write(&dir, "truncated.faasm", &good[..good.len() / 3])]).assert_error("corrupted");
+    faasm_run([write(&dir, "magic-only.faasm", &good[..8])]).assert_error("cannot load");
+
+    // A well-formed artifact from another compiler version.
+    let mut other = Artifact::deserialize(&good).unwrap();
+    other.compiler_version = "faasmc 0.0.0 (abi 0)".to_string();
+    let run = faasm_run([write(&dir, "old.faasm", &other.serialize())]);
+    run.assert_error("faasmc 0.0.0 (abi 0)");
+    assert!(run.stderr.contains("recompile"), "{run:#?}");
+
+    // ... and for another machine.
+    let mut other = Artifact::deserialize(&good).unwrap();
+    other.target = "riscv64gc-unknown-linux-gnu".to_string();
+    faasm_run([write(&dir, "foreign.faasm", &other.serialize())]).assert_error("riscv64gc");
+}
+
+#[test]
+fn bad_invocations_are_one_line_errors() {
+    let (w, _) = fixture();
+    let file = w.to_str().unwrap();
+    faasm_run(["--invoke", "nope", file]).assert_error("no export named `nope`");
+    faasm_run(["--invoke", "memory", file]).assert_error("not a function");
+    faasm_run(["--invoke", "counter", file]).assert_error("not a function");
+    faasm_run(["--invoke", "add", file, "1"]).assert_error("takes 2 argument(s), 1 given");
+    faasm_run(["--invoke", "add", file, "1", "2", "3"])
+        .assert_error("takes 2 argument(s), 3 given");
+    faasm_run(["--invoke", "add", file, "1", "two"]).assert_error("argument 2 of `add`");
+    faasm_run(["--invoke", "add", file, "1", "4294967296"]).assert_error("out of range");
+    faasm_run(["--invoke", "half32", file, "x"]).assert_error("as f32");
+    faasm_run(["--invoke", "nothing", file, "extra"]).assert_error("takes 0 argument(s)");
+    // No --invoke and no _start.
+    faasm_run([file]).assert_error("no `_start` export");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &[][..],
+        &["--env", "NOEQUALS", "demo"],
+        &["--bogus", "demo"],
+    ] {
+        let run = faasm_run(args);
+        assert_eq!(run.code, Some(2), "{run:#?}");
+        assert_eq!(run.signal, None);
+        assert!(run.stderr.starts_with("error:"), "{run:#?}");
+    }
+    let help = faasm_run(["--help"]);
+    assert_eq!(help.code, Some(0));
+    assert!(help.stdout.contains("Exit status"), "{help:#?}");
+}
