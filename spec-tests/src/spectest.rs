@@ -5,7 +5,8 @@ use faasm_runtime::{
 };
 
 /// Defines `spectest.*` in `linker`: silent print functions, immutable
-/// globals holding 666 / 666.6, a funcref table 10..20 and a memory 1..2.
+/// globals holding 666 / 666.6, a funcref table 10..20, a memory 1..2 and
+/// (when the runtime can make one) a shared memory 1..1.
 pub fn define_spectest(linker: &mut Linker) -> Result<(), Error> {
     use ValType::*;
     let prints: [(&str, &[ValType]); 7] = [
@@ -53,5 +54,16 @@ pub fn define_spectest(linker: &mut Linker) -> Result<(), Error> {
         memory64: false,
     })?;
     linker.define("spectest", "memory", memory);
+    // The threads proposal's tests import a shared memory. Best effort: a
+    // runtime without shared memories simply leaves it undefined, and the
+    // modules that import it fail to link (visibly).
+    if let Ok(shared) = Memory::new(MemoryType {
+        min: 1,
+        max: Some(1),
+        shared: true,
+        memory64: false,
+    }) {
+        linker.define("spectest", "shared_memory", shared);
+    }
     Ok(())
 }

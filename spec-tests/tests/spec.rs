@@ -93,3 +93,46 @@ fn unparseable_file_is_a_failure() {
     assert_eq!(r.counts.failed, 1, "{r:#?}");
     assert_eq!(r.failures[0].directive, "parse");
 }
+
+#[test]
+fn hung_call_is_interrupted_and_failed() {
+    let opts = Options {
+        invoke_timeout: Some(std::time::Duration::from_millis(500)),
+        ..Options::default()
+    };
+    let r = run_wast(
+        "spin.wast",
+        r#"
+        (module (func (export "spin") (loop (br 0)))
+                (func (export "ok") (result i32) (i32.const 1)))
+        (invoke "spin")
+        (assert_return (invoke "ok") (i32.const 1))
+        "#,
+        &opts,
+    );
+    assert_eq!(r.counts.failed, 1, "{r:#?}");
+    assert!(r.failures[0].got.contains("timed out"), "{r:#?}");
+    // The instance stays usable after the interrupted call.
+    assert_eq!(r.counts.passed, 2, "{r:#?}");
+}
+
+#[test]
+fn correct_expectations_pass() {
+    let r = run(r#"
+        (module $m
+          (global (export "g") i32 (i32.const 42))
+          (func (export "nan") (result f32) (f32.div (f32.const 0) (f32.const 0)))
+          (func (export "rec") (call 1))
+          (func (export "trap") unreachable))
+        (register "m" $m)
+        (module (import "m" "g" (global i32)) (import "spectest" "print_i32" (func (param i32))))
+        (assert_return (get $m "g") (i32.const 42))
+        (assert_return (invoke $m "nan") (f32.const nan:canonical))
+        (assert_exhaustion (invoke $m "rec") "call stack exhausted")
+        (assert_trap (invoke $m "trap") "unreachable")
+        (assert_unlinkable (module (import "m" "nope" (func))) "unknown import")
+        (assert_trap (module (func $s unreachable) (start $s)) "unreachable")
+    "#);
+    assert_eq!(r.counts.failed, 0, "{r:#?}");
+    assert_eq!(r.counts.passed, 9, "{r:#?}");
+}
