@@ -301,6 +301,7 @@ fn peers_of(funcs: &[Func]) -> Vec<*const VMContext> {
 /// to our functions (from segments or compiled code), so it holds us.
 fn register_ownership(inner: &Arc<InstanceInner>, info: &ModuleInfo) {
     let me = Arc::as_ptr(inner).cast::<()>();
+    inner.keepalive.set_owner(me);
     let (nt, ng) = (
         info.num_imported_tables as usize,
         info.num_imported_globals as usize,

@@ -27,6 +27,8 @@ pub(crate) static BUILTINS: BuiltinTable = BuiltinTable([
     elem_drop as *const (),
 ]);
 
+const _: () = assert!(BUILTINS.0.len() == faasm_abi::Builtin::ALL.len());
+
 const OK: u32 = 0;
 const FAIL: u32 = 1;
 
