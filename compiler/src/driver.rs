@@ -43,7 +43,7 @@ pub fn compile_with_timings(
     let isa = &*isa;
 
     let t = Instant::now();
-    let module_env::ModuleEnv { info, bodies } = module_env::parse(wasm)?;
+    let module_env::ModuleEnv { info, bodies } = module_env::parse(wasm, config.features)?;
     let mut timings = Timings {
         validation: t.elapsed(),
         ..Timings::default()

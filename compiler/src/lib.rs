@@ -29,6 +29,42 @@ pub struct CompileConfig {
     pub parallel: bool,
     /// Cranelift `opt_level`: "none", "speed" or "speed_and_size".
     pub opt_level: &'static str,
+    /// Proposals accepted beyond WebAssembly 2.0.
+    pub features: Features,
+}
+
+/// WebAssembly proposals beyond the 2.0 core (which, SIMD included, is
+/// always on). A module using a disabled proposal is invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    pub threads: bool,
+    pub tail_call: bool,
+    pub extended_const: bool,
+    pub multi_memory: bool,
+}
+
+impl Features {
+    /// Exactly WebAssembly 2.0.
+    pub const WASM2: Features = Features {
+        threads: false,
+        tail_call: false,
+        extended_const: false,
+        multi_memory: false,
+    };
+
+    /// Everything this compiler supports.
+    pub const ALL: Features = Features {
+        threads: false,
+        tail_call: true,
+        extended_const: true,
+        multi_memory: true,
+    };
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features::ALL
+    }
 }
 
 impl Default for CompileConfig {
@@ -38,6 +74,7 @@ impl Default for CompileConfig {
             interruptible: true,
             parallel: true,
             opt_level: "speed",
+            features: Features::default(),
         }
     }
 }

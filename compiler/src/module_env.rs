@@ -5,8 +5,8 @@
 //! validated later, operator by operator, while the translator walks them —
 //! possibly in parallel.
 
-use crate::CompileError;
 use crate::translate::valtype;
+use crate::{CompileError, Features};
 use faasm_abi::{
     ConstExpr, ConstOp, DataSegment, ElemSegment, EntityType, Export, ExportKind, GlobalType,
     Import, MemoryType, ModuleInfo, SegmentMode, TableType, ValType,
@@ -17,11 +17,15 @@ use wasmparser::{
     Validator, ValidatorResources, WasmFeatures,
 };
 
-/// The WebAssembly features we accept. Everything that extends the language
-/// (threads, tail calls, multi-memory, extended-const, ...) is switched on
-/// here and nowhere else, once the translator and runtime support it.
-pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
+/// The wasmparser feature set for our [`Features`]: the one place that
+/// decides which language the validator and the parser accept.
+pub(crate) fn wasm_features(features: Features) -> WasmFeatures {
+    let mut f = WasmFeatures::WASM2;
+    f.set(WasmFeatures::THREADS, features.threads);
+    f.set(WasmFeatures::TAIL_CALL, features.tail_call);
+    f.set(WasmFeatures::EXTENDED_CONST, features.extended_const);
+    f.set(WasmFeatures::MULTI_MEMORY, features.multi_memory);
+    f
 }
 
 /// A defined function's body with the validator state it needs.
@@ -41,8 +45,9 @@ fn invalid(e: BinaryReaderError) -> CompileError {
     CompileError::invalid(&e, None)
 }
 
-pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>, CompileError> {
-    let mut validator = Validator::new_with_features(features());
+pub(crate) fn parse(wasm: &[u8], features: Features) -> Result<ModuleEnv<'_>, CompileError> {
+    let features = wasm_features(features);
+    let mut validator = Validator::new_with_features(features);
     let mut env = ModuleEnv {
         info: ModuleInfo::default(),
         bodies: Vec::new(),
@@ -50,7 +55,7 @@ pub(crate) fn parse(wasm: &[u8]) -> Result<ModuleEnv<'_>, CompileError> {
     // The parser must know the feature set too: it decides how bytes such as
     // memory.grow's reserved zero byte or memory limits are decoded.
     let mut parser = Parser::new(0);
-    parser.set_features(features());
+    parser.set_features(features);
     for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(invalid)?;
         // Validate first: the readers below may then assume well-formedness

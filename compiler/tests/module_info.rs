@@ -187,6 +187,7 @@ fn config_is_recorded() {
         interruptible: false,
         parallel: false,
         opt_level: "none",
+        ..Default::default()
     };
     let a = faasm_compiler::compile(&wat("(module (memory 1))"), &config).unwrap();
     assert_eq!(

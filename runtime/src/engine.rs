@@ -14,6 +14,8 @@ pub struct Config {
     pub max_wasm_stack: usize,
     /// Compile functions in parallel.
     pub parallel_compilation: bool,
+    /// WebAssembly proposals accepted beyond 2.0.
+    pub features: faasm_compiler::Features,
 }
 
 impl Default for Config {
@@ -23,6 +25,7 @@ impl Default for Config {
             interruptible: true,
             max_wasm_stack: 1 << 20,
             parallel_compilation: true,
+            features: faasm_compiler::Features::default(),
         }
     }
 }
@@ -52,6 +55,7 @@ impl Config {
             memory_strategy: self.memory_strategy,
             interruptible: self.interruptible,
             parallel: self.parallel_compilation,
+            features: self.features,
             ..Default::default()
         }
     }

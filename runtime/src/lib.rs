@@ -31,6 +31,7 @@ pub use error::{Error, LinkError, Trap, TrapReason};
 pub use faasm_abi::{
     FuncType, GlobalType, MemoryStrategy, MemoryType, TableType, TrapKind, ValType,
 };
+pub use faasm_compiler::Features;
 pub use func::HostFn;
 pub use func::{Caller, Func};
 pub use global::Global;

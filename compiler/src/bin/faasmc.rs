@@ -116,6 +116,7 @@ fn main() -> ExitCode {
                     OptLevel::Speed => "speed",
                     OptLevel::SpeedAndSize => "speed_and_size",
                 },
+                ..CompileConfig::default()
             };
             compile(&input, &output, &config, timings)
         }
