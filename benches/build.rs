@@ -1,0 +1,118 @@
+//! Builds the C kernels twice from the same sources: natively (a static
+//! library linked into the benches) and to wasm32 (a module the benches load
+//! at run time). Neither toolchain is required: when one is missing the
+//! build still succeeds, and the benches print why they skip.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Kernel sources shared by both targets.
+const KERNELS: &[&str] = &["matmul.c", "stencil.c", "sort.c", "hash.c", "recursion.c"];
+/// wasm-only support code (memset & co; the module has no libc).
+const WASM_RT: &str = "wasm_rt.c";
+/// Optimisation flags used for BOTH targets so the ratio measures the
+/// wasm→native translation, not different C optimisation levels.
+const OPT: &str = "-O2";
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let kernels = manifest.join("kernels");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    println!("cargo::rerun-if-changed=kernels");
+    println!("cargo::rerun-if-env-changed=FAASM_BENCH_CLANG");
+    println!("cargo::rustc-check-cfg=cfg(native_kernels)");
+
+    let clang = env::var("FAASM_BENCH_CLANG").unwrap_or_else(|_| "clang".to_string());
+    let have_clang = Command::new(&clang)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+
+    build_native(&kernels, &clang, have_clang);
+
+    let (wasm_path, wasm_error) = if have_clang {
+        match build_wasm(&kernels, &out, &clang) {
+            Ok(p) => (p.display().to_string(), String::new()),
+            Err(e) => (String::new(), e),
+        }
+    } else {
+        (
+            String::new(),
+            format!("`{clang}` not found (run benches/build-kernels.sh)"),
+        )
+    };
+    if !wasm_error.is_empty() {
+        println!("cargo::warning=wasm kernels not built: {wasm_error}");
+    }
+    println!("cargo::rustc-env=FAASM_BENCH_KERNELS_WASM={wasm_path}");
+    println!("cargo::rustc-env=FAASM_BENCH_KERNELS_WASM_ERROR={wasm_error}");
+}
+
+/// Native static library via the `cc` crate. Clang is preferred so both
+/// sides come from the same LLVM; any C compiler will do otherwise.
+fn build_native(kernels: &Path, clang: &str, have_clang: bool) {
+    let mut build = cc::Build::new();
+    if have_clang {
+        build.compiler(clang);
+    }
+    build
+        .files(KERNELS.iter().map(|k| kernels.join(k)))
+        .include(kernels)
+        .opt_level(2)
+        .flag(OPT)
+        .warnings(true)
+        .cargo_warnings(false);
+    match build.try_compile("faasm_bench_kernels") {
+        Ok(()) => println!("cargo::rustc-cfg=native_kernels"),
+        Err(e) => println!("cargo::warning=native kernels not built: {e}"),
+    }
+}
+
+/// `clang --target=wasm32` without libc: no imports, every `run_*` kernel
+/// exported, a 1 MiB shadow stack.
+fn build_wasm(kernels: &Path, out: &Path, clang: &str) -> Result<PathBuf, String> {
+    let wasm = out.join("kernels.wasm");
+    let mut objects = Vec::new();
+    for src in KERNELS.iter().chain([&WASM_RT]) {
+        let obj = out.join(format!("{src}.wasm.o"));
+        let mut cmd = Command::new(clang);
+        cmd.args(["--target=wasm32-unknown-unknown", OPT, "-nostdlib", "-c"])
+            .arg("-I")
+            .arg(kernels);
+        if *src == WASM_RT {
+            // Otherwise LLVM may compile memset's loop into a call to memset.
+            cmd.arg("-fno-builtin");
+        }
+        cmd.arg(kernels.join(src)).arg("-o").arg(&obj);
+        run(&mut cmd)?;
+        objects.push(obj);
+    }
+    let mut link = Command::new(clang);
+    link.args([
+        "--target=wasm32-unknown-unknown",
+        "-nostdlib",
+        "-Wl,--no-entry",
+        "-Wl,--export-dynamic",
+        "-Wl,-z,stack-size=1048576",
+    ])
+    .args(&objects)
+    .arg("-o")
+    .arg(&wasm);
+    run(&mut link)?;
+    Ok(wasm)
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let output = cmd
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}

@@ -1,0 +1,223 @@
+//! `faasm-bench`: a quick summary of faasm performance to quote — kernel
+//! ratios faasm/native with their geometric mean, call overheads in ns and
+//! compile throughput in MB/s. `cargo bench` has the criterion versions.
+
+use clap::{Parser, ValueEnum};
+use faasm_benches::BenchError;
+use faasm_benches::calls::{CallsModule, LOOP_ITERS, four_args};
+use faasm_benches::guest::{code_section_size, guest_wasm};
+use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair};
+use faasm_benches::timing::{geomean, measure, ns_per};
+use faasm_compiler::{CompileConfig, compile_with_timings};
+use faasm_runtime::{Config, Engine, MemoryStrategy, Val};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Section {
+    Kernels,
+    Calls,
+    Compile,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Strategy {
+    Guarded,
+    Explicit,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Summary benchmarks of faasm-rs (kernels vs native, calls, compile)")]
+struct Args {
+    /// Sections to run (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Section>,
+    /// Timed repetitions per kernel side (median reported).
+    #[arg(long, default_value_t = 15)]
+    reps: usize,
+    /// Memory SFI strategy for the faasm side.
+    #[arg(long, value_enum, default_value_t = Strategy::Guarded)]
+    strategy: Strategy,
+    /// Compile loops without the interrupt check.
+    #[arg(long)]
+    no_interrupt: bool,
+}
+
+fn engine(args: &Args) -> Engine {
+    let mut config = Config {
+        interruptible: !args.no_interrupt,
+        ..Config::default()
+    };
+    if args.strategy == Strategy::Explicit {
+        config.memory_strategy = MemoryStrategy::Explicit {
+            reservation_bytes: 64 << 20,
+        };
+    }
+    Engine::new(config)
+}
+
+fn main() {
+    let args = Args::parse();
+    let run = |s| args.only.is_empty() || args.only.contains(&s);
+    println!(
+        "faasm-bench: strategy {:?}, interruptible {}",
+        args.strategy, !args.no_interrupt
+    );
+    let mut failed = false;
+    for (section, f) in [
+        (
+            Section::Kernels,
+            kernels as fn(&Args) -> Result<(), BenchError>,
+        ),
+        (Section::Calls, calls),
+        (Section::Compile, compile_throughput),
+    ] {
+        if !run(section) {
+            continue;
+        }
+        if let Err(e) = f(&args) {
+            if e.is_skip() {
+                println!("{section:?}: skipped: {e}");
+            } else {
+                println!("{section:?}: FAILED: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
+
+fn kernels(args: &Args) -> Result<(), BenchError> {
+    let engine = engine(args);
+    let start = Instant::now();
+    let loaded = FaasmKernels::load(&engine)?;
+    println!(
+        "\nkernels (median of {} runs; module compiled + instantiated in {:.1} ms)",
+        args.reps,
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<10} {:<40} {:>11} {:>11} {:>7}",
+        "kernel", "input", "native", "faasm", "ratio"
+    );
+    let mut ratios = Vec::new();
+    for spec in KERNELS {
+        let pair = KernelPair::new(*spec, &loaded)?;
+        let native = measure(args.reps, || {
+            black_box(pair.native.call(black_box(spec.arg)));
+        });
+        let faasm = measure(args.reps, || {
+            black_box(pair.faasm.call(black_box(spec.arg)).expect("faasm kernel"));
+        });
+        let ratio = faasm.median.as_secs_f64() / native.median.as_secs_f64();
+        ratios.push(ratio);
+        println!(
+            "{:<10} {:<40} {:>8.3} ms {:>8.3} ms {:>6.2}x",
+            spec.name,
+            spec.what,
+            ms(native.median),
+            ms(faasm.median),
+            ratio
+        );
+    }
+    println!("{:<10} {:<40} {:>32.2}x", "geomean", "", geomean(&ratios));
+    Ok(())
+}
+
+fn calls(args: &Args) -> Result<(), BenchError> {
+    let engine = engine(args);
+    let calls = CallsModule::load(&engine)?;
+    // Host→wasm: batches of calls, median batch over 25.
+    const BATCH: u64 = 20_000;
+    let per_call = |f: &dyn Fn()| {
+        let s = measure(25, || {
+            for _ in 0..BATCH {
+                f();
+            }
+        });
+        ns_per(s.median, BATCH)
+    };
+    let nop0 = calls.func("nop0");
+    let nop4 = calls.func("nop4");
+    let four = four_args();
+    println!("\ncalls (ns per call, median)");
+    let t0 = per_call(&|| {
+        black_box(nop0.call(&[]).expect("nop0"));
+    });
+    let t4 = per_call(&|| {
+        black_box(nop4.call(black_box(&four)).expect("nop4"));
+    });
+    println!("  host->wasm Func::call, 0 args  {t0:>8.2} ns");
+    println!("  host->wasm Func::call, 4 args  {t4:>8.2} ns");
+    // Wasm→host: a wasm loop of LOOP_ITERS calls, minus the empty loop.
+    let loop_ns = |name: &str| {
+        let f = calls.func(name);
+        let s = measure(25, || {
+            f.call(&[Val::I32(LOOP_ITERS)]).expect("loop");
+        });
+        ns_per(s.median, LOOP_ITERS as u64)
+    };
+    let base = loop_ns("loop_empty");
+    for (name, what) in [
+        ("loop_wasm0", "wasm->wasm call, 0 args  "),
+        ("loop_host0", "wasm->host call, 0 args  "),
+        ("loop_host4", "wasm->host call, 4 args  "),
+    ] {
+        println!("  {what}     {:>8.2} ns", loop_ns(name) - base);
+    }
+    println!("  (empty loop iteration: {base:.2} ns)");
+    Ok(())
+}
+
+fn compile_throughput(args: &Args) -> Result<(), BenchError> {
+    let wasm = guest_wasm()?;
+    let code = code_section_size(&wasm).unwrap_or(0);
+    println!(
+        "\ncompile (guest: {:.2} MB module, {:.2} MB code section, median of 5)",
+        wasm.len() as f64 / 1e6,
+        code as f64 / 1e6
+    );
+    let base = CompileConfig {
+        interruptible: !args.no_interrupt,
+        ..CompileConfig::default()
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .map_err(|e| BenchError::Other(e.to_string()))?;
+    for (label, parallel) in [("sequential", false), ("parallel (2 threads)", true)] {
+        let config = CompileConfig {
+            parallel,
+            ..base.clone()
+        };
+        let mut timings = Vec::new();
+        let mut text_len = 0;
+        let s = measure(5, || {
+            let (artifact, t) = pool
+                .install(|| compile_with_timings(&wasm, &config))
+                .expect("compile guest");
+            text_len = artifact.text.len();
+            timings.push(t);
+        });
+        let secs = s.median.as_secs_f64();
+        let t = timings.last().cloned().unwrap_or_default();
+        println!(
+            "  {label:<22} {:>7.1} ms  {:>6.2} MB/s module  {:>6.2} MB/s code  \
+             (validate {:.0} ms, translate {:.0} ms, codegen {:.0} ms; {:.2} MB machine code)",
+            secs * 1e3,
+            wasm.len() as f64 / 1e6 / secs,
+            code as f64 / 1e6 / secs,
+            ms(t.validation),
+            ms(t.translation),
+            ms(t.codegen),
+            text_len as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

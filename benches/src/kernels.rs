@@ -1,0 +1,195 @@
+//! The C compute kernels, callable natively and inside faasm with the same
+//! argument; both sides must agree on the checksum before anything is timed.
+
+use crate::BenchError;
+use faasm_runtime::{Engine, Func, Instance, Linker, Module, Val};
+
+/// One kernel: its exported symbol and the argument the benchmarks use.
+#[derive(Debug, Clone, Copy)]
+pub struct KernelSpec {
+    /// Short name used in benchmark ids (`kernels/<name>/native`).
+    pub name: &'static str,
+    /// Symbol exported by the native library and the wasm module.
+    pub symbol: &'static str,
+    /// The `n` passed to the kernel.
+    pub arg: i32,
+    /// What `arg` means, for the report.
+    pub what: &'static str,
+}
+
+/// Every kernel with its benchmark input (each runs for milliseconds).
+pub const KERNELS: &[KernelSpec] = &[
+    KernelSpec {
+        name: "matmul",
+        symbol: "run_matmul",
+        arg: 128,
+        what: "128x128 f64 matrix multiply",
+    },
+    KernelSpec {
+        name: "stencil",
+        symbol: "run_stencil",
+        arg: 40,
+        what: "5-point Jacobi, 256x256 f32, 40 sweeps",
+    },
+    KernelSpec {
+        name: "sort",
+        symbol: "run_sort",
+        arg: 100_000,
+        what: "quicksort of 100k LCG i32",
+    },
+    KernelSpec {
+        name: "sha256",
+        symbol: "run_sha256",
+        arg: 1024,
+        what: "SHA-256 of 1 MiB",
+    },
+    KernelSpec {
+        name: "fnv1a",
+        symbol: "run_fnv1a",
+        arg: 1024,
+        what: "FNV-1a 64, 4 passes over 1 MiB",
+    },
+    KernelSpec {
+        name: "fib",
+        symbol: "run_fib",
+        arg: 27,
+        what: "naive recursive fib(27)",
+    },
+    KernelSpec {
+        name: "ackermann",
+        symbol: "run_ackermann",
+        arg: 200,
+        what: "Ackermann A(2, 200..207)",
+    },
+];
+
+type KernelFn = unsafe extern "C" fn(i32) -> i64;
+
+#[cfg(native_kernels)]
+mod native_syms {
+    unsafe extern "C" {
+        pub fn run_matmul(n: i32) -> i64;
+        pub fn run_stencil(n: i32) -> i64;
+        pub fn run_sort(n: i32) -> i64;
+        pub fn run_sha256(n: i32) -> i64;
+        pub fn run_fnv1a(n: i32) -> i64;
+        pub fn run_fib(n: i32) -> i64;
+        pub fn run_ackermann(n: i32) -> i64;
+    }
+}
+
+#[cfg(native_kernels)]
+fn native_fn(symbol: &str) -> Option<KernelFn> {
+    use native_syms::*;
+    Some(match symbol {
+        "run_matmul" => run_matmul,
+        "run_stencil" => run_stencil,
+        "run_sort" => run_sort,
+        "run_sha256" => run_sha256,
+        "run_fnv1a" => run_fnv1a,
+        "run_fib" => run_fib,
+        "run_ackermann" => run_ackermann,
+        _ => return None,
+    })
+}
+
+#[cfg(not(native_kernels))]
+fn native_fn(_symbol: &str) -> Option<KernelFn> {
+    None
+}
+
+/// A kernel compiled natively from the C sources.
+#[derive(Clone, Copy)]
+pub struct NativeKernel {
+    f: KernelFn,
+}
+
+impl NativeKernel {
+    pub fn get(symbol: &str) -> Result<NativeKernel, BenchError> {
+        native_fn(symbol)
+            .map(|f| NativeKernel { f })
+            .ok_or(BenchError::NoNativeKernels)
+    }
+
+    pub fn call(&self, n: i32) -> i64 {
+        // SAFETY: the kernels are self-contained C functions over their own
+        // static buffers, clamp `n` to those buffers' sizes, and are only
+        // run from one thread at a time by the benchmarks (they share
+        // static state, like the wasm instance's memory).
+        unsafe { (self.f)(n) }
+    }
+}
+
+/// Bytes of the wasm kernel module built by build.rs.
+pub fn wasm_bytes() -> Result<Vec<u8>, BenchError> {
+    let path = env!("FAASM_BENCH_KERNELS_WASM");
+    if path.is_empty() {
+        return Err(BenchError::NoWasmKernels(
+            env!("FAASM_BENCH_KERNELS_WASM_ERROR").to_string(),
+        ));
+    }
+    std::fs::read(path).map_err(|e| BenchError::NoWasmKernels(format!("{path}: {e}")))
+}
+
+/// The wasm kernels instantiated in faasm.
+pub struct FaasmKernels {
+    pub module: Module,
+    pub instance: Instance,
+}
+
+impl FaasmKernels {
+    pub fn load(engine: &Engine) -> Result<FaasmKernels, BenchError> {
+        let wasm = wasm_bytes()?;
+        let module = Module::new(engine, &wasm)?;
+        let instance = Linker::new(engine).instantiate(&module)?;
+        Ok(FaasmKernels { module, instance })
+    }
+
+    pub fn kernel(&self, symbol: &str) -> Result<FaasmKernel, BenchError> {
+        self.instance
+            .get_func(symbol)
+            .map(|func| FaasmKernel { func })
+            .ok_or_else(|| BenchError::Other(format!("wasm module does not export `{symbol}`")))
+    }
+}
+
+/// One exported kernel of a [`FaasmKernels`] instance.
+#[derive(Clone)]
+pub struct FaasmKernel {
+    func: Func,
+}
+
+impl FaasmKernel {
+    pub fn call(&self, n: i32) -> Result<i64, BenchError> {
+        match self.func.call(&[Val::I32(n)])?.as_slice() {
+            [Val::I64(v)] => Ok(*v),
+            other => Err(BenchError::Other(format!("kernel returned {other:?}"))),
+        }
+    }
+}
+
+/// Both sides of one kernel, checked to agree on the checksum.
+pub struct KernelPair {
+    pub spec: KernelSpec,
+    pub native: NativeKernel,
+    pub faasm: FaasmKernel,
+    pub checksum: i64,
+}
+
+impl KernelPair {
+    pub fn new(spec: KernelSpec, kernels: &FaasmKernels) -> Result<KernelPair, BenchError> {
+        let native = NativeKernel::get(spec.symbol)?;
+        let faasm = kernels.kernel(spec.symbol)?;
+        let expected = native.call(spec.arg);
+        let got = faasm.call(spec.arg)?;
+        if expected != got {
+            return Err(BenchError::Mismatch(spec.name, expected, got));
+        }
+        Ok(KernelPair {
+            spec,
+            native,
+            faasm,
+            checksum: expected,
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! The kernels compute what they claim (known answers from independent
+//! implementations: Python's hashlib and plain arithmetic), and faasm runs
+//! the wasm build of the same sources to the same checksums. Skips (with a
+//! message) when a toolchain was missing at build time.
+
+use faasm_benches::BenchError;
+use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, NativeKernel};
+
+fn native(symbol: &str) -> Option<NativeKernel> {
+    match NativeKernel::get(symbol) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            eprintln!("skipping: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn native_kernels_match_reference_answers() {
+    let Some(sha) = native("run_sha256") else {
+        return;
+    };
+    // First 8 digest bytes of SHA-256 over the 1 MiB LCG buffer (seed 99),
+    // as computed by Python's hashlib.sha256.
+    assert_eq!(sha.call(1024) as u64, 0xc478_7f1f_33e1_ebad);
+    // FNV-1a 64 over the same buffer, 4 passes, computed in Python.
+    assert_eq!(
+        native("run_fnv1a").unwrap().call(1024) as u64,
+        0x354c_27e4_01d3_b8d5
+    );
+    assert_eq!(native("run_fib").unwrap().call(27), 196_418);
+    // A(2, n) = 2n + 3, summed for n = 200..207.
+    let expected: i64 = (200..208).map(|n| 2 * n + 3).sum();
+    assert_eq!(native("run_ackermann").unwrap().call(200), expected);
+    // run_sort returns -1 when its output is not sorted.
+    assert_ne!(native("run_sort").unwrap().call(100_000), -1);
+}
+
+#[test]
+fn faasm_matches_native_on_every_kernel() {
+    let engine = faasm_benches::default_engine();
+    let loaded = match FaasmKernels::load(&engine) {
+        Ok(k) => k,
+        Err(e) if e.is_skip() => return eprintln!("skipping: {e}"),
+        Err(e) => panic!("{e}"),
+    };
+    for spec in KERNELS {
+        match KernelPair::new(*spec, &loaded) {
+            Ok(pair) => assert_eq!(pair.faasm.call(spec.arg).unwrap(), pair.checksum),
+            Err(BenchError::NoNativeKernels) => return eprintln!("skipping: no native kernels"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
