@@ -6,6 +6,7 @@ use clap::Parser;
 use faasm_hostif::wasi::WasiCtx;
 use faasm_runtime::{Config, Engine};
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -25,7 +26,12 @@ line on stderr), 2 for command-line usage errors.";
 
 /// Runs a WebAssembly module or faasm artifact as a Faaslet, with WASI.
 #[derive(Debug, Parser)]
-#[command(name = "faasm-run", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "faasm-run",
+    version,
+    override_usage = "faasm-run [--env NAME=VALUE]... [--invoke NAME] FILE [ARGS]...",
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// Set an environment variable for the guest (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
@@ -41,7 +47,7 @@ pub struct Cli {
     /// arguments: argv[1..] (argv[0] is FILE), or with --invoke the
     /// function's arguments. Everything after FILE goes to the guest, even
     /// words that look like options.
-    #[arg(value_name = "FILE [ARGS]", required = true, trailing_var_arg = true)]
+    #[arg(value_name = "FILE ARGS", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 
@@ -118,10 +124,19 @@ pub fn main() -> ExitCode {
     match execute(cli) {
         Ok(Outcome::Exited(status)) => ExitCode::from(exit_code(status)),
         Ok(Outcome::Returned(values)) => {
-            for v in &values {
-                println!("{}", format_val(v));
+            // Not println!: a closed stdout must be an error line, not a panic.
+            let mut out = std::io::stdout().lock();
+            let written = values
+                .iter()
+                .try_for_each(|v| writeln!(out, "{}", format_val(v)))
+                .and_then(|_| out.flush());
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("faasm-run: error: cannot write results: {e}");
+                    ExitCode::from(EXIT_ERROR)
+                }
             }
-            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("faasm-run: error: {}", one_line(&e.to_string()));
