@@ -79,7 +79,16 @@ pub(crate) fn call_wasm(
     let type_index = info.funcs[index as usize];
     let ty = &info.types[type_index as usize];
     check_args(ty, args)?;
-    let mut slots = vec![ValSlot::default(); ty.params.len().max(ty.results.len()).max(1)];
+    let n = ty.params.len().max(ty.results.len()).max(1);
+    // Most signatures are small: avoid a heap allocation per call.
+    let mut inline = [ValSlot::default(); 8];
+    let mut heap = Vec::new();
+    let slots: &mut [ValSlot] = if n <= inline.len() {
+        &mut inline[..n]
+    } else {
+        heap.resize(n, ValSlot::default());
+        &mut heap
+    };
     for (slot, arg) in slots.iter_mut().zip(args) {
         slot.0 = val_to_raw(arg)?;
         if let Val::FuncRef(Some(f)) = arg {
@@ -107,7 +116,7 @@ pub(crate) fn call_wasm(
         Ok(()) => Ok(ty
             .results
             .iter()
-            .zip(&slots)
+            .zip(slots.iter())
             // SAFETY: compiled code wrote values of the result types; a
             // funcref result is owned by something the callee keeps alive.
             .map(|(t, s)| unsafe { val_from_raw(*t, s.0) })

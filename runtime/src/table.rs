@@ -123,7 +123,13 @@ fn hold_ref(keepalive: &KeepAlive, val: &Val) {
 
 impl TableInner {
     pub(crate) fn new(ty: TableType, init: u64) -> Result<TableInner, Error> {
-        if ty.min > ty.max.unwrap_or(u64::MAX) || ty.min > MAX_TABLE_ELEMS {
+        if ty.min > ty.max.unwrap_or(u64::MAX) {
+            return Err(Error::Usage(format!(
+                "table minimum {} exceeds its maximum {:?}",
+                ty.min, ty.max
+            )));
+        }
+        if ty.min > MAX_TABLE_ELEMS {
             return Err(Error::Resource(format!("table of {} elements", ty.min)));
         }
         let mut elems = vec![init; ty.min as usize];

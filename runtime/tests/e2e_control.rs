@@ -187,7 +187,7 @@ fn fault_in_host_code_kills_the_process() {
         let mut linker = Linker::new(&engine);
         linker.func_new("env", "bad", FuncType::new([], []), |_, _, _| {
             // SAFETY: deliberately invalid; this child process must die.
-            unsafe { std::ptr::write_volatile(8 as *mut u64, 1) };
+            unsafe { std::ptr::write_volatile(24 as *mut u64, 1) };
             Ok(())
         });
         let inst = linker.instantiate(&m).unwrap();
