@@ -173,7 +173,12 @@ pub struct Caller<'a> {
 impl Caller<'_> {
     /// The caller's memory 0, if it has one.
     pub fn memory(&self) -> Option<Memory> {
-        self.instance?.memories.first().cloned()
+        let inner = self.instance?;
+        if inner.memories.is_empty() {
+            return None;
+        }
+        // SAFETY: the caller instance is alive for the duration of the call.
+        Some(unsafe { InstanceInner::arc_from_ptr(inner) }.memory(0))
     }
 
     /// The caller's memory 0 as a byte slice, valid for this host call.

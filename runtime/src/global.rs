@@ -10,6 +10,10 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Global {
     pub(crate) inner: Arc<GlobalInner>,
+    /// The instance that defines this entity, for handles given out by
+    /// it: a handle keeps its instance alive (the entity may hold
+    /// references into it). `None` inside the instance itself.
+    pub(crate) owner: Option<Arc<crate::instance::InstanceInner>>,
 }
 
 /// The value lives in a 16-byte slot at a stable address that compiled code
@@ -43,6 +47,7 @@ impl Global {
         }
         Ok(Global {
             inner: Arc::new(inner),
+            owner: None,
         })
     }
 

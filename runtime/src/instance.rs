@@ -96,10 +96,31 @@ impl InstanceInner {
         let i = index as usize;
         match kind {
             ExportKind::Func => Extern::Func(self.func(index)),
-            ExportKind::Memory => Extern::Memory(self.memories[i].clone()),
-            ExportKind::Table => Extern::Table(self.tables[i].clone()),
-            ExportKind::Global => Extern::Global(self.globals[i].clone()),
+            ExportKind::Memory => Extern::Memory(self.memory(index)),
+            ExportKind::Table => {
+                let mut t = self.tables[i].clone();
+                if index >= self.module.info().num_imported_tables {
+                    t.owner = Some(self.clone());
+                }
+                Extern::Table(t)
+            }
+            ExportKind::Global => {
+                let mut g = self.globals[i].clone();
+                if index >= self.module.info().num_imported_globals {
+                    g.owner = Some(self.clone());
+                }
+                Extern::Global(g)
+            }
         }
+    }
+
+    /// A handle to memory `index` that keeps its defining instance alive.
+    pub fn memory(self: &Arc<Self>, index: u32) -> Memory {
+        let mut m = self.memories[index as usize].clone();
+        if index >= self.module.info().num_imported_memories {
+            m.owner = Some(self.clone());
+        }
+        m
     }
 
     /// The handle of function `index` of this instance.

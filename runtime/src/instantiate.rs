@@ -39,12 +39,14 @@ pub(crate) fn instantiate(linker: &Linker, module: &Module) -> Result<Instance, 
     for ty in &info.memories[info.num_imported_memories as usize..] {
         memories.push(Memory {
             inner: Arc::new(MemoryInner::new(*ty, strategy)?),
+            owner: None,
         });
     }
     let mut tables = imports.tables;
     for ty in &info.tables[info.num_imported_tables as usize..] {
         tables.push(Table {
             inner: Arc::new(TableInner::new(*ty, 0)?),
+            owner: None,
         });
     }
 
@@ -95,6 +97,7 @@ pub(crate) fn instantiate(linker: &Linker, module: &Module) -> Result<Instance, 
         );
         globals.push(Global {
             inner: Arc::new(GlobalInner::new(*ty, raw)),
+            owner: None,
         });
     }
     for (i, g) in globals.iter().enumerate() {

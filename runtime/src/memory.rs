@@ -18,6 +18,10 @@ const FOUR_GIB: u64 = 1 << 32;
 #[derive(Clone)]
 pub struct Memory {
     pub(crate) inner: Arc<MemoryInner>,
+    /// The instance that defines this entity, for handles given out by
+    /// it: a handle keeps its instance alive (the entity may hold
+    /// references into it). `None` inside the instance itself.
+    pub(crate) owner: Option<Arc<crate::instance::InstanceInner>>,
 }
 
 /// The memory itself. Compiled code reaches it through `def`, whose address
@@ -59,6 +63,7 @@ impl Memory {
     pub fn with_strategy(ty: MemoryType, strategy: MemoryStrategy) -> Result<Memory, Error> {
         Ok(Memory {
             inner: Arc::new(MemoryInner::new(ty, strategy)?),
+            owner: None,
         })
     }
 

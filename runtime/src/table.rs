@@ -13,6 +13,10 @@ const MAX_TABLE_ELEMS: u64 = 10_000_000;
 #[derive(Clone)]
 pub struct Table {
     pub(crate) inner: Arc<TableInner>,
+    /// The instance that defines this entity, for handles given out by
+    /// it: a handle keeps its instance alive (the entity may hold
+    /// references into it). `None` inside the instance itself.
+    pub(crate) owner: Option<Arc<crate::instance::InstanceInner>>,
 }
 
 /// Elements are raw words (funcref: `VMFuncRef` pointer, externref:
@@ -49,6 +53,7 @@ impl Table {
         hold_ref(&inner.keepalive, &init);
         Ok(Table {
             inner: Arc::new(inner),
+            owner: None,
         })
     }
 

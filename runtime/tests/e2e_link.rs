@@ -364,3 +364,27 @@ fn dropping_everything_frees_the_instance() {
         "instance (and its imports) leaked"
     );
 }
+
+#[test]
+fn exported_handles_keep_their_instance_alive() {
+    let inst = instantiate(
+        r#"(module (table (export "t") 1 funcref) (func $f (result i32) i32.const 5)
+          (elem (i32.const 0) $f) (global (export "g") funcref (ref.func $f)))"#,
+    );
+    let Some(Extern::Table(t)) = inst.get_export("t") else {
+        panic!()
+    };
+    let Some(Extern::Global(g)) = inst.get_export("g") else {
+        panic!()
+    };
+    drop(inst);
+    let Some(Val::FuncRef(Some(f))) = t.get(0) else {
+        panic!()
+    };
+    assert!(matches!(f.call(&[]).unwrap()[..], [Val::I32(5)]));
+    let Val::FuncRef(Some(f)) = g.get() else {
+        panic!()
+    };
+    drop(t);
+    assert!(matches!(f.call(&[]).unwrap()[..], [Val::I32(5)]));
+}
