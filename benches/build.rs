@@ -31,22 +31,34 @@ fn main() {
 
     build_native(&kernels, &clang, have_clang);
 
-    let (wasm_path, wasm_error) = if have_clang {
-        match build_wasm(&kernels, &out, &clang) {
-            Ok(p) => (p.display().to_string(), String::new()),
-            Err(e) => (String::new(), e),
-        }
-    } else {
+    // Two wasm builds: plain wasm32 (scalar, what most toolchains emit by
+    // default) and with simd128 so LLVM can auto-vectorise as it does for
+    // the native SSE2 build.
+    for (variant, env_name, extra) in [
+        ("kernels", "FAASM_BENCH_KERNELS_WASM", None),
         (
-            String::new(),
-            format!("`{clang}` not found (run benches/build-kernels.sh)"),
-        )
-    };
-    if !wasm_error.is_empty() {
-        println!("cargo::warning=wasm kernels not built: {wasm_error}");
+            "kernels-simd",
+            "FAASM_BENCH_KERNELS_SIMD_WASM",
+            Some("-msimd128"),
+        ),
+    ] {
+        let (wasm_path, wasm_error) = if have_clang {
+            match build_wasm(&kernels, &out, &clang, variant, extra) {
+                Ok(p) => (p.display().to_string(), String::new()),
+                Err(e) => (String::new(), e),
+            }
+        } else {
+            (
+                String::new(),
+                format!("`{clang}` not found (run benches/build-kernels.sh)"),
+            )
+        };
+        if !wasm_error.is_empty() {
+            println!("cargo::warning={variant}.wasm not built: {wasm_error}");
+        }
+        println!("cargo::rustc-env={env_name}={wasm_path}");
+        println!("cargo::rustc-env={env_name}_ERROR={wasm_error}");
     }
-    println!("cargo::rustc-env=FAASM_BENCH_KERNELS_WASM={wasm_path}");
-    println!("cargo::rustc-env=FAASM_BENCH_KERNELS_WASM_ERROR={wasm_error}");
 }
 
 /// Native static library via the `cc` crate. Clang is preferred so both
@@ -71,13 +83,20 @@ fn build_native(kernels: &Path, clang: &str, have_clang: bool) {
 
 /// `clang --target=wasm32` without libc: no imports, every `run_*` kernel
 /// exported, a 1 MiB shadow stack.
-fn build_wasm(kernels: &Path, out: &Path, clang: &str) -> Result<PathBuf, String> {
-    let wasm = out.join("kernels.wasm");
+fn build_wasm(
+    kernels: &Path,
+    out: &Path,
+    clang: &str,
+    variant: &str,
+    extra: Option<&str>,
+) -> Result<PathBuf, String> {
+    let wasm = out.join(format!("{variant}.wasm"));
     let mut objects = Vec::new();
     for src in KERNELS.iter().chain([&WASM_RT]) {
-        let obj = out.join(format!("{src}.wasm.o"));
+        let obj = out.join(format!("{src}.{variant}.o"));
         let mut cmd = Command::new(clang);
         cmd.args(["--target=wasm32-unknown-unknown", OPT, "-nostdlib", "-c"])
+            .args(extra)
             .arg("-I")
             .arg(kernels);
         if *src == WASM_RT {

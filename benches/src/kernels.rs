@@ -120,29 +120,63 @@ impl NativeKernel {
     }
 }
 
-/// Bytes of the wasm kernel module built by build.rs.
-pub fn wasm_bytes() -> Result<Vec<u8>, BenchError> {
-    let path = env!("FAASM_BENCH_KERNELS_WASM");
-    if path.is_empty() {
-        return Err(BenchError::NoWasmKernels(
-            env!("FAASM_BENCH_KERNELS_WASM_ERROR").to_string(),
-        ));
+/// Which wasm build of the kernels (build.rs makes both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmVariant {
+    /// Plain wasm32: scalar code, as most toolchains emit by default.
+    Scalar,
+    /// `-msimd128`: LLVM auto-vectorises with wasm SIMD, as it does with
+    /// SSE2 for the native build.
+    Simd,
+}
+
+impl WasmVariant {
+    pub const ALL: [WasmVariant; 2] = [WasmVariant::Scalar, WasmVariant::Simd];
+
+    /// Benchmark id of the faasm side running this build.
+    pub fn label(self) -> &'static str {
+        match self {
+            WasmVariant::Scalar => "faasm",
+            WasmVariant::Simd => "faasm-simd",
+        }
     }
-    std::fs::read(path).map_err(|e| BenchError::NoWasmKernels(format!("{path}: {e}")))
+
+    /// Bytes of this build of the wasm kernel module.
+    pub fn wasm_bytes(self) -> Result<Vec<u8>, BenchError> {
+        let (path, error) = match self {
+            WasmVariant::Scalar => (
+                env!("FAASM_BENCH_KERNELS_WASM"),
+                env!("FAASM_BENCH_KERNELS_WASM_ERROR"),
+            ),
+            WasmVariant::Simd => (
+                env!("FAASM_BENCH_KERNELS_SIMD_WASM"),
+                env!("FAASM_BENCH_KERNELS_SIMD_WASM_ERROR"),
+            ),
+        };
+        if path.is_empty() {
+            return Err(BenchError::NoWasmKernels(error.to_string()));
+        }
+        std::fs::read(path).map_err(|e| BenchError::NoWasmKernels(format!("{path}: {e}")))
+    }
 }
 
 /// The wasm kernels instantiated in faasm.
 pub struct FaasmKernels {
+    pub variant: WasmVariant,
     pub module: Module,
     pub instance: Instance,
 }
 
 impl FaasmKernels {
-    pub fn load(engine: &Engine) -> Result<FaasmKernels, BenchError> {
-        let wasm = wasm_bytes()?;
+    pub fn load(engine: &Engine, variant: WasmVariant) -> Result<FaasmKernels, BenchError> {
+        let wasm = variant.wasm_bytes()?;
         let module = Module::new(engine, &wasm)?;
         let instance = Linker::new(engine).instantiate(&module)?;
-        Ok(FaasmKernels { module, instance })
+        Ok(FaasmKernels {
+            variant,
+            module,
+            instance,
+        })
     }
 
     pub fn kernel(&self, symbol: &str) -> Result<FaasmKernel, BenchError> {
@@ -183,7 +217,12 @@ impl KernelPair {
         let expected = native.call(spec.arg);
         let got = faasm.call(spec.arg)?;
         if expected != got {
-            return Err(BenchError::Mismatch(spec.name, expected, got));
+            return Err(BenchError::Mismatch(
+                spec.name,
+                kernels.variant.label(),
+                expected,
+                got,
+            ));
         }
         Ok(KernelPair {
             spec,

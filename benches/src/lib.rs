@@ -28,8 +28,8 @@ pub enum BenchError {
     NoGuest(String),
     #[error("faasm runtime failed: {0}")]
     Runtime(#[from] faasm_runtime::Error),
-    #[error("{0}: checksum mismatch: native {1:#x}, faasm {2:#x}")]
-    Mismatch(&'static str, i64, i64),
+    #[error("{0}: checksum mismatch: native {2:#x}, {1} {3:#x}")]
+    Mismatch(&'static str, &'static str, i64, i64),
     #[error("{0}")]
     Other(String),
 }

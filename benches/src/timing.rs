@@ -29,6 +29,34 @@ pub fn measure(reps: usize, mut f: impl FnMut()) -> Stats {
     }
 }
 
+/// Runs every closure once to warm up, then `reps` rounds in which each
+/// runs once, in turn. Interleaving means a burst of load from elsewhere on
+/// the machine hits all sides alike instead of skewing one of them.
+pub fn measure_interleaved(reps: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<Stats> {
+    for f in fs.iter_mut() {
+        f();
+    }
+    let mut times = vec![Vec::with_capacity(reps); fs.len()];
+    for _ in 0..reps.max(1) {
+        for (f, t) in fs.iter_mut().zip(&mut times) {
+            let start = Instant::now();
+            f();
+            t.push(start.elapsed());
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            Stats {
+                median: t[t.len() / 2],
+                min: t[0],
+                reps: t.len(),
+            }
+        })
+        .collect()
+}
+
 /// Geometric mean of positive ratios.
 pub fn geomean(values: &[f64]) -> f64 {
     if values.is_empty() {

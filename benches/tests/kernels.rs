@@ -4,7 +4,7 @@
 //! message) when a toolchain was missing at build time.
 
 use faasm_benches::BenchError;
-use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, NativeKernel};
+use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, NativeKernel, WasmVariant};
 
 fn native(symbol: &str) -> Option<NativeKernel> {
     match NativeKernel::get(symbol) {
@@ -37,10 +37,9 @@ fn native_kernels_match_reference_answers() {
     assert_ne!(native("run_sort").unwrap().call(100_000), -1);
 }
 
-#[test]
-fn faasm_matches_native_on_every_kernel() {
+fn faasm_matches_native(variant: WasmVariant) {
     let engine = faasm_benches::default_engine();
-    let loaded = match FaasmKernels::load(&engine) {
+    let loaded = match FaasmKernels::load(&engine, variant) {
         Ok(k) => k,
         Err(e) if e.is_skip() => return eprintln!("skipping: {e}"),
         Err(e) => panic!("{e}"),
@@ -52,4 +51,14 @@ fn faasm_matches_native_on_every_kernel() {
             Err(e) => panic!("{e}"),
         }
     }
+}
+
+#[test]
+fn faasm_matches_native_on_every_kernel() {
+    faasm_matches_native(WasmVariant::Scalar);
+}
+
+#[test]
+fn faasm_matches_native_on_every_kernel_with_simd128() {
+    faasm_matches_native(WasmVariant::Simd);
 }

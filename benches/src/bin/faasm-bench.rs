@@ -6,8 +6,8 @@ use clap::{Parser, ValueEnum};
 use faasm_benches::BenchError;
 use faasm_benches::calls::{CallsModule, LOOP_ITERS, four_args};
 use faasm_benches::guest::{code_section_size, guest_wasm};
-use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair};
-use faasm_benches::timing::{geomean, measure, ns_per};
+use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, WasmVariant};
+use faasm_benches::timing::{geomean, measure, measure_interleaved, ns_per};
 use faasm_compiler::{CompileConfig, compile_with_timings};
 use faasm_runtime::{Config, Engine, MemoryStrategy, Val};
 use std::hint::black_box;
@@ -91,38 +91,92 @@ fn main() {
 
 fn kernels(args: &Args) -> Result<(), BenchError> {
     let engine = engine(args);
-    let start = Instant::now();
-    let loaded = FaasmKernels::load(&engine)?;
+    let mut loaded = Vec::new();
+    for variant in WasmVariant::ALL {
+        let start = Instant::now();
+        match FaasmKernels::load(&engine, variant) {
+            Ok(k) => {
+                println!(
+                    "{}: kernel module compiled + instantiated in {:.1} ms",
+                    variant.label(),
+                    ms(start.elapsed())
+                );
+                loaded.push(k);
+            }
+            Err(e) if variant == WasmVariant::Scalar => return Err(e),
+            Err(e) => println!("{} left out: {e}", variant.label()),
+        }
+    }
     println!(
-        "\nkernels (median of {} runs; module compiled + instantiated in {:.1} ms)",
-        args.reps,
-        start.elapsed().as_secs_f64() * 1e3
+        "\nkernels: best of {} interleaved runs (the minimum is the least disturbed by other load)",
+        args.reps
     );
-    println!(
-        "{:<10} {:<40} {:>11} {:>11} {:>7}",
-        "kernel", "input", "native", "faasm", "ratio"
-    );
-    let mut ratios = Vec::new();
+    print!("{:<10} {:<40} {:>11}", "kernel", "input", "native");
+    for k in &loaded {
+        print!(" {:>11} {:>7}", k.variant.label(), "ratio");
+    }
+    println!();
+    let mut ratios = vec![Vec::new(); loaded.len()];
     for spec in KERNELS {
-        let pair = KernelPair::new(*spec, &loaded)?;
-        let native = measure(args.reps, || {
-            black_box(pair.native.call(black_box(spec.arg)));
-        });
-        let faasm = measure(args.reps, || {
-            black_box(pair.faasm.call(black_box(spec.arg)).expect("faasm kernel"));
-        });
-        let ratio = faasm.median.as_secs_f64() / native.median.as_secs_f64();
-        ratios.push(ratio);
+        // Only builds whose checksum matches native are timed.
+        let mut pairs = Vec::new();
+        for kernels in &loaded {
+            match KernelPair::new(*spec, kernels) {
+                Ok(p) => pairs.push(Some(p)),
+                Err(e) if kernels.variant == WasmVariant::Scalar => return Err(e),
+                Err(e) => {
+                    println!("  {} FAILED: {e}", kernels.variant.label());
+                    pairs.push(None);
+                }
+            }
+        }
+        let native = pairs
+            .iter()
+            .flatten()
+            .next()
+            .map(|p| p.native)
+            .expect("scalar pair");
+        let mut native_run = || {
+            black_box(native.call(black_box(spec.arg)));
+        };
+        let mut faasm_runs: Vec<_> = pairs
+            .iter()
+            .flatten()
+            .map(|p| {
+                let f = p.faasm.clone();
+                move || {
+                    black_box(f.call(black_box(spec.arg)).expect("faasm kernel"));
+                }
+            })
+            .collect();
+        let mut all: Vec<&mut dyn FnMut()> = vec![&mut native_run];
+        all.extend(faasm_runs.iter_mut().map(|f| f as &mut dyn FnMut()));
+        let stats = measure_interleaved(args.reps, &mut all);
+        let native_t = stats[0].min;
+        let mut row = String::new();
+        let mut timed = stats[1..].iter();
+        for (i, pair) in pairs.iter().enumerate() {
+            if pair.is_none() {
+                row.push_str(&format!(" {:>11} {:>7}", "-", "-"));
+                continue;
+            }
+            let t = timed.next().expect("one stat per timed pair").min;
+            let ratio = t.as_secs_f64() / native_t.as_secs_f64();
+            ratios[i].push(ratio);
+            row.push_str(&format!(" {:>8.3} ms {:>6.2}x", ms(t), ratio));
+        }
         println!(
-            "{:<10} {:<40} {:>8.3} ms {:>8.3} ms {:>6.2}x",
+            "{:<10} {:<40} {:>8.3} ms{row}",
             spec.name,
             spec.what,
-            ms(native.median),
-            ms(faasm.median),
-            ratio
+            ms(native_t)
         );
     }
-    println!("{:<10} {:<40} {:>32.2}x", "geomean", "", geomean(&ratios));
+    print!("{:<10} {:<40} {:>11}", "geomean", "", "");
+    for r in &ratios {
+        print!(" {:>11} {:>6.2}x", "", geomean(r));
+    }
+    println!();
     Ok(())
 }
 
