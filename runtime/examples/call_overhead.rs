@@ -1,10 +1,12 @@
-//! Measures the cost of a host→wasm call and a wasm→host call.
+//! Measures instantiation (with a 1 MiB memory) and the cost of a
+//! host→wasm call and a wasm→host call.
 //! `cargo run --release -p faasm-runtime --example call_overhead`
 
 use faasm_runtime::{Engine, FuncType, Linker, Module, Val, ValType};
 use std::time::Instant;
 
 const WAT: &str = r#"(module (import "env" "h" (func (param i32) (result i32)))
+  (memory 16) (data (i32.const 0) "hello")
   (func (export "id") (param i32) (result i32) local.get 0)
   (func (export "host") (param i32) (result i32) local.get 0 call 0))"#;
 

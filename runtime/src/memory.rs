@@ -1,5 +1,6 @@
 use crate::Error;
 use crate::sys::mmap::{Mmap, page_size};
+use crate::sys::pool;
 use crate::vm::VMDefinition;
 use faasm_abi::{MemoryStrategy, MemoryType, WASM_PAGE_SIZE};
 use std::cell::UnsafeCell;
@@ -139,8 +140,12 @@ impl MemoryInner {
             ),
         }
         .ok_or_else(|| Error::Resource("memory reservation too large".into()))?;
-        let map = Mmap::reserve(reserve as usize)
-            .map_err(|e| Error::Resource(format!("cannot reserve linear memory: {e}")))?;
+        let pooled = matches!(strategy, MemoryStrategy::Guarded { .. });
+        let map = match pooled.then(|| pool::take(reserve as usize)).flatten() {
+            Some(map) => map,
+            None => Mmap::reserve(reserve as usize)
+                .map_err(|e| Error::Resource(format!("cannot reserve linear memory: {e}")))?,
+        };
         map.make_accessible(0, initial as usize)
             .map_err(|e| Error::Resource(format!("cannot map linear memory: {e}")))?;
         Ok(MemoryInner {
@@ -237,5 +242,18 @@ impl MemoryInner {
         };
         *map = new_map;
         Ok(old_pages)
+    }
+}
+
+impl Drop for MemoryInner {
+    fn drop(&mut self) {
+        // Guarded reservations all have the same size: recycle them.
+        if let MemoryStrategy::Guarded { .. } = self.strategy {
+            let map = std::mem::replace(
+                self.map.get_mut().unwrap_or_else(|e| e.into_inner()),
+                Mmap::reserve(0).expect("empty reservations cannot fail"),
+            );
+            pool::give(map, self.def.get_mut().length as usize);
+        }
     }
 }

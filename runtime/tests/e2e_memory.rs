@@ -154,3 +154,27 @@ fn many_instances_come_and_go() {
         assert_eq!(call_i32(&inst, "size", &[]), 1);
     }
 }
+
+#[test]
+fn recycled_memories_are_zeroed_and_guarded_again() {
+    let engine = Engine::default();
+    let m = module(&engine, GROW);
+    for round in 0..50 {
+        let inst = Linker::new(&engine).instantiate(&m).unwrap();
+        let mem = inst.get_memory("mem").unwrap();
+        // Fresh: one zeroed page, everything after it faults.
+        let mut page = vec![0xffu8; 65536];
+        mem.read(0, &mut page).unwrap();
+        assert!(page.iter().all(|b| *b == 0), "round {round}: stale data");
+        assert_eq!(
+            trap(call(&inst, "load", &[Val::I32(65536)])).kind(),
+            Some(TrapKind::MemoryOutOfBounds),
+            "round {round}: reused memory accessible past its size"
+        );
+        // Dirty it (more pages than the next user starts with).
+        assert_eq!(mem.grow(3).unwrap(), 1);
+        for off in (0..4 * 65536).step_by(4096) {
+            mem.write(off, &[0xab; 16]).unwrap();
+        }
+    }
+}

@@ -68,6 +68,10 @@ impl Mmap {
         self.len
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Changes the protection of `[start, start + len)`, which must be
     /// page-aligned and inside the reservation.
     fn protect(&self, start: usize, len: usize, flags: MprotectFlags) -> io::Result<()> {
@@ -97,6 +101,33 @@ impl Mmap {
         let len =
             round_up_to_page(len).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
         self.protect(start, len, MprotectFlags::READ | MprotectFlags::EXEC)
+    }
+}
+
+impl Mmap {
+    /// Discards the contents of `[0, len)` (rounded up to pages) and makes
+    /// it inaccessible again, as if freshly reserved: the range is replaced
+    /// by a new anonymous mapping in a single call.
+    pub fn reset_prefix(&self, len: usize) -> io::Result<()> {
+        let len = round_up_to_page(len)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?
+            .min(self.len);
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: MAP_FIXED over a range inside our own reservation replaces
+        // only memory this value owns; no Rust reference into it may exist
+        // (the owner is being recycled).
+        let p = unsafe {
+            rustix::mm::mmap_anonymous(
+                self.as_ptr().cast(),
+                len,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE | MapFlags::FIXED,
+            )?
+        };
+        debug_assert_eq!(p.cast(), self.as_ptr());
+        Ok(())
     }
 }
 

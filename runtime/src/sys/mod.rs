@@ -6,5 +6,6 @@
 pub mod code;
 pub mod entry;
 pub mod mmap;
+pub mod pool;
 pub mod signals;
 pub mod stack;
