@@ -9,7 +9,7 @@ use faasm_benches::guest::{code_section_size, guest_wasm};
 use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, WasmVariant};
 use faasm_benches::timing::{geomean, measure, measure_interleaved, ns_per};
 use faasm_compiler::{CompileConfig, compile_with_timings};
-use faasm_runtime::{Config, Engine, MemoryStrategy, Val};
+use faasm_runtime::{Config, Engine, Linker, MemoryStrategy, Module, Val};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 enum Section {
     Kernels,
     Calls,
+    Startup,
     Compile,
 }
 
@@ -70,6 +71,7 @@ fn main() {
             kernels as fn(&Args) -> Result<(), BenchError>,
         ),
         (Section::Calls, calls),
+        (Section::Startup, startup),
         (Section::Compile, compile_throughput),
     ] {
         if !run(section) {
@@ -223,6 +225,49 @@ fn calls(args: &Args) -> Result<(), BenchError> {
     }
     println!("  (empty loop iteration: {base:.2} ns)");
     Ok(())
+}
+
+/// Cold-start pieces of a Faaslet: loading a compiled artifact and
+/// instantiating it (memory mapping, data segments, linking), then the
+/// first call. Uses the kernel module (3.4 MB initial memory).
+fn startup(args: &Args) -> Result<(), BenchError> {
+    let engine = engine(args);
+    let wasm = WasmVariant::Scalar.wasm_bytes()?;
+    let artifact = Module::new(&engine, &wasm)?.serialize();
+    let load = measure(25, || {
+        black_box(Module::from_artifact(&engine, &artifact).expect("load artifact"));
+    });
+    let module = Module::from_artifact(&engine, &artifact)?;
+    let linker = Linker::new(&engine);
+    let inst = measure(200, || {
+        black_box(linker.instantiate(&module).expect("instantiate"));
+    });
+    let first_call = measure(200, || {
+        let instance = linker.instantiate(&module).expect("instantiate");
+        let f = instance.get_func("run_fib").expect("run_fib export");
+        black_box(f.call(&[Val::I32(1)]).expect("call"));
+    });
+    println!(
+        "\nstartup (kernel module: {:.0} KB artifact, median)",
+        artifact.len() as f64 / 1e3
+    );
+    println!(
+        "  Module::from_artifact           {:>9.1} us",
+        us(load.median)
+    );
+    println!(
+        "  Linker::instantiate             {:>9.1} us",
+        us(inst.median)
+    );
+    println!(
+        "  instantiate + first call        {:>9.1} us",
+        us(first_call.median)
+    );
+    Ok(())
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
 }
 
 fn compile_throughput(args: &Args) -> Result<(), BenchError> {
