@@ -129,7 +129,11 @@ impl Artifact {
     /// Structural sanity beyond the checksum: offsets inside the text.
     fn check_layout(&self) -> Result<(), ArtifactError> {
         let text = self.text.len() as u64;
-        let bad = |what: &str| Err(ArtifactError::Decode(format!("{what} outside the text section")));
+        let bad = |what: &str| {
+            Err(ArtifactError::Decode(format!(
+                "{what} outside the text section"
+            )))
+        };
         if self.funcs.len() as u32 != self.info.num_defined_funcs() {
             return Err(ArtifactError::Decode("function count mismatch".into()));
         }

@@ -58,4 +58,11 @@ builtins! {
     TableInit = table_init(I32, I32, I32, I32, I32) -> I32;
     /// (segment)
     ElemDrop = elem_drop(I32) -> none;
+    /// (mem, addr, count) -> waiters woken, or `-(TrapKind as i64)`
+    MemoryAtomicNotify = memory_atomic_notify(I32, I64, I32) -> I64;
+    /// (mem, addr, expected, timeout_ns) -> 0 woken, 1 not equal, 2 timed
+    /// out, or `-(TrapKind as i64)`; a negative timeout waits forever
+    MemoryAtomicWait32 = memory_atomic_wait32(I32, I64, I32, I64) -> I64;
+    /// as `MemoryAtomicWait32` with a 64-bit expected value
+    MemoryAtomicWait64 = memory_atomic_wait64(I32, I64, I64, I64) -> I64;
 }

@@ -12,11 +12,15 @@ mod module;
 mod trap;
 mod vmctx;
 
-pub use artifact::{lookup_trap, Artifact, ArtifactError, CompiledFunc, MemoryStrategy, TrapSite, ARTIFACT_MAGIC};
+pub use artifact::{
+    ARTIFACT_MAGIC, Artifact, ArtifactError, CompiledFunc, MemoryStrategy, TrapSite, lookup_trap,
+};
 pub use builtins::{Builtin, BuiltinParam};
 pub use module::*;
 pub use trap::TrapKind;
-pub use vmctx::{HOST_CTX_DISPATCH, VMOffsets, VMFUNCREF_CODE, VMFUNCREF_SIZE, VMFUNCREF_TYPE, VMFUNCREF_VMCTX};
+pub use vmctx::{
+    HOST_CTX_DISPATCH, VMFUNCREF_CODE, VMFUNCREF_SIZE, VMFUNCREF_TYPE, VMFUNCREF_VMCTX, VMOffsets,
+};
 
 /// Size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -24,10 +24,12 @@ pub enum TrapKind {
     HostError = 12,
     NullReference = 13,
     UnalignedAtomic = 14,
+    /// `memory.atomic.wait` on a memory that is not shared.
+    ExpectedSharedMemory = 15,
 }
 
 impl TrapKind {
-    pub const ALL: [TrapKind; 14] = [
+    pub const ALL: [TrapKind; 15] = [
         TrapKind::StackOverflow,
         TrapKind::MemoryOutOfBounds,
         TrapKind::TableOutOfBounds,
@@ -42,6 +44,7 @@ impl TrapKind {
         TrapKind::HostError,
         TrapKind::NullReference,
         TrapKind::UnalignedAtomic,
+        TrapKind::ExpectedSharedMemory,
     ];
 
     pub fn from_u8(v: u8) -> Option<TrapKind> {
@@ -65,6 +68,7 @@ impl TrapKind {
             TrapKind::HostError => "host function error",
             TrapKind::NullReference => "null reference",
             TrapKind::UnalignedAtomic => "unaligned atomic",
+            TrapKind::ExpectedSharedMemory => "expected shared memory",
         }
     }
 }

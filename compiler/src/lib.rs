@@ -37,6 +37,9 @@ pub struct CompileConfig {
 /// always on). A module using a disabled proposal is invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Features {
+    /// Part of 2.0; switchable only so that suites written against 1.0
+    /// (such as the threads proposal's) can be checked as written.
+    pub reference_types: bool,
     pub threads: bool,
     pub tail_call: bool,
     pub extended_const: bool,
@@ -46,6 +49,7 @@ pub struct Features {
 impl Features {
     /// Exactly WebAssembly 2.0.
     pub const WASM2: Features = Features {
+        reference_types: true,
         threads: false,
         tail_call: false,
         extended_const: false,
@@ -54,7 +58,8 @@ impl Features {
 
     /// Everything this compiler supports.
     pub const ALL: Features = Features {
-        threads: false,
+        reference_types: true,
+        threads: true,
         tail_call: true,
         extended_const: true,
         multi_memory: true,

@@ -21,6 +21,7 @@ use wasmparser::{
 /// decides which language the validator and the parser accept.
 pub(crate) fn wasm_features(features: Features) -> WasmFeatures {
     let mut f = WasmFeatures::WASM2;
+    f.set(WasmFeatures::REFERENCE_TYPES, features.reference_types);
     f.set(WasmFeatures::THREADS, features.threads);
     f.set(WasmFeatures::TAIL_CALL, features.tail_call);
     f.set(WasmFeatures::EXTENDED_CONST, features.extended_const);

@@ -160,6 +160,11 @@ impl MemoryInner {
         })
     }
 
+    /// Shared memories never move and may be waited on.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.ty.shared
+    }
+
     /// The stable address compiled code reads the definition from.
     pub(crate) fn def_ptr(&self) -> *mut VMDefinition {
         self.def.get()

@@ -19,7 +19,7 @@ pub use report::{Counts, Failure, FileReport, Location, Skip};
 pub use sources::{SUITE_PREFIX, SourceError, WastSource, resolve};
 pub use traps::message_matches;
 
-use faasm_runtime::{Config, MemoryStrategy};
+use faasm_runtime::{Config, Features, MemoryStrategy};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -73,6 +73,39 @@ impl Options {
         };
         o
     }
+}
+
+/// The language a spec file is written against, from where it lives in
+/// the suite: `wasm-v1`/`wasm-v2` files are exactly 2.0 (they check that
+/// later proposals' constructs are rejected), a proposal's folder adds that
+/// proposal to its baseline, and anything else runs with `configured`.
+pub fn features_for(name: &str, configured: Features) -> Features {
+    let path = name.replace('\\', "/");
+    if path.contains("wasm-v1/") || path.contains("wasm-v2/") {
+        return Features::WASM2;
+    }
+    let Some(proposal) = path
+        .split("proposals/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+    else {
+        return configured;
+    };
+    let mut f = Features::WASM2;
+    match proposal {
+        // Written against 1.0 plus threads: "multiple tables" is invalid.
+        "threads" => {
+            f.threads = true;
+            f.reference_types = false;
+        }
+        "tail-call" => f.tail_call = true,
+        "extended-const" => f.extended_const = true,
+        "multi-memory" => f.multi_memory = true,
+        // simd_memory-multi.wast combines SIMD with multiple memories.
+        "simd" => f.multi_memory = true,
+        _ => return configured,
+    }
+    f
 }
 
 /// Parses and runs one `.wast` script on a fresh engine, linker and

@@ -7,7 +7,7 @@ use crate::spectest::define_spectest;
 use crate::traps::{message_matches, trap_message};
 use crate::values::{Unsupported, arg_to_val, check_supported, matches, show_rets, show_vals};
 use crate::watchdog::Watchdog;
-use faasm_compiler::{CompileConfig, CompileError};
+use faasm_compiler::CompileError;
 use faasm_runtime::{Engine, Error, Extern, Instance, Linker, Module, TrapKind, Val};
 use std::collections::HashMap;
 use wast::parser::{self, ParseBuffer};
@@ -74,7 +74,9 @@ pub fn run_wast_here(name: &str, source: &str, opts: &Options) -> FileReport {
         Ok(w) => w,
         Err(e) => return parse_failure(report, e, source),
     };
-    let engine = Engine::new(opts.config.clone());
+    let mut config = opts.config.clone();
+    config.features = crate::features_for(name, config.features);
+    let engine = Engine::new(config);
     let mut linker = Linker::new(&engine);
     let spectest = if opts.compile_only {
         Ok(Ok(()))
@@ -487,14 +489,7 @@ impl Runner<'_> {
         if !self.opts.compile_only {
             return Module::new(&self.engine, bytes).map(Loaded::Module);
         }
-        let config = self.engine.config();
-        let cc = CompileConfig {
-            memory_strategy: config.memory_strategy,
-            interruptible: config.interruptible,
-            parallel: config.parallel_compilation,
-            ..CompileConfig::default()
-        };
-        faasm_compiler::compile(bytes, &cc)
+        faasm_compiler::compile(bytes, &self.engine.config().compile_config())
             .map(|_| Loaded::CompiledOnly)
             .map_err(Error::Compile)
     }

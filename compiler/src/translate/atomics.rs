@@ -4,11 +4,12 @@
 //! traps (checked here, before the access) rather than tearing.
 
 use super::Translator;
-use super::memory::heap_flags;
+use super::memory::{heap_flags, memory_index};
 use crate::CompileError;
 use crate::traps::trap_code;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{AtomicRmwOp, InstBuilder, Type, Value, types};
-use faasm_abi::TrapKind;
+use faasm_abi::{Builtin, TrapKind};
 use wasmparser::{MemArg, Operator};
 
 use types::{I8, I16, I32, I64};
@@ -100,9 +101,56 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `memory.atomic.notify` / `wait32` / `wait64` go to the runtime, which
+    /// owns the wait queues; it reports traps as negated trap kinds.
+    fn wait_or_notify(
+        &mut self,
+        memarg: &MemArg,
+        builtin: Builtin,
+        size: u32,
+    ) -> Result<(), CompileError> {
+        let memory = memory_index(memarg)?;
+        let mut args = match builtin {
+            Builtin::MemoryAtomicNotify => vec![self.pop()],
+            _ => {
+                let timeout = self.pop();
+                let expected = self.pop();
+                vec![expected, timeout]
+            }
+        };
+        let index = *self.stack.last().unwrap();
+        let index = self.b.ins().uextend(I64, index);
+        let ea = self.b.ins().iadd_imm_s(index, memarg.offset as i64);
+        let misaligned = self.b.ins().band_imm_s(ea, size as i64 - 1);
+        self.b
+            .ins()
+            .trapnz(misaligned, trap_code(TrapKind::UnalignedAtomic));
+        self.pop();
+        let mem = self.b.ins().iconst(I32, memory as i64);
+        args.insert(0, ea);
+        args.insert(0, mem);
+        let r = self.call_builtin(builtin, &args).unwrap();
+        for kind in [TrapKind::MemoryOutOfBounds, TrapKind::ExpectedSharedMemory] {
+            let hit = self.b.ins().icmp_imm_s(IntCC::Equal, r, -(kind as i64));
+            self.b.ins().trapnz(hit, trap_code(kind));
+        }
+        let r = self.b.ins().ireduce(I32, r);
+        self.push(r);
+        Ok(())
+    }
+
     pub(super) fn translate_atomic(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         use Operator::*;
         match op {
+            MemoryAtomicNotify { memarg } => {
+                self.wait_or_notify(memarg, Builtin::MemoryAtomicNotify, 4)?
+            }
+            MemoryAtomicWait32 { memarg } => {
+                self.wait_or_notify(memarg, Builtin::MemoryAtomicWait32, 4)?
+            }
+            MemoryAtomicWait64 { memarg } => {
+                self.wait_or_notify(memarg, Builtin::MemoryAtomicWait64, 8)?
+            }
             AtomicFence { .. } => {
                 self.b.ins().fence();
             }

@@ -6,10 +6,11 @@
 use crate::instance::InstanceInner;
 use crate::memory::MemoryInner;
 use crate::table::{TableInner, range};
+use crate::vm::waiter;
 
 /// The table compiled code indexes by `Builtin as u32`.
 #[repr(transparent)]
-pub(crate) struct BuiltinTable(pub [*const (); 10]);
+pub(crate) struct BuiltinTable(pub [*const (); 13]);
 
 // SAFETY: immutable function pointers.
 unsafe impl Sync for BuiltinTable {}
@@ -25,6 +26,9 @@ pub(crate) static BUILTINS: BuiltinTable = BuiltinTable([
     table_copy as *const (),
     table_init as *const (),
     elem_drop as *const (),
+    memory_atomic_notify as *const (),
+    memory_atomic_wait32 as *const (),
+    memory_atomic_wait64 as *const (),
 ]);
 
 const _: () = assert!(BUILTINS.0.len() == faasm_abi::Builtin::ALL.len());
@@ -147,4 +151,71 @@ extern "C" fn elem_drop(vmctx: *mut u8, seg: u32) {
 
 fn status(ok: bool) -> u32 {
     if ok { OK } else { FAIL }
+}
+
+/// Negated trap kinds are how wait/notify report traps (see `faasm_abi::Builtin`).
+fn trap(kind: faasm_abi::TrapKind) -> i64 {
+    -(kind as i64)
+}
+
+extern "C" fn memory_atomic_notify(vmctx: *mut u8, mem: u32, addr: u64, count: u32) -> i64 {
+    let m = memory(vmctx, mem);
+    match m.checked_ptr(addr, 4) {
+        // An unshared memory has no other threads, so nobody to wake.
+        Ok(_) if !m.is_shared() => 0,
+        Ok(p) => waiter::notify(p, count),
+        Err(_) => trap(faasm_abi::TrapKind::MemoryOutOfBounds),
+    }
+}
+
+fn wait(
+    vmctx: *mut u8,
+    mem: u32,
+    addr: u64,
+    expected: waiter::Expected,
+    size: u64,
+    timeout: i64,
+) -> i64 {
+    let m = memory(vmctx, mem);
+    match m.checked_ptr(addr, size) {
+        Err(_) => trap(faasm_abi::TrapKind::MemoryOutOfBounds),
+        Ok(_) if !m.is_shared() => trap(faasm_abi::TrapKind::ExpectedSharedMemory),
+        // SAFETY: in bounds, aligned (compiled code checked the effective
+        // address) and shared, so the memory never moves while we sleep.
+        Ok(p) => unsafe { waiter::wait(p, expected, timeout) },
+    }
+}
+
+extern "C" fn memory_atomic_wait32(
+    vmctx: *mut u8,
+    mem: u32,
+    addr: u64,
+    expected: u32,
+    timeout: i64,
+) -> i64 {
+    wait(
+        vmctx,
+        mem,
+        addr,
+        waiter::Expected::U32(expected),
+        4,
+        timeout,
+    )
+}
+
+extern "C" fn memory_atomic_wait64(
+    vmctx: *mut u8,
+    mem: u32,
+    addr: u64,
+    expected: u64,
+    timeout: i64,
+) -> i64 {
+    wait(
+        vmctx,
+        mem,
+        addr,
+        waiter::Expected::U64(expected),
+        8,
+        timeout,
+    )
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod builtins;
 pub(crate) mod vmctx;
+pub(crate) mod waiter;
 
 pub(crate) use vmctx::VMContext;
 
