@@ -33,8 +33,8 @@ struct Args {
     /// Sections to run (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Section>,
-    /// Timed repetitions per kernel side (median reported).
-    #[arg(long, default_value_t = 15)]
+    /// Timed rounds per kernel (each side runs once per round, best kept).
+    #[arg(long, default_value_t = 101)]
     reps: usize,
     /// Memory SFI strategy for the faasm side.
     #[arg(long, value_enum, default_value_t = Strategy::Guarded)]
