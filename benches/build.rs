@@ -29,7 +29,7 @@ fn main() {
         .output()
         .is_ok_and(|o| o.status.success());
 
-    build_native(&kernels, &clang, have_clang);
+    build_native(&kernels, &out, &clang, have_clang);
 
     // Two wasm builds: plain wasm32 (scalar, what most toolchains emit by
     // default) and with simd128 so LLVM can auto-vectorise as it does for
@@ -61,23 +61,53 @@ fn main() {
     }
 }
 
-/// Native static library via the `cc` crate. Clang is preferred so both
-/// sides come from the same LLVM; any C compiler will do otherwise.
-fn build_native(kernels: &Path, clang: &str, have_clang: bool) {
-    let mut build = cc::Build::new();
-    if have_clang {
-        build.compiler(clang);
+/// Exported kernel symbols; the scalar native build renames them with a
+/// `_novec` suffix so both native builds link into one binary.
+const SYMBOLS: &[&str] = &[
+    "run_matmul",
+    "run_stencil",
+    "run_sort",
+    "run_sha256",
+    "run_fnv1a",
+    "run_fib",
+    "run_ackermann",
+];
+
+/// Native static libraries via the `cc` crate: the normal -O2 build (with
+/// LLVM's auto-vectoriser, SSE2) and a scalar one without it, which is the
+/// like-for-like baseline for the scalar wasm build. Clang is preferred so
+/// both sides come from the same LLVM; any C compiler will do otherwise.
+fn build_native(kernels: &Path, out: &Path, clang: &str, have_clang: bool) {
+    let base = || {
+        let mut build = cc::Build::new();
+        if have_clang {
+            build.compiler(clang);
+        }
+        build
+            .files(KERNELS.iter().map(|k| kernels.join(k)))
+            .include(kernels)
+            .opt_level(2)
+            .flag(OPT)
+            .warnings(true)
+            .cargo_warnings(false);
+        build
+    };
+    if let Err(e) = base().try_compile("faasm_bench_kernels") {
+        println!("cargo::warning=native kernels not built: {e}");
+        return;
     }
-    build
-        .files(KERNELS.iter().map(|k| kernels.join(k)))
-        .include(kernels)
-        .opt_level(2)
-        .flag(OPT)
-        .warnings(true)
-        .cargo_warnings(false);
-    match build.try_compile("faasm_bench_kernels") {
+    let mut scalar = base();
+    scalar
+        .out_dir(out.join("novec"))
+        .flag_if_supported("-fno-vectorize")
+        .flag_if_supported("-fno-slp-vectorize")
+        .flag_if_supported("-fno-tree-vectorize");
+    for sym in SYMBOLS {
+        scalar.define(sym, Some(format!("{sym}_novec").as_str()));
+    }
+    match scalar.try_compile("faasm_bench_kernels_novec") {
         Ok(()) => println!("cargo::rustc-cfg=native_kernels"),
-        Err(e) => println!("cargo::warning=native kernels not built: {e}"),
+        Err(e) => println!("cargo::warning=scalar native kernels not built: {e}"),
     }
 }
 

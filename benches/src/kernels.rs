@@ -65,6 +65,16 @@ pub const KERNELS: &[KernelSpec] = &[
 
 type KernelFn = unsafe extern "C" fn(i32) -> i64;
 
+/// Which native build of the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeVariant {
+    /// clang -O2 as is: LLVM auto-vectorises with SSE2 where it can.
+    Vectorized,
+    /// clang -O2 without the loop and SLP vectorisers: the like-for-like
+    /// baseline for the scalar wasm build.
+    Scalar,
+}
+
 #[cfg(native_kernels)]
 mod native_syms {
     unsafe extern "C" {
@@ -75,26 +85,41 @@ mod native_syms {
         pub fn run_fnv1a(n: i32) -> i64;
         pub fn run_fib(n: i32) -> i64;
         pub fn run_ackermann(n: i32) -> i64;
+        pub fn run_matmul_novec(n: i32) -> i64;
+        pub fn run_stencil_novec(n: i32) -> i64;
+        pub fn run_sort_novec(n: i32) -> i64;
+        pub fn run_sha256_novec(n: i32) -> i64;
+        pub fn run_fnv1a_novec(n: i32) -> i64;
+        pub fn run_fib_novec(n: i32) -> i64;
+        pub fn run_ackermann_novec(n: i32) -> i64;
     }
 }
 
 #[cfg(native_kernels)]
-fn native_fn(symbol: &str) -> Option<KernelFn> {
+fn native_fn(symbol: &str, variant: NativeVariant) -> Option<KernelFn> {
     use native_syms::*;
+    let vectorized = variant == NativeVariant::Vectorized;
     Some(match symbol {
-        "run_matmul" => run_matmul,
-        "run_stencil" => run_stencil,
-        "run_sort" => run_sort,
-        "run_sha256" => run_sha256,
-        "run_fnv1a" => run_fnv1a,
-        "run_fib" => run_fib,
-        "run_ackermann" => run_ackermann,
+        "run_matmul" if vectorized => run_matmul,
+        "run_stencil" if vectorized => run_stencil,
+        "run_sort" if vectorized => run_sort,
+        "run_sha256" if vectorized => run_sha256,
+        "run_fnv1a" if vectorized => run_fnv1a,
+        "run_fib" if vectorized => run_fib,
+        "run_ackermann" if vectorized => run_ackermann,
+        "run_matmul" => run_matmul_novec,
+        "run_stencil" => run_stencil_novec,
+        "run_sort" => run_sort_novec,
+        "run_sha256" => run_sha256_novec,
+        "run_fnv1a" => run_fnv1a_novec,
+        "run_fib" => run_fib_novec,
+        "run_ackermann" => run_ackermann_novec,
         _ => return None,
     })
 }
 
 #[cfg(not(native_kernels))]
-fn native_fn(_symbol: &str) -> Option<KernelFn> {
+fn native_fn(_symbol: &str, _variant: NativeVariant) -> Option<KernelFn> {
     None
 }
 
@@ -105,17 +130,25 @@ pub struct NativeKernel {
 }
 
 impl NativeKernel {
+    /// The default (vectorised) native build of `symbol`.
     pub fn get(symbol: &str) -> Result<NativeKernel, BenchError> {
-        native_fn(symbol)
+        NativeKernel::get_variant(symbol, NativeVariant::Vectorized)
+    }
+
+    pub fn get_variant(symbol: &str, variant: NativeVariant) -> Result<NativeKernel, BenchError> {
+        native_fn(symbol, variant)
             .map(|f| NativeKernel { f })
             .ok_or(BenchError::NoNativeKernels)
     }
 
     pub fn call(&self, n: i32) -> i64 {
+        // The kernels work in static buffers shared by every caller (test
+        // threads run concurrently): one kernel at a time per process.
+        static NATIVE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = NATIVE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // SAFETY: the kernels are self-contained C functions over their own
-        // static buffers, clamp `n` to those buffers' sizes, and are only
-        // run from one thread at a time by the benchmarks (they share
-        // static state, like the wasm instance's memory).
+        // static buffers, clamp `n` to those buffers' sizes, and the lock
+        // above keeps two of them from using those buffers at once.
         unsafe { (self.f)(n) }
     }
 }

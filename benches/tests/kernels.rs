@@ -4,7 +4,9 @@
 //! message) when a toolchain was missing at build time.
 
 use faasm_benches::BenchError;
-use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, NativeKernel, WasmVariant};
+use faasm_benches::kernels::{
+    FaasmKernels, KERNELS, KernelPair, NativeKernel, NativeVariant, WasmVariant,
+};
 
 fn native(symbol: &str) -> Option<NativeKernel> {
     match NativeKernel::get(symbol) {
@@ -61,4 +63,17 @@ fn faasm_matches_native_on_every_kernel() {
 #[test]
 fn faasm_matches_native_on_every_kernel_with_simd128() {
     faasm_matches_native(WasmVariant::Simd);
+}
+
+#[test]
+fn scalar_native_build_agrees_with_vectorized() {
+    for spec in KERNELS {
+        let (Ok(v), Ok(s)) = (
+            NativeKernel::get_variant(spec.symbol, NativeVariant::Vectorized),
+            NativeKernel::get_variant(spec.symbol, NativeVariant::Scalar),
+        ) else {
+            return eprintln!("skipping: no native kernels");
+        };
+        assert_eq!(v.call(spec.arg), s.call(spec.arg), "{}", spec.name);
+    }
 }

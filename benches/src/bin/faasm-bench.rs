@@ -6,7 +6,9 @@ use clap::{Parser, ValueEnum};
 use faasm_benches::BenchError;
 use faasm_benches::calls::{CallsModule, LOOP_ITERS, four_args};
 use faasm_benches::guest::{code_section_size, guest_wasm};
-use faasm_benches::kernels::{FaasmKernels, KERNELS, KernelPair, WasmVariant};
+use faasm_benches::kernels::{
+    FaasmKernels, KERNELS, KernelPair, NativeKernel, NativeVariant, WasmVariant,
+};
 use faasm_benches::timing::{geomean, measure, measure_interleaved, ns_per};
 use faasm_compiler::{CompileConfig, Timings, compile_with_timings};
 use faasm_runtime::{Config, Engine, Linker, MemoryStrategy, Module, Val};
@@ -110,15 +112,26 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
         }
     }
     println!(
-        "\nkernels: best of {} interleaved runs (the minimum is the least disturbed by other load)",
+        "\nkernels: best of {} interleaved rounds (the minimum is the least disturbed by other load)",
         args.reps
     );
-    print!("{:<10} {:<40} {:>11}", "kernel", "input", "native");
+    println!(
+        "native = clang -O2 (auto-vectorised, SSE2); novec = clang -O2 -fno-vectorize -fno-slp-vectorize;"
+    );
+    println!(
+        "faasm = scalar wasm32 build; faasm-simd = -msimd128 build. Ratios are time / native time."
+    );
+    print!("{:<10} {:>9} {:>9}", "kernel", "native", "novec");
     for k in &loaded {
-        print!(" {:>11} {:>7}", k.variant.label(), "ratio");
+        let l = k.variant.label();
+        print!(" {l:>10} {:>6}", "ratio");
+        if k.variant == WasmVariant::Scalar {
+            print!(" {:>9}", "vs novec");
+        }
     }
     println!();
     let mut ratios = vec![Vec::new(); loaded.len()];
+    let mut ratios_novec = Vec::new();
     for spec in KERNELS {
         // Only builds whose checksum matches native are timed.
         let mut pairs = Vec::new();
@@ -138,8 +151,25 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
             .next()
             .map(|p| p.native)
             .expect("scalar pair");
+        let novec = NativeKernel::get_variant(spec.symbol, NativeVariant::Scalar)?;
+        let novec_sum = novec.call(spec.arg);
+        if novec_sum
+            != pairs
+                .iter()
+                .flatten()
+                .next()
+                .map_or(novec_sum, |p| p.checksum)
+        {
+            return Err(BenchError::Other(format!(
+                "{}: scalar native build disagrees with the vectorised one",
+                spec.name
+            )));
+        }
         let mut native_run = || {
             black_box(native.call(black_box(spec.arg)));
+        };
+        let mut novec_run = || {
+            black_box(novec.call(black_box(spec.arg)));
         };
         let mut faasm_runs: Vec<_> = pairs
             .iter()
@@ -151,34 +181,49 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
                 }
             })
             .collect();
-        let mut all: Vec<&mut dyn FnMut()> = vec![&mut native_run];
+        let mut all: Vec<&mut dyn FnMut()> = vec![&mut native_run, &mut novec_run];
         all.extend(faasm_runs.iter_mut().map(|f| f as &mut dyn FnMut()));
         let stats = measure_interleaved(args.reps, &mut all);
-        let native_t = stats[0].min;
+        let native_t = stats[0].min.as_secs_f64();
+        let novec_t = stats[1].min.as_secs_f64();
         let mut row = String::new();
-        let mut timed = stats[1..].iter();
-        for (i, pair) in pairs.iter().enumerate() {
+        let mut timed = stats[2..].iter();
+        for (i, (pair, kernels)) in pairs.iter().zip(&loaded).enumerate() {
             if pair.is_none() {
-                row.push_str(&format!(" {:>11} {:>7}", "-", "-"));
+                row.push_str(&format!(" {:>10} {:>6}", "-", "-"));
                 continue;
             }
-            let t = timed.next().expect("one stat per timed pair").min;
-            let ratio = t.as_secs_f64() / native_t.as_secs_f64();
-            ratios[i].push(ratio);
-            row.push_str(&format!(" {:>8.3} ms {:>6.2}x", ms(t), ratio));
+            let t = timed
+                .next()
+                .expect("one stat per timed pair")
+                .min
+                .as_secs_f64();
+            ratios[i].push(t / native_t);
+            row.push_str(&format!(" {:>7.3} ms {:>5.2}x", t * 1e3, t / native_t));
+            if kernels.variant == WasmVariant::Scalar {
+                ratios_novec.push(t / novec_t);
+                row.push_str(&format!(" {:>8.2}x", t / novec_t));
+            }
         }
         println!(
-            "{:<10} {:<40} {:>8.3} ms{row}",
+            "{:<10} {:>6.3} ms {:>6.3} ms{row}",
             spec.name,
-            spec.what,
-            ms(native_t)
+            native_t * 1e3,
+            novec_t * 1e3
         );
     }
-    print!("{:<10} {:<40} {:>11}", "geomean", "", "");
-    for r in &ratios {
-        print!(" {:>11} {:>6.2}x", "", geomean(r));
+    print!("{:<10} {:>9} {:>9}", "geomean", "", "");
+    for (r, k) in ratios.iter().zip(&loaded) {
+        print!(" {:>10} {:>5.2}x", "", geomean(r));
+        if k.variant == WasmVariant::Scalar {
+            print!(" {:>8.2}x", geomean(&ratios_novec));
+        }
     }
     println!();
+    println!("inputs:");
+    for spec in KERNELS {
+        println!("  {:<10} {}", spec.name, spec.what);
+    }
     Ok(())
 }
 
