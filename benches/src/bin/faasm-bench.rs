@@ -230,7 +230,7 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
 fn calls(args: &Args) -> Result<(), BenchError> {
     let engine = engine(args);
     let calls = CallsModule::load(&engine)?;
-    // Host→wasm: batches of calls, median batch over 25.
+    // Host→wasm: batches of calls, best batch of 25 (least disturbed).
     const BATCH: u64 = 20_000;
     let per_call = |f: &dyn Fn()| {
         let s = measure(25, || {
@@ -238,12 +238,12 @@ fn calls(args: &Args) -> Result<(), BenchError> {
                 f();
             }
         });
-        ns_per(s.median, BATCH)
+        ns_per(s.min, BATCH)
     };
     let nop0 = calls.func("nop0");
     let nop4 = calls.func("nop4");
     let four = four_args();
-    println!("\ncalls (ns per call, median)");
+    println!("\ncalls (ns per call, best of 25 batches)");
     let t0 = per_call(&|| {
         black_box(nop0.call(&[]).expect("nop0"));
     });
@@ -258,7 +258,7 @@ fn calls(args: &Args) -> Result<(), BenchError> {
         let s = measure(25, || {
             f.call(&[Val::I32(LOOP_ITERS)]).expect("loop");
         });
-        ns_per(s.median, LOOP_ITERS as u64)
+        ns_per(s.min, LOOP_ITERS as u64)
     };
     let base = loop_ns("loop_empty");
     for (name, what) in [
