@@ -44,6 +44,9 @@ pub struct Options {
     /// `assert_malformed` are checked, everything that needs an instance is
     /// skipped. For triaging the compiler on its own.
     pub compile_only: bool,
+    /// Serialize every compiled module to an artifact and run the module
+    /// loaded back from it (tests the artifact format end to end).
+    pub via_artifact: bool,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             invoke_timeout: Some(Duration::from_secs(60)),
             trace: false,
             compile_only: false,
+            via_artifact: false,
         }
     }
 }

@@ -487,7 +487,15 @@ impl Runner<'_> {
     /// the compiler in compile-only mode (no runtime needed).
     fn load(&self, bytes: &[u8]) -> Result<Loaded, Error> {
         if !self.opts.compile_only {
-            return Module::new(&self.engine, bytes).map(Loaded::Module);
+            let module = Module::new(&self.engine, bytes)?;
+            if !self.opts.via_artifact {
+                return Ok(Loaded::Module(module));
+            }
+            // Exercise the artifact format: what runs is what was loaded
+            // back from the serialized bytes.
+            let artifact = module.serialize();
+            drop(module);
+            return Module::from_artifact(&self.engine, &artifact).map(Loaded::Module);
         }
         faasm_compiler::compile(bytes, &self.engine.config().compile_config())
             .map(|_| Loaded::CompiledOnly)

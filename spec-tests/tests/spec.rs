@@ -30,6 +30,33 @@ fn wasm_v2_suite_passes() {
     assert_eq!(sum.skipped, 0, "{sum}");
 }
 
+/// The other SFI scheme, and modules that went through artifact bytes:
+/// same suite, same verdict.
+#[test]
+fn wasm_v2_suite_passes_explicit_bounds_via_artifacts() {
+    let files = resolve("suite:wasm-v2").expect("embedded suite");
+    let opts = Options {
+        via_artifact: true,
+        ..Options::explicit_bounds_checks()
+    };
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let reports = run_sources(&files, &opts, jobs, |_, r| {
+        if r.counts.failed + r.counts.skipped > 0 {
+            println!("{}: {}", r.name, r.counts);
+            for f in r.failures.iter().take(5) {
+                println!("  FAIL {f}");
+            }
+        }
+    });
+    let sum = total(&reports);
+    println!("explicit bounds checks, via artifacts: {sum}");
+    assert!(
+        sum.passed > 20_000,
+        "suspiciously few directives ran: {sum}"
+    );
+    assert_eq!((sum.failed, sum.skipped), (0, 0), "{sum}");
+}
+
 /// Counts of a snippet run through the harness.
 fn run(src: &str) -> faasm_spec_tests::FileReport {
     run_wast("snippet.wast", src, &Options::default())

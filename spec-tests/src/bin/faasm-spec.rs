@@ -48,6 +48,14 @@ struct Cli {
     /// assert_invalid/assert_malformed, skips everything else.
     #[arg(long)]
     compile_only: bool,
+    /// Serialize each compiled module and run the one loaded back from the
+    /// artifact bytes.
+    #[arg(long)]
+    via_artifact: bool,
+    /// Compile without interrupt checks at loop headers (then --timeout
+    /// cannot stop a hung call).
+    #[arg(long)]
+    no_interrupts: bool,
     /// Print `faasm-spec-trace` lines to stderr before each directive.
     #[arg(long, hide = true)]
     trace: bool,
@@ -81,6 +89,8 @@ fn main() -> ExitCode {
     opts.invoke_timeout = (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout));
     opts.trace = cli.trace || cli.isolate;
     opts.compile_only = cli.compile_only;
+    opts.via_artifact = cli.via_artifact;
+    opts.config.interruptible = !cli.no_interrupts;
 
     let mut groups: Vec<(String, Vec<WastSource>)> = Vec::new();
     for arg in &cli.paths {
@@ -201,6 +211,8 @@ fn run_in_child(src: &WastSource, cli: &Cli) -> FileReport {
         .args(["--json", "--trace", "--memory", memory, "--timeout"])
         .arg(cli.timeout.to_string())
         .args(cli.compile_only.then_some("--compile-only"))
+        .args(cli.via_artifact.then_some("--via-artifact"))
+        .args(cli.no_interrupts.then_some("--no-interrupts"))
         .arg(&src.spec)
         .stdin(Stdio::null())
         .output();
