@@ -112,6 +112,30 @@ pub fn features_for(name: &str, configured: Features) -> Features {
     f
 }
 
+/// Parses a feature list for files outside the embedded suites: `all`,
+/// `wasm2`, or `wasm2` plus comma-separated proposals (`threads`,
+/// `tail-call`, `extended-const`, `multi-memory`), e.g.
+/// `wasm2,tail-call`. A bare proposal list starts from `wasm2`.
+pub fn parse_features(spec: &str) -> Result<Features, String> {
+    let mut f = Features::WASM2;
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "all" => f = Features::ALL,
+            "wasm2" => {}
+            "threads" => f.threads = true,
+            "tail-call" => f.tail_call = true,
+            "extended-const" => f.extended_const = true,
+            "multi-memory" => f.multi_memory = true,
+            other => {
+                return Err(format!(
+                    "unknown feature `{other}` (all, wasm2, threads, tail-call, extended-const, multi-memory)"
+                ));
+            }
+        }
+    }
+    Ok(f)
+}
+
 /// Parses and runs one `.wast` script on a fresh engine, linker and
 /// `spectest` module, on a dedicated big-stack thread.
 pub fn run_wast(name: &str, source: &str, opts: &Options) -> FileReport {
@@ -202,4 +226,35 @@ pub fn total(reports: &[FileReport]) -> Counts {
         c.add(r.counts);
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suite_files_get_their_own_language() {
+        let all = Features::ALL;
+        assert_eq!(features_for("wasm-v2/binary.wast", all), Features::WASM2);
+        assert_eq!(features_for("wasm-v1/binary.wast", all), Features::WASM2);
+        let tc = features_for("proposals/tail-call/return_call.wast", all);
+        assert!(tc.tail_call && !tc.threads && !tc.multi_memory);
+        let th = features_for("proposals/threads/atomic.wast", all);
+        assert!(th.threads && !th.reference_types);
+        // Files outside the suites keep what was configured.
+        assert_eq!(features_for("/tmp/x.wast", all), all);
+        assert_eq!(
+            features_for("/tmp/x.wast", Features::WASM2),
+            Features::WASM2
+        );
+    }
+
+    #[test]
+    fn feature_lists_parse() {
+        assert_eq!(parse_features("all"), Ok(Features::ALL));
+        assert_eq!(parse_features("wasm2"), Ok(Features::WASM2));
+        let f = parse_features("wasm2,tail-call, threads").unwrap();
+        assert!(f.tail_call && f.threads && !f.multi_memory && !f.extended_const);
+        assert!(parse_features("gc").is_err());
+    }
 }

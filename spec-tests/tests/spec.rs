@@ -30,6 +30,41 @@ fn wasm_v2_suite_passes() {
     assert_eq!(sum.skipped, 0, "{sum}");
 }
 
+/// The proposals faasm implements, each file with its own language
+/// (`features_for`), must pass completely too.
+#[test]
+fn supported_proposals_pass() {
+    let mut files = Vec::new();
+    for p in [
+        "simd",
+        "threads",
+        "tail-call",
+        "extended-const",
+        "multi-memory",
+    ] {
+        let f = resolve(&format!("suite:proposals/{p}")).expect("embedded suite");
+        assert!(!f.is_empty(), "{p}");
+        files.extend(f);
+    }
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let reports = run_sources(&files, &Options::default(), jobs, |_, r| {
+        println!("{}: {}", r.name, r.counts);
+        for f in r.failures.iter().take(5) {
+            println!("  FAIL {f}");
+        }
+        for (reason, n) in r.skip_reasons() {
+            println!("  SKIP {n}x: {reason}");
+        }
+    });
+    let sum = total(&reports);
+    println!("proposals: {sum}");
+    assert!(
+        sum.passed > 25_000,
+        "suspiciously few directives ran: {sum}"
+    );
+    assert_eq!((sum.failed, sum.skipped), (0, 0), "{sum}");
+}
+
 /// The other SFI scheme, and modules that went through artifact bytes:
 /// same suite, same verdict.
 #[test]

@@ -6,8 +6,8 @@
 
 use clap::{Parser, ValueEnum};
 use faasm_spec_tests::{
-    Counts, Failure, FileReport, Location, Options, WastSource, resolve, run_ordered, run_wast,
-    total,
+    Counts, Failure, FileReport, Location, Options, WastSource, parse_features, resolve,
+    run_ordered, run_wast, total,
 };
 use serde::Serialize;
 use std::io::Write;
@@ -56,6 +56,11 @@ struct Cli {
     /// cannot stop a hung call).
     #[arg(long)]
     no_interrupts: bool,
+    /// Language for files outside the embedded suites (suite files always
+    /// get their own): all, wasm2, or wasm2 plus proposals, e.g.
+    /// `wasm2,tail-call,threads`.
+    #[arg(long, default_value = "all")]
+    features: String,
     /// Print `faasm-spec-trace` lines to stderr before each directive.
     #[arg(long, hide = true)]
     trace: bool,
@@ -88,6 +93,13 @@ fn main() -> ExitCode {
     };
     opts.invoke_timeout = (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout));
     opts.trace = cli.trace || cli.isolate;
+    match parse_features(&cli.features) {
+        Ok(f) => opts.config.features = f,
+        Err(e) => {
+            eprintln!("faasm-spec: {e}");
+            return ExitCode::from(2);
+        }
+    }
     opts.compile_only = cli.compile_only;
     opts.via_artifact = cli.via_artifact;
     opts.config.interruptible = !cli.no_interrupts;
@@ -210,6 +222,7 @@ fn run_in_child(src: &WastSource, cli: &Cli) -> FileReport {
     let output = Command::new(exe)
         .args(["--json", "--trace", "--memory", memory, "--timeout"])
         .arg(cli.timeout.to_string())
+        .args(["--features", &cli.features])
         .args(cli.compile_only.then_some("--compile-only"))
         .args(cli.via_artifact.then_some("--via-artifact"))
         .args(cli.no_interrupts.then_some("--no-interrupts"))
