@@ -107,6 +107,14 @@ pub fn features_for(name: &str, configured: Features) -> Features {
         "multi-memory" => f.multi_memory = true,
         // simd_memory-multi.wast combines SIMD with multiple memories.
         "simd" => f.multi_memory = true,
+        // Merged into 2.0: their suites check 2.0's encodings (e.g. the
+        // zero byte of memory.grow, which multi-memory turns into an index).
+        "bulk-memory"
+        | "reference-types"
+        | "multi-value"
+        | "mutable-global"
+        | "sign-extension-ops"
+        | "nontrapping-float-to-int-conversions" => {}
         _ => return configured,
     }
     f
@@ -243,6 +251,8 @@ mod tests {
         assert!(th.threads && !th.reference_types);
         // Files outside the suites keep what was configured.
         assert_eq!(features_for("/tmp/x.wast", all), all);
+        let rt = features_for("proposals/reference-types/binary.wast", all);
+        assert_eq!(rt, Features::WASM2);
         assert_eq!(
             features_for("/tmp/x.wast", Features::WASM2),
             Features::WASM2
