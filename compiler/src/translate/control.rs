@@ -117,8 +117,7 @@ impl Translator<'_, '_> {
                 self.jump_to(header, &args);
                 self.b.switch_to_block(header);
                 let height = self.stack.len();
-                self.stack
-                    .extend_from_slice(&self.b.block_params(header).to_vec());
+                self.stack.extend_from_slice(self.b.block_params(header));
                 self.control.push(Frame {
                     kind: FrameKind::Loop { header },
                     dest,
@@ -284,7 +283,7 @@ impl Translator<'_, '_> {
             self.b.switch_to_block(frame.dest);
             self.b.seal_block(frame.dest);
             self.stack
-                .extend_from_slice(&self.b.block_params(frame.dest).to_vec());
+                .extend_from_slice(self.b.block_params(frame.dest));
             self.reachable = true;
         } else {
             self.reachable = false;
