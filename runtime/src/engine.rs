@@ -16,6 +16,11 @@ pub struct Config {
     pub parallel_compilation: bool,
     /// WebAssembly proposals accepted beyond 2.0.
     pub features: faasm_compiler::Features,
+    /// A cap, in 64 KiB pages, on every linear memory a module defines
+    /// (applied at instantiation and by `memory.grow`, on top of the
+    /// module's own maximum), so an embedder can bound a guest's memory.
+    /// `None`: only the module's maximum (and 4 GiB) apply.
+    pub max_memory_pages: Option<u64>,
 }
 
 impl Default for Config {
@@ -26,6 +31,7 @@ impl Default for Config {
             max_wasm_stack: 1 << 20,
             parallel_compilation: true,
             features: faasm_compiler::Features::default(),
+            max_memory_pages: None,
         }
     }
 }

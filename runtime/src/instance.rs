@@ -82,6 +82,19 @@ impl Instance {
             .collect()
     }
 
+    /// Table `index` (imported or defined), exported or not: embedders
+    /// need table 0 to call guest function pointers (wasm-ld does not
+    /// export it by default).
+    pub fn table(&self, index: u32) -> Option<Table> {
+        if index as usize >= self.inner.tables.len() {
+            return None;
+        }
+        match self.inner.export(ExportKind::Table, index) {
+            Extern::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// A handle that stops this instance's running wasm from any thread
     /// (it traps with `TrapKind::Interrupt` at the next loop header).
     pub fn interrupt_handle(&self) -> InterruptHandle {

@@ -36,9 +36,10 @@ pub(crate) fn instantiate(linker: &Linker, module: &Module) -> Result<Instance, 
     let strategy = module.memory_strategy();
 
     let mut memories = imports.memories;
+    let cap = module.engine().config().max_memory_pages;
     for ty in &info.memories[info.num_imported_memories as usize..] {
         memories.push(Memory {
-            inner: Arc::new(MemoryInner::new(*ty, strategy)?),
+            inner: Arc::new(MemoryInner::new_capped(*ty, strategy, cap)?),
             owner: None,
         });
     }

@@ -120,10 +120,33 @@ impl Memory {
 
 impl MemoryInner {
     pub(crate) fn new(ty: MemoryType, strategy: MemoryStrategy) -> Result<MemoryInner, Error> {
+        MemoryInner::new_capped(ty, strategy, None)
+    }
+
+    /// As `new`, with the embedder's cap (`Config::max_memory_pages`) on
+    /// top of the type's maximum: a minimum above it fails here, and
+    /// growth beyond it fails like growth beyond the declared maximum.
+    pub(crate) fn new_capped(
+        ty: MemoryType,
+        strategy: MemoryStrategy,
+        cap_pages: Option<u64>,
+    ) -> Result<MemoryInner, Error> {
         if ty.memory64 {
             return Err(Error::Usage("64-bit memories are not supported".into()));
         }
-        let max_pages = ty.max.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+        if let Some(cap) = cap_pages
+            && ty.min > cap
+        {
+            return Err(Error::Resource(format!(
+                "memory minimum of {} pages exceeds the configured limit of {cap} pages",
+                ty.min
+            )));
+        }
+        let max_pages = ty
+            .max
+            .unwrap_or(MAX_PAGES)
+            .min(MAX_PAGES)
+            .min(cap_pages.unwrap_or(MAX_PAGES));
         if ty.min > max_pages {
             return Err(Error::Usage(format!(
                 "memory minimum of {} pages exceeds its maximum of {max_pages}",
