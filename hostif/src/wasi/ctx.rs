@@ -1,7 +1,11 @@
 //! The per-Faaslet WASI state (arguments, environment, descriptor table,
 //! clock base) and the builder an embedder configures it with.
 
+pub(crate) use super::fdtable::FdEntry;
+use super::fdtable::OpenDir;
 use super::stdio::{InputSource, OutputPipe, OutputSink};
+use super::vfs::{Mount, MountError, Vfs};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -15,14 +19,8 @@ pub enum WasiCtxError {
     NulInEnv { index: usize },
     #[error("environment variable name {name:?} is empty or contains `=`")]
     BadEnvName { name: String },
-}
-
-/// What an open descriptor refers to. Only the three standard streams
-/// exist for now; preopened directories will be added here.
-#[derive(Debug, Clone)]
-pub(crate) enum FdEntry {
-    Input(InputSource),
-    Output(OutputSink),
+    #[error(transparent)]
+    Mount(#[from] MountError),
 }
 
 /// Everything the WASI functions of one context read and change.
@@ -36,12 +34,12 @@ pub(crate) struct WasiState {
     /// Zero of the guest's monotonic clock: the guest sees time since its
     /// context was created, not the host's uptime.
     pub monotonic_base: Instant,
-}
-
-impl WasiState {
-    pub fn fd(&self, fd: u32) -> Option<&FdEntry> {
-        self.fds.get(fd as usize)?.as_ref()
-    }
+    /// When the Faaslet's time is up: blocking calls (`poll_oneoff`) do
+    /// not wait past it.
+    pub deadline: Option<Instant>,
+    /// Set by a call that must end the guest rather than return an errno
+    /// (a deadline passed while it waited); raised by the dispatcher.
+    pub pending_trap: Option<faasm_runtime::Trap>,
 }
 
 /// A WASI context: shared by every function [`add_to_linker`] defines.
@@ -79,6 +77,8 @@ pub struct WasiCtxBuilder {
     stdin: InputSource,
     stdout: OutputSink,
     stderr: OutputSink,
+    mounts: Vec<Mount>,
+    deadline: Option<Instant>,
 }
 
 impl WasiCtxBuilder {
@@ -150,6 +150,26 @@ impl WasiCtxBuilder {
         self.inherit_stdin().inherit_stdout().inherit_stderr()
     }
 
+    /// Preopens the host directory `host` read-write as `guest` (the next
+    /// descriptor from 3 up, in call order).
+    pub fn preopen_dir(self, host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
+        self.mount(Mount::dir(host, guest))
+    }
+
+    /// Preopens a (possibly layered, possibly read-only) [`Mount`].
+    pub fn mount(mut self, mount: Mount) -> Self {
+        self.mounts.push(mount);
+        self
+    }
+
+    /// The call's wall-clock deadline: a guest sleeping in `poll_oneoff`
+    /// past it is ended with a trap saying "deadline passed while waiting"
+    /// (compiled code is stopped by the runtime's interrupt instead).
+    pub fn deadline(mut self, at: Instant) -> Self {
+        self.deadline = Some(at);
+        self
+    }
+
     pub fn build(self) -> Result<WasiCtx, WasiCtxError> {
         if let Some(index) = self.args.iter().position(|a| a.contains(&0)) {
             return Err(WasiCtxError::NulInArg { index });
@@ -169,15 +189,22 @@ impl WasiCtxBuilder {
             entry.extend_from_slice(&value);
             env.push(entry);
         }
+        let mut fds = vec![
+            Some(FdEntry::Input(self.stdin)),
+            Some(FdEntry::Output(self.stdout)),
+            Some(FdEntry::Output(self.stderr)),
+        ];
+        for m in &self.mounts {
+            let vfs = Arc::new(Vfs::new(m)?);
+            fds.push(Some(FdEntry::Dir(OpenDir::preopen(vfs))));
+        }
         let state = WasiState {
             args: self.args,
             env,
-            fds: vec![
-                Some(FdEntry::Input(self.stdin)),
-                Some(FdEntry::Output(self.stdout)),
-                Some(FdEntry::Output(self.stderr)),
-            ],
+            fds,
             monotonic_base: Instant::now(),
+            deadline: self.deadline,
+            pending_trap: None,
         };
         Ok(WasiCtx {
             state: Arc::new(Mutex::new(state)),

@@ -1,10 +1,13 @@
-//! Descriptor functions: reading and writing the standard streams, their
-//! status, closing, and the preopen queries (no preopens exist yet).
+//! Descriptor functions common to every kind of descriptor: reading and
+//! writing, status, seeking, closing. The standard streams are handled
+//! here; files and directories are passed on to `fs_file.rs`.
 //!
 //! Every function validates all of its guest pointers before doing any I/O,
 //! so a bad pointer yields `EFAULT` with nothing written to the stream.
 
 use super::ctx::{FdEntry, WasiState};
+use super::fdtable::{FDFLAGS_APPEND, filetype};
+use super::fs_file;
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
 
@@ -47,7 +50,8 @@ pub fn fd_write(
 ) -> Result<(), Errno> {
     let sink = match st.fd(fd) {
         Some(FdEntry::Output(sink)) => sink,
-        Some(FdEntry::Input(_)) | None => return Err(Errno::Badf),
+        Some(FdEntry::File(f)) => return fs_file::write(f, mem, iovs, iovs_len, None, nwritten),
+        Some(FdEntry::Input(_) | FdEntry::Dir(_)) | None => return Err(Errno::Badf),
     };
     mem.check(nwritten, 4)?;
     let iovs = mem.iovecs(iovs, iovs_len)?;
@@ -86,6 +90,8 @@ pub fn fd_read(
 ) -> Result<(), Errno> {
     let source = match st.fd(fd) {
         Some(FdEntry::Input(source)) => source,
+        Some(FdEntry::File(f)) => return fs_file::read(f, mem, iovs, iovs_len, None, nread),
+        Some(FdEntry::Dir(_)) => return Err(Errno::Isdir),
         Some(FdEntry::Output(_)) | None => return Err(Errno::Badf),
     };
     mem.check(nread, 4)?;
@@ -129,15 +135,32 @@ pub fn fd_fdstat_get(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let rights = match st.fd(fd).ok_or(Errno::Badf)? {
-        FdEntry::Input(_) => RIGHT_FD_READ | RIGHT_POLL_FD_READWRITE,
-        FdEntry::Output(_) => RIGHT_FD_WRITE | RIGHT_POLL_FD_READWRITE,
+    // (filetype, flags, rights, rights_inheriting); only directories
+    // pass rights on, only files can be in append mode.
+    let (ty, flags, rights, inheriting) = match st.fd(fd).ok_or(Errno::Badf)? {
+        FdEntry::Input(_) => (
+            FILETYPE_CHARACTER_DEVICE,
+            0,
+            RIGHT_FD_READ | RIGHT_POLL_FD_READWRITE,
+            0,
+        ),
+        FdEntry::Output(_) => (
+            FILETYPE_CHARACTER_DEVICE,
+            0,
+            RIGHT_FD_WRITE | RIGHT_POLL_FD_READWRITE,
+            0,
+        ),
+        FdEntry::File(f) => {
+            let flags = if f.append { FDFLAGS_APPEND } else { 0 };
+            (f.filetype, flags, f.rights, 0)
+        }
+        FdEntry::Dir(d) => (filetype::DIRECTORY, 0, d.rights, d.inheriting),
     };
     let mut stat = [0u8; FDSTAT_SIZE as usize];
-    stat[0] = FILETYPE_CHARACTER_DEVICE;
-    // flags (offset 2) stay 0: no append/nonblock/sync modes.
+    stat[0] = ty;
+    stat[2..4].copy_from_slice(&flags.to_le_bytes());
     stat[8..16].copy_from_slice(&rights.to_le_bytes());
-    // rights_inheriting (offset 16) stay 0: stdio opens nothing.
+    stat[16..24].copy_from_slice(&inheriting.to_le_bytes());
     mem.write(out, &stat)
 }
 
@@ -145,17 +168,21 @@ pub fn fd_seek(
     st: &WasiState,
     mem: &mut GuestMemory<'_>,
     fd: u32,
-    _offset: i64,
+    offset: i64,
     whence: u32,
     newoffset: u32,
 ) -> Result<(), Errno> {
-    st.fd(fd).ok_or(Errno::Badf)?;
+    let entry = st.fd(fd).ok_or(Errno::Badf)?;
     if whence > WHENCE_END {
         return Err(Errno::Inval);
     }
     mem.check(newoffset, 8)?;
-    // Every open descriptor is a stream: not seekable.
-    Err(Errno::Spipe)
+    match entry {
+        FdEntry::File(f) => fs_file::seek(f, mem, offset, whence, newoffset),
+        FdEntry::Dir(_) => Err(Errno::Badf),
+        // The standard streams are streams: not seekable.
+        FdEntry::Input(_) | FdEntry::Output(_) => Err(Errno::Spipe),
+    }
 }
 
 pub fn fd_tell(
@@ -164,30 +191,13 @@ pub fn fd_tell(
     fd: u32,
     offset: u32,
 ) -> Result<(), Errno> {
-    st.fd(fd).ok_or(Errno::Badf)?;
+    let entry = st.fd(fd).ok_or(Errno::Badf)?;
     mem.check(offset, 8)?;
-    Err(Errno::Spipe)
-}
-
-/// No directory is preopened yet: every descriptor answers `EBADF`, which is
-/// how libc's startup scan learns the list has ended.
-pub fn fd_prestat_get(
-    _st: &WasiState,
-    _mem: &mut GuestMemory<'_>,
-    _fd: u32,
-    _out: u32,
-) -> Result<(), Errno> {
-    Err(Errno::Badf)
-}
-
-pub fn fd_prestat_dir_name(
-    _st: &WasiState,
-    _mem: &mut GuestMemory<'_>,
-    _fd: u32,
-    _path: u32,
-    _path_len: u32,
-) -> Result<(), Errno> {
-    Err(Errno::Badf)
+    match entry {
+        FdEntry::File(f) => fs_file::seek(f, mem, 0, 1, offset),
+        FdEntry::Dir(_) => Err(Errno::Badf),
+        FdEntry::Input(_) | FdEntry::Output(_) => Err(Errno::Spipe),
+    }
 }
 
 #[cfg(test)]
@@ -355,7 +365,9 @@ mod tests {
         assert_eq!(fd_seek(&st, &mut mem, 7, 0, 0, 100), Err(Errno::Badf));
         assert_eq!(fd_seek(&st, &mut mem, 1, 0, 0, 252), Err(Errno::Fault));
         assert_eq!(fd_tell(&st, &mut mem, 2, 100), Err(Errno::Spipe));
+        use crate::wasi::fs_dir::{fd_prestat_dir_name, fd_prestat_get};
         assert_eq!(fd_prestat_get(&st, &mut mem, 3, 100), Err(Errno::Badf));
+        assert_eq!(fd_prestat_get(&st, &mut mem, 1, 100), Err(Errno::Badf));
         assert_eq!(
             fd_prestat_dir_name(&st, &mut mem, 3, 100, 4),
             Err(Errno::Badf)

@@ -6,7 +6,8 @@
 //! out-pointers and the function returns an `errno` as `i32`.
 //!
 //! Every function listed here is defined by `add_to_linker`, implemented or
-//! not, so any WASI program links; the unimplemented ones return `ENOSYS`.
+//! not, so any WASI program links (see the module docs of `wasi` for the
+//! few that return `ENOTSUP` or `ENOSYS`).
 
 use faasm_runtime::ValType;
 
