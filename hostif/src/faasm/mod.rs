@@ -1,0 +1,489 @@
+//! Faasm's own host calls: module `env`, functions `__faasm_*` (the guest
+//! ABI the C header and the Rust SDK are written against; see the README's
+//! "Host interface" section for every signature).
+//!
+//! - [`io`]: the call's input and output;
+//! - [`chain`]: chaining calls and awaiting them, through the [`Chainer`]
+//!   the executor implements (hostif stays below the executor);
+//! - [`state`]: the local state tier (values, appended elements, locks);
+//! - [`ptr`]: state regions mapped into the guest's memory;
+//! - [`mman`]: `mmap`/`munmap`/`__sbrk` over the guest's memory.
+//!
+//! Each call's logic is a function over [`GuestMemory`] and plain host
+//! objects, unit-tested without a runtime; this module adapts them to the
+//! runtime's host-function convention. A bad pointer, length or string
+//! traps with a message naming the call.
+
+mod chain;
+mod guest;
+mod io;
+mod mman;
+mod ptr;
+mod state;
+
+pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer};
+pub use guest::MAX_CSTR;
+pub use state::{DEFAULT_STATE_LIMIT, HeldLocks, LockMode, StateStore, Tier};
+
+use crate::memory::GuestMemory;
+use faasm_runtime::{Caller, FuncType, Linker, Trap, Val, ValType};
+use ptr::{RegionMemory, Regions, StateRef};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The import module of the Faasm calls.
+pub const MODULE: &str = "env";
+
+/// Default bound on a call's output (`write_output`, captured stdout).
+pub const DEFAULT_OUTPUT_LIMIT: usize = 64 << 20;
+
+/// Why a Faasm call failed; it becomes the guest's trap message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FaasmError {
+    #[error("{call}: {what} 0x{ptr:x} + {len} is outside memory ({memory} bytes)")]
+    OutOfBounds {
+        call: &'static str,
+        what: &'static str,
+        ptr: u32,
+        len: u64,
+        memory: usize,
+    },
+    #[error("{call}: {what} at 0x{ptr:x} is not NUL-terminated within {MAX_CSTR} bytes")]
+    Unterminated {
+        call: &'static str,
+        what: &'static str,
+        ptr: u32,
+    },
+    #[error("{call}: {what} at 0x{ptr:x} is not valid UTF-8")]
+    NotUtf8 {
+        call: &'static str,
+        what: &'static str,
+        ptr: u32,
+    },
+    #[error("__faasm_write_output: output limit exceeded ({len} bytes, limit {limit})")]
+    OutputLimit { len: usize, limit: usize },
+    #[error("{call}: bad function name {name:?} (must be non-empty, without '/')")]
+    BadFunctionName { call: &'static str, name: String },
+    #[error("{call}: offset {offset} + length {len} is beyond the total length {total_len}")]
+    StateRange {
+        call: &'static str,
+        offset: u32,
+        len: u32,
+        total_len: u32,
+    },
+    #[error("{call}: state limit exceeded ({limit} bytes in total)")]
+    StateLimit { call: &'static str, limit: usize },
+    #[error("{call}: key {key:?} was mapped with {mapped} bytes, cannot map {asked}")]
+    RegionTooSmall {
+        call: &'static str,
+        key: String,
+        mapped: u32,
+        asked: u32,
+    },
+    #[error("{call}: cannot grow memory by {pages} pages")]
+    Grow { call: &'static str, pages: u64 },
+    #[error("{call}: this Faaslet already holds the lock of {key:?}")]
+    AlreadyLocked { call: &'static str, key: String },
+    #[error("{call}: this Faaslet does not hold that lock of {key:?}")]
+    NotLocked { call: &'static str, key: String },
+    #[error("{call}: the call's deadline passed while waiting")]
+    DeadlinePassed { call: &'static str },
+}
+
+/// What one Faaslet's Faasm calls share: its call, input and output, the
+/// executor's chainer and state, and its own regions and held locks.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct FaasmCtx {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    call: CallCtx,
+    input: Vec<u8>,
+    output: Mutex<Option<Vec<u8>>>,
+    output_limit: usize,
+    chainer: Arc<dyn Chainer>,
+    state: Arc<StateStore>,
+    local: Mutex<Local>,
+}
+
+struct Local {
+    regions: Regions,
+    locks: HeldLocks,
+    mman: mman::Mman,
+}
+
+impl std::fmt::Debug for FaasmCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaasmCtx")
+            .field("call", &self.inner.call)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl FaasmCtx {
+    pub fn new(
+        call: CallCtx,
+        input: Vec<u8>,
+        output_limit: usize,
+        chainer: Arc<dyn Chainer>,
+        state: Arc<StateStore>,
+    ) -> FaasmCtx {
+        let locks = HeldLocks::new(state.clone());
+        FaasmCtx {
+            inner: Arc::new(Inner {
+                call,
+                input,
+                output: Mutex::new(None),
+                output_limit,
+                chainer,
+                state,
+                local: Mutex::new(Local {
+                    regions: Regions::default(),
+                    locks,
+                    mman: mman::Mman::default(),
+                }),
+            }),
+        }
+    }
+
+    pub fn call(&self) -> &CallCtx {
+        &self.inner.call
+    }
+
+    /// The output set by `__faasm_write_output`, if the guest set one.
+    pub fn take_output(&self) -> Option<Vec<u8>> {
+        lock(&self.inner.output).take()
+    }
+
+    /// Releases every state lock the Faaslet still holds (also done when
+    /// the last clone of the context is dropped).
+    pub fn release_locks(&self) {
+        lock(&self.inner.local).locks.release_all();
+    }
+}
+
+/// The caller's memory as state regions need it.
+struct CallerMemory<'a, 'b>(&'a mut Caller<'b>);
+
+impl RegionMemory for CallerMemory<'_, '_> {
+    fn grow(&mut self, pages: u64) -> Option<u64> {
+        self.0.memory()?.grow(pages).ok()
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        self.0.memory_mut().unwrap_or_default()
+    }
+}
+
+type Handler = fn(&Inner, &mut Caller<'_>, &[u32]) -> Result<i32, FaasmError>;
+
+fn mem<'a>(caller: &'a mut Caller<'_>) -> GuestMemory<'a> {
+    GuestMemory::new(caller.memory_mut().unwrap_or_default())
+}
+
+fn key(caller: &mut Caller<'_>, call: &'static str, ptr: u32) -> Result<String, FaasmError> {
+    guest::read_cstr(&mem(caller), call, "state key", ptr)
+}
+
+fn state_lock(
+    ctx: &Inner,
+    c: &mut Caller<'_>,
+    call: &'static str,
+    k: u32,
+    tier: Tier,
+    mode: LockMode,
+) -> Result<i32, FaasmError> {
+    let key = key(c, call, k)?;
+    let user = &ctx.call.user;
+    let chainer = &ctx.chainer;
+    lock(&ctx.local)
+        .locks
+        .lock(call, user, &key, tier, mode, ctx.call.deadline, |w| {
+            chainer.blocking(w)
+        })?;
+    Ok(0)
+}
+
+fn state_unlock(
+    ctx: &Inner,
+    c: &mut Caller<'_>,
+    call: &'static str,
+    k: u32,
+    tier: Tier,
+    mode: LockMode,
+) -> Result<i32, FaasmError> {
+    let key = key(c, call, k)?;
+    lock(&ctx.local)
+        .locks
+        .unlock(call, &ctx.call.user, &key, tier, mode)?;
+    Ok(0)
+}
+
+/// Runs `f` on the Faaslet's regions with the caller's memory.
+fn with_regions<T>(
+    ctx: &Inner,
+    c: &mut Caller<'_>,
+    f: impl FnOnce(&mut Regions, &mut dyn RegionMemory, &StateRef<'_>) -> Result<T, FaasmError>,
+) -> Result<T, FaasmError> {
+    let st = StateRef {
+        store: &ctx.state,
+        user: &ctx.call.user,
+    };
+    let mut local = lock(&ctx.local);
+    f(&mut local.regions, &mut CallerMemory(c), &st)
+}
+
+macro_rules! lock_fns {
+    ($($name:literal => $f:ident, $tier:expr, $mode:expr;)*) => {
+        &[$(($name, 1, false, |ctx, c, a| $f(ctx, c, $name, a[0], $tier, $mode)),)*]
+    };
+}
+
+const LOCKS: &[(&str, usize, bool, Handler)] = lock_fns! {
+    "__faasm_lock_state_read" => state_lock, Tier::Local, LockMode::Read;
+    "__faasm_lock_state_write" => state_lock, Tier::Local, LockMode::Write;
+    "__faasm_unlock_state_read" => state_unlock, Tier::Local, LockMode::Read;
+    "__faasm_unlock_state_write" => state_unlock, Tier::Local, LockMode::Write;
+    "__faasm_lock_state_global_read" => state_lock, Tier::Global, LockMode::Read;
+    "__faasm_lock_state_global_write" => state_lock, Tier::Global, LockMode::Write;
+    "__faasm_unlock_state_global_read" => state_unlock, Tier::Global, LockMode::Read;
+    "__faasm_unlock_state_global_write" => state_unlock, Tier::Global, LockMode::Write;
+};
+
+/// `(name, number of i32 parameters, returns an i32, body)`.
+const CALLS: &[(&str, usize, bool, Handler)] = &[
+    ("__faasm_read_input", 2, true, |ctx, c, a| {
+        io::read_input(&ctx.input, &mut mem(c), a[0], a[1])
+    }),
+    ("__faasm_write_output", 2, false, |ctx, c, a| {
+        io::write_output(&ctx.output, ctx.output_limit, &mem(c), a[0], a[1]).map(|()| 0)
+    }),
+    ("__faasm_chain_name", 3, true, |ctx, c, a| {
+        chain::chain_name(&*ctx.chainer, &ctx.call, &mem(c), a[0], a[1], a[2])
+    }),
+    ("__faasm_chain_ptr", 3, true, |ctx, c, a| {
+        chain::chain_ptr(&*ctx.chainer, &ctx.call, &mem(c), a[0], a[1], a[2])
+    }),
+    ("__faasm_await_call", 1, true, |ctx, _, a| {
+        chain::await_call(&*ctx.chainer, &ctx.call, a[0])
+    }),
+    ("__faasm_await_call_output", 3, true, |ctx, c, a| {
+        chain::await_call_output(&*ctx.chainer, &ctx.call, &mut mem(c), a[0], a[1], a[2])
+    }),
+    ("__faasm_get_call_output_size", 1, true, |ctx, _, a| {
+        chain::get_call_output_size(&*ctx.chainer, &ctx.call, a[0])
+    }),
+    ("__faasm_read_state", 3, true, |ctx, c, a| {
+        const CALL: &str = "__faasm_read_state";
+        let k = key(c, CALL, a[0])?;
+        let size = ctx.state.size(&ctx.call.user, &k);
+        if a[2] != 0 {
+            let mut m = mem(c);
+            let dst = guest::slice_mut(&mut m, CALL, "guest buffer", a[1], a[2])?;
+            let n = size.min(dst.len());
+            ctx.state.read_at(&ctx.call.user, &k, 0, &mut dst[..n]);
+        }
+        Ok(i32::try_from(size).unwrap_or(i32::MAX))
+    }),
+    ("__faasm_read_state_offset", 5, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_read_state_offset";
+        let k = key(c, CALL, a[0])?;
+        ptr::check_state_range(CALL, a[1], a[2], a[4])?;
+        let mut m = mem(c);
+        let dst = guest::slice_mut(&mut m, CALL, "guest buffer", a[3], a[4])?;
+        ctx.state.read_at(&ctx.call.user, &k, a[2] as usize, dst);
+        Ok(0)
+    }),
+    ("__faasm_write_state", 3, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_write_state";
+        let k = key(c, CALL, a[0])?;
+        let m = mem(c);
+        let data = guest::slice(&m, CALL, "guest buffer", a[1], a[2])?;
+        ctx.state.set(CALL, &ctx.call.user, &k, data).map(|()| 0)
+    }),
+    ("__faasm_write_state_offset", 5, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_write_state_offset";
+        let k = key(c, CALL, a[0])?;
+        ptr::check_state_range(CALL, a[1], a[2], a[4])?;
+        let m = mem(c);
+        let data = guest::slice(&m, CALL, "guest buffer", a[3], a[4])?;
+        ctx.state
+            .write_at(CALL, &ctx.call.user, &k, a[1] as usize, a[2] as usize, data)
+            .map(|()| 0)
+    }),
+    ("__faasm_read_state_ptr", 2, true, |ctx, c, a| {
+        const CALL: &str = "__faasm_read_state_ptr";
+        let k = key(c, CALL, a[0])?;
+        with_regions(ctx, c, |r, m, st| r.map(CALL, m, st, &k, a[1])).map(|p| p as i32)
+    }),
+    ("__faasm_read_state_offset_ptr", 4, true, |ctx, c, a| {
+        const CALL: &str = "__faasm_read_state_offset_ptr";
+        let k = key(c, CALL, a[0])?;
+        with_regions(ctx, c, |r, m, st| {
+            r.map_offset(CALL, m, st, &k, a[1], a[2], a[3])
+        })
+        .map(|p| p as i32)
+    }),
+    ("__faasm_push_state", 1, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_push_state";
+        let k = key(c, CALL, a[0])?;
+        with_regions(ctx, c, |r, m, st| r.push(CALL, m, st, &k, false)).map(|()| 0)
+    }),
+    ("__faasm_push_state_partial", 1, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_push_state_partial";
+        let k = key(c, CALL, a[0])?;
+        with_regions(ctx, c, |r, m, st| r.push(CALL, m, st, &k, true)).map(|()| 0)
+    }),
+    ("__faasm_pull_state", 2, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_pull_state";
+        let k = key(c, CALL, a[0])?;
+        with_regions(ctx, c, |r, m, st| r.pull(CALL, m, st, &k, a[1])).map(|()| 0)
+    }),
+    ("__faasm_flag_state_dirty", 2, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_flag_state_dirty";
+        let k = key(c, CALL, a[0])?;
+        lock(&ctx.local)
+            .regions
+            .flag_dirty(CALL, &k, a[1], 0, a[1])
+            .map(|()| 0)
+    }),
+    ("__faasm_flag_state_offset_dirty", 4, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_flag_state_offset_dirty";
+        let k = key(c, CALL, a[0])?;
+        lock(&ctx.local)
+            .regions
+            .flag_dirty(CALL, &k, a[1], a[2], a[3])
+            .map(|()| 0)
+    }),
+    ("__faasm_append_state", 3, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_append_state";
+        let k = key(c, CALL, a[0])?;
+        let m = mem(c);
+        let data = guest::slice(&m, CALL, "guest buffer", a[1], a[2])?;
+        ctx.state.append(CALL, &ctx.call.user, &k, data).map(|()| 0)
+    }),
+    ("__faasm_read_appended_state", 4, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_read_appended_state";
+        let k = key(c, CALL, a[0])?;
+        let mut m = mem(c);
+        let dst = guest::slice_mut(&mut m, CALL, "guest buffer", a[1], a[2])?;
+        let elems = ctx.state.appended(&ctx.call.user, &k, a[3] as usize);
+        let n = elems.len().min(dst.len());
+        dst[..n].copy_from_slice(&elems[..n]);
+        Ok(0)
+    }),
+    ("__faasm_clear_appended_state", 1, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_clear_appended_state";
+        let k = key(c, CALL, a[0])?;
+        ctx.state.clear_appended(&ctx.call.user, &k);
+        Ok(0)
+    }),
+];
+
+/// Every Faasm call: `(name, i32 parameters, returns an i32)`.
+pub fn functions() -> impl Iterator<Item = (&'static str, usize, bool)> {
+    CALLS.iter().chain(LOCKS).map(|(n, p, r, _)| (*n, *p, *r))
+}
+
+fn run(
+    inner: &Inner,
+    name: &str,
+    body: Handler,
+    caller: &mut Caller<'_>,
+    params: &[Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    let mut args = [0u32; 5];
+    for (slot, v) in args.iter_mut().zip(params) {
+        match v {
+            Val::I32(x) => *slot = *x as u32,
+            // The runtime type-checks imports at link time.
+            other => return Err(Trap::host(format!("{name} called with a {}", other.ty()))),
+        }
+    }
+    let r = body(inner, caller, &args[..params.len()]).map_err(|e| Trap::host(e.to_string()))?;
+    if let Some(slot) = results.first_mut() {
+        *slot = Val::I32(r);
+    }
+    Ok(())
+}
+
+/// The POSIX memory calls: `(name, parameters, body)`; each returns an
+/// i32 (see [`mman`] for the semantics).
+type MmanBody = fn(&mut mman::Mman, &mut dyn RegionMemory, &[Val]) -> i32;
+const MMAN: &[(&str, &[ValType], MmanBody)] = &[
+    (
+        "mmap",
+        &[
+            ValType::I32,
+            ValType::I32,
+            ValType::I32,
+            ValType::I32,
+            ValType::I32,
+            ValType::I64,
+        ],
+        |m, mem, a| m.mmap(mem, arg_u32(a, 1), arg_u32(a, 3), arg_u32(a, 4) as i32),
+    ),
+    ("munmap", &[ValType::I32, ValType::I32], |m, _, a| {
+        m.munmap(arg_u32(a, 0), arg_u32(a, 1))
+    }),
+    ("__sbrk", &[ValType::I32], |m, mem, a| {
+        m.sbrk(mem, arg_u32(a, 0) as i32)
+    }),
+];
+
+fn arg_u32(args: &[Val], i: usize) -> u32 {
+    match args.get(i) {
+        Some(Val::I32(v)) => *v as u32,
+        // The runtime type-checks imports at link time.
+        _ => 0,
+    }
+}
+
+/// Defines every `__faasm_*` call and the POSIX memory calls (`mmap`,
+/// `munmap`, `__sbrk`) in `linker` under [`MODULE`], all for the Faaslet
+/// of `ctx`.
+pub fn add_to_linker(linker: &mut Linker, ctx: &FaasmCtx) {
+    for &(name, params, body) in MMAN {
+        let ty = FuncType::new(params.to_vec(), vec![ValType::I32]);
+        let inner = ctx.inner.clone();
+        linker.func_new(MODULE, name, ty, move |caller, params, results| {
+            let mut local = lock(&inner.local);
+            let r = body(&mut local.mman, &mut CallerMemory(caller), params);
+            if let Some(slot) = results.first_mut() {
+                *slot = Val::I32(r);
+            }
+            Ok(())
+        });
+    }
+    for &(name, nparams, result, body) in CALLS.iter().chain(LOCKS) {
+        let params = vec![ValType::I32; nparams];
+        let results: &[ValType] = if result { &[ValType::I32] } else { &[] };
+        let ty = FuncType::new(params, results.to_vec());
+        let inner = ctx.inner.clone();
+        linker.func_new(MODULE, name, ty, move |caller, params, results| {
+            run(&inner, name, body, caller, params, results)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_abi_function_is_defined_once() {
+        let names: Vec<_> = functions().map(|f| f.0).collect();
+        assert_eq!(names.len(), 29);
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        assert!(names.iter().all(|n| n.starts_with("__faasm_")));
+    }
+}

@@ -1,0 +1,305 @@
+//! State regions: `__faasm_read_state_ptr` and friends give the guest a
+//! pointer into its own linear memory holding a copy of a value. The host
+//! makes room by growing memory by whole pages (below anything the guest's
+//! allocator will hand out later: it always grows from the current end),
+//! remembers the region per key for this Faaslet, and copies between the
+//! region and the store on push / pull.
+
+use super::FaasmError;
+use super::guest::{slice, slice_mut};
+use super::state::StateStore;
+use crate::memory::GuestMemory;
+use std::collections::HashMap;
+
+const PAGE: u64 = 65536;
+
+/// What a region needs from the caller's memory.
+pub(crate) trait RegionMemory {
+    /// Grows by `pages`; the old size in pages, or `None` if refused.
+    fn grow(&mut self, pages: u64) -> Option<u64>;
+    /// The memory's current contents.
+    fn bytes(&mut self) -> &mut [u8];
+}
+
+impl RegionMemory for Vec<u8> {
+    fn grow(&mut self, pages: u64) -> Option<u64> {
+        let old = self.len() as u64 / PAGE;
+        let new_len = (old + pages) * PAGE;
+        if new_len > 1 << 32 {
+            return None;
+        }
+        self.resize(new_len as usize, 0);
+        Some(old)
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        self
+    }
+}
+
+#[derive(Debug)]
+struct Region {
+    ptr: u32,
+    len: u32,
+    /// `(offset, len)` ranges flagged dirty since the last push.
+    dirty: Vec<(u32, u32)>,
+}
+
+/// One Faaslet's regions, by key.
+#[derive(Debug, Default)]
+pub struct Regions {
+    map: HashMap<String, Region>,
+}
+
+/// Where the user's state is and who asks.
+pub(crate) struct StateRef<'a> {
+    pub store: &'a StateStore,
+    pub user: &'a str,
+}
+
+fn check_range(
+    call: &'static str,
+    total_len: u32,
+    offset: u32,
+    len: u32,
+) -> Result<(), FaasmError> {
+    if u64::from(offset) + u64::from(len) > u64::from(total_len) {
+        return Err(FaasmError::StateRange {
+            call,
+            offset,
+            len,
+            total_len,
+        });
+    }
+    Ok(())
+}
+
+impl Regions {
+    /// The region of `key`, mapped (and filled from the store) on first
+    /// use. Asking for more than was mapped before is an error: the
+    /// pointer the guest already has must stay valid.
+    pub(crate) fn map(
+        &mut self,
+        call: &'static str,
+        mem: &mut dyn RegionMemory,
+        state: &StateRef<'_>,
+        key: &str,
+        total_len: u32,
+    ) -> Result<u32, FaasmError> {
+        if let Some(r) = self.map.get(key) {
+            if total_len > r.len {
+                return Err(FaasmError::RegionTooSmall {
+                    call,
+                    key: key.to_string(),
+                    mapped: r.len,
+                    asked: total_len,
+                });
+            }
+            return Ok(r.ptr);
+        }
+        let pages = u64::from(total_len).div_ceil(PAGE);
+        let old = mem.grow(pages).ok_or(FaasmError::Grow { call, pages })?;
+        let ptr = u32::try_from(old * PAGE).map_err(|_| FaasmError::Grow { call, pages })?;
+        let mut guest = GuestMemory::new(mem.bytes());
+        let dst = slice_mut(&mut guest, call, "state region", ptr, total_len)?;
+        state.store.read_at(state.user, key, 0, dst);
+        self.map.insert(
+            key.to_string(),
+            Region {
+                ptr,
+                len: total_len,
+                dirty: Vec::new(),
+            },
+        );
+        Ok(ptr)
+    }
+
+    /// `read_state_offset_ptr`: the region's address plus `offset`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn map_offset(
+        &mut self,
+        call: &'static str,
+        mem: &mut dyn RegionMemory,
+        state: &StateRef<'_>,
+        key: &str,
+        total_len: u32,
+        offset: u32,
+        len: u32,
+    ) -> Result<u32, FaasmError> {
+        check_range(call, total_len, offset, len)?;
+        Ok(self.map(call, mem, state, key, total_len)? + offset)
+    }
+
+    /// `push_state` (`partial == false`: the whole region) and
+    /// `push_state_partial` (only the dirty ranges). Without a region
+    /// there is nothing to push: `write_state` already stored the value.
+    pub(crate) fn push(
+        &mut self,
+        call: &'static str,
+        mem: &mut dyn RegionMemory,
+        state: &StateRef<'_>,
+        key: &str,
+        partial: bool,
+    ) -> Result<(), FaasmError> {
+        let Some(r) = self.map.get_mut(key) else {
+            return Ok(());
+        };
+        let guest = GuestMemory::new(mem.bytes());
+        let ranges = if partial {
+            std::mem::take(&mut r.dirty)
+        } else {
+            r.dirty.clear();
+            vec![(0, r.len)]
+        };
+        for (offset, len) in ranges {
+            let src = slice(&guest, call, "state region", r.ptr + offset, len)?;
+            state
+                .store
+                .write_at(call, state.user, key, r.len as usize, offset as usize, src)?;
+        }
+        Ok(())
+    }
+
+    /// `pull_state`: maps the region if needed and refreshes all of it.
+    pub(crate) fn pull(
+        &mut self,
+        call: &'static str,
+        mem: &mut dyn RegionMemory,
+        state: &StateRef<'_>,
+        key: &str,
+        total_len: u32,
+    ) -> Result<(), FaasmError> {
+        let ptr = self.map(call, mem, state, key, total_len)?;
+        let len = self.map[key].len;
+        let mut guest = GuestMemory::new(mem.bytes());
+        let dst = slice_mut(&mut guest, call, "state region", ptr, len)?;
+        state.store.read_at(state.user, key, 0, dst);
+        Ok(())
+    }
+
+    /// Flags `[offset, offset + len)` of the region dirty (a no-op without
+    /// a region: there is nothing a partial push could copy).
+    pub(crate) fn flag_dirty(
+        &mut self,
+        call: &'static str,
+        key: &str,
+        total_len: u32,
+        offset: u32,
+        len: u32,
+    ) -> Result<(), FaasmError> {
+        check_range(call, total_len, offset, len)?;
+        if let Some(r) = self.map.get_mut(key) {
+            check_range(call, r.len, offset, len)?;
+            r.dirty.push((offset, len));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_state_range(
+    call: &'static str,
+    total_len: u32,
+    offset: u32,
+    len: u32,
+) -> Result<(), FaasmError> {
+    check_range(call, total_len, offset, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (StateStore, Vec<u8>, Regions) {
+        let store = StateStore::default();
+        store.set("c", "u", "k", b"hello").unwrap();
+        (store, vec![0u8; PAGE as usize], Regions::default())
+    }
+
+    #[test]
+    fn map_grows_memory_and_fills_the_region() {
+        let (store, mut mem, mut regions) = setup();
+        let st = StateRef {
+            store: &store,
+            user: "u",
+        };
+        let p = regions.map("c", &mut mem, &st, "k", 8).unwrap();
+        assert_eq!(p as u64, PAGE);
+        assert_eq!(mem.len() as u64, 2 * PAGE);
+        assert_eq!(&mem[p as usize..p as usize + 8], b"hello\0\0\0");
+        // Same key, same pointer, no new memory.
+        assert_eq!(regions.map("c", &mut mem, &st, "k", 4).unwrap(), p);
+        assert_eq!(mem.len() as u64, 2 * PAGE);
+        assert!(regions.map("c", &mut mem, &st, "k", 9).is_err());
+        // A big value takes whole pages.
+        let q = regions
+            .map("c", &mut mem, &st, "big", PAGE as u32 + 1)
+            .unwrap();
+        assert_eq!(q as u64, 2 * PAGE);
+        assert_eq!(mem.len() as u64, 4 * PAGE);
+        // Offsets.
+        assert_eq!(
+            regions
+                .map_offset("c", &mut mem, &st, "k", 8, 2, 6)
+                .unwrap(),
+            p + 2
+        );
+        assert!(
+            regions
+                .map_offset("c", &mut mem, &st, "k", 8, 2, 7)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn push_pull_and_partial_push() {
+        let (store, mut mem, mut regions) = setup();
+        let st = StateRef {
+            store: &store,
+            user: "u",
+        };
+        let p = regions.map("c", &mut mem, &st, "k", 6).unwrap() as usize;
+        mem[p..p + 6].copy_from_slice(b"HELLO!");
+        // Partial push of nothing flagged changes nothing.
+        regions.push("c", &mut mem, &st, "k", true).unwrap();
+        assert_eq!(store.get("u", "k").unwrap(), b"hello");
+        regions.flag_dirty("c", "k", 6, 1, 2).unwrap();
+        regions.push("c", &mut mem, &st, "k", true).unwrap();
+        assert_eq!(store.get("u", "k").unwrap(), b"hELlo\0");
+        regions.push("c", &mut mem, &st, "k", false).unwrap();
+        assert_eq!(store.get("u", "k").unwrap(), b"HELLO!");
+        store.set("c", "u", "k", b"xy").unwrap();
+        regions.pull("c", &mut mem, &st, "k", 6).unwrap();
+        assert_eq!(&mem[p..p + 6], b"xy\0\0\0\0");
+        // Flags outside the range, pushes without a region.
+        assert!(regions.flag_dirty("c", "k", 6, 5, 2).is_err());
+        assert!(regions.flag_dirty("c", "k", 10, 5, 2).is_err());
+        regions.flag_dirty("c", "none", 10, 5, 2).unwrap();
+        regions.push("c", &mut mem, &st, "none", false).unwrap();
+        assert_eq!(store.get("u", "none"), None);
+    }
+
+    /// A memory that cannot grow.
+    struct Full(Vec<u8>);
+
+    impl RegionMemory for Full {
+        fn grow(&mut self, _: u64) -> Option<u64> {
+            None
+        }
+        fn bytes(&mut self) -> &mut [u8] {
+            &mut self.0
+        }
+    }
+
+    #[test]
+    fn refused_growth_is_an_error() {
+        let (store, _, mut regions) = setup();
+        let st = StateRef {
+            store: &store,
+            user: "u",
+        };
+        let e = regions
+            .map("c", &mut Full(vec![0; 16]), &st, "k", 8)
+            .unwrap_err();
+        assert!(e.to_string().contains("cannot grow"), "{e}");
+    }
+}

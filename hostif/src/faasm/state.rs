@@ -1,0 +1,537 @@
+//! The local state tier: per-user key → byte-array values, per-key lists
+//! of appended elements, and reader-writer locks that Faaslets hold across
+//! host calls.
+//!
+//! One [`StateStore`] is shared by every Faaslet of an executor; each
+//! Faaslet's locks are tracked in its own [`HeldLocks`], which releases
+//! whatever is still held when dropped, so a Faaslet that traps or times
+//! out while holding a lock cannot wedge the others.
+
+use super::FaasmError;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+/// Default bound on all state bytes (values and appended elements) of a
+/// store, so guests cannot exhaust host memory through it.
+pub const DEFAULT_STATE_LIMIT: usize = 1 << 30;
+
+/// `(user, key)`: state is scoped to the calling function's user.
+type StateKey = (String, String);
+
+fn skey(user: &str, key: &str) -> StateKey {
+    (user.to_string(), key.to_string())
+}
+
+#[derive(Default)]
+struct Data {
+    values: HashMap<StateKey, Vec<u8>>,
+    appended: HashMap<StateKey, Vec<Vec<u8>>>,
+    /// Bytes held by `values` and `appended`.
+    bytes: usize,
+}
+
+/// Which lock of a key: the ABI has a local and a global one, separate
+/// locks even though both tiers live on this host for now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tier {
+    Local,
+    Global,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Read,
+    Write,
+}
+
+type LockKey = (String, String, Tier);
+
+#[derive(Debug, Default, Clone, Copy)]
+struct LockState {
+    readers: u32,
+    writer: bool,
+}
+
+/// The shared state of one executor.
+pub struct StateStore {
+    data: Mutex<Data>,
+    locks: Mutex<HashMap<LockKey, LockState>>,
+    /// Signalled whenever a lock is released.
+    released: Condvar,
+    limit: usize,
+}
+
+impl Default for StateStore {
+    fn default() -> Self {
+        StateStore::new(DEFAULT_STATE_LIMIT)
+    }
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; if it did, each map is
+    // still consistent entry by entry.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Data {
+    /// Accounts for a value or element changing from `old` to `new` bytes.
+    fn charge(
+        &mut self,
+        call: &'static str,
+        old: usize,
+        new: usize,
+        limit: usize,
+    ) -> Result<(), FaasmError> {
+        let after = self.bytes - old + new;
+        if new > old && after > limit {
+            return Err(FaasmError::StateLimit { call, limit });
+        }
+        self.bytes = after;
+        Ok(())
+    }
+}
+
+impl StateStore {
+    /// A store holding at most `limit` bytes of state in total.
+    pub fn new(limit: usize) -> StateStore {
+        StateStore {
+            data: Mutex::default(),
+            locks: Mutex::default(),
+            released: Condvar::new(),
+            limit,
+        }
+    }
+
+    /// The value of `user`'s `key`, if set.
+    pub fn get(&self, user: &str, key: &str) -> Option<Vec<u8>> {
+        lock(&self.data).values.get(&skey(user, key)).cloned()
+    }
+
+    pub fn size(&self, user: &str, key: &str) -> usize {
+        lock(&self.data)
+            .values
+            .get(&skey(user, key))
+            .map_or(0, Vec::len)
+    }
+
+    /// Copies `value[offset..offset + dst.len()]` into `dst`, reading
+    /// past the value's end as zeros.
+    pub fn read_at(&self, user: &str, key: &str, offset: usize, dst: &mut [u8]) {
+        let data = lock(&self.data);
+        let value = data
+            .values
+            .get(&skey(user, key))
+            .map_or(&[][..], Vec::as_slice);
+        let have = value.len().saturating_sub(offset).min(dst.len());
+        if have > 0 {
+            dst[..have].copy_from_slice(&value[offset..offset + have]);
+        }
+        dst[have..].fill(0);
+    }
+
+    /// Replaces the value.
+    pub fn set(
+        &self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), FaasmError> {
+        let mut data = lock(&self.data);
+        let k = skey(user, key);
+        let old = data.values.get(&k).map_or(0, Vec::len);
+        data.charge(call, old, value.len(), self.limit)?;
+        data.values.insert(k, value.to_vec());
+        Ok(())
+    }
+
+    /// Resizes the value (zero fill) to at least `min_len`, then replaces
+    /// the bytes at `offset` with `bytes`.
+    pub fn write_at(
+        &self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        min_len: usize,
+        offset: usize,
+        bytes: &[u8],
+    ) -> Result<(), FaasmError> {
+        let mut data = lock(&self.data);
+        let k = skey(user, key);
+        let old = data.values.get(&k).map_or(0, Vec::len);
+        let new = old.max(min_len).max(offset + bytes.len());
+        data.charge(call, old, new, self.limit)?;
+        let value = data.values.entry(k).or_default();
+        value.resize(new, 0);
+        value[offset..offset + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    pub fn append(
+        &self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        elem: &[u8],
+    ) -> Result<(), FaasmError> {
+        let mut data = lock(&self.data);
+        data.charge(call, 0, elem.len(), self.limit)?;
+        data.appended
+            .entry(skey(user, key))
+            .or_default()
+            .push(elem.to_vec());
+        Ok(())
+    }
+
+    /// The first `n` appended elements, concatenated (fewer if fewer exist).
+    pub fn appended(&self, user: &str, key: &str, n: usize) -> Vec<u8> {
+        let data = lock(&self.data);
+        data.appended
+            .get(&skey(user, key))
+            .map(|elems| elems.iter().take(n).flatten().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn clear_appended(&self, user: &str, key: &str) {
+        let mut data = lock(&self.data);
+        if let Some(elems) = data.appended.remove(&skey(user, key)) {
+            data.bytes -= elems.iter().map(Vec::len).sum::<usize>();
+        }
+    }
+
+    fn try_acquire(locks: &mut HashMap<LockKey, LockState>, key: &LockKey, mode: LockMode) -> bool {
+        let st = locks.entry(key.clone()).or_default();
+        match mode {
+            LockMode::Read if !st.writer => st.readers += 1,
+            LockMode::Write if !st.writer && st.readers == 0 => st.writer = true,
+            _ => return false,
+        }
+        true
+    }
+
+    fn release(&self, key: &LockKey, mode: LockMode) {
+        let mut locks = lock(&self.locks);
+        if let Some(st) = locks.get_mut(key) {
+            match mode {
+                LockMode::Read => st.readers = st.readers.saturating_sub(1),
+                LockMode::Write => st.writer = false,
+            }
+            if st.readers == 0 && !st.writer {
+                locks.remove(key);
+            }
+        }
+        drop(locks);
+        self.released.notify_all();
+    }
+}
+
+/// The locks one Faaslet holds; released on drop.
+pub struct HeldLocks {
+    store: Arc<StateStore>,
+    held: HashMap<LockKey, (u32, bool)>,
+}
+
+impl std::fmt::Debug for HeldLocks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldLocks")
+            .field("held", &self.held.len())
+            .finish()
+    }
+}
+
+impl HeldLocks {
+    pub fn new(store: Arc<StateStore>) -> HeldLocks {
+        HeldLocks {
+            store,
+            held: HashMap::new(),
+        }
+    }
+
+    /// Takes a lock, waiting (inside `blocking`, which may let the executor
+    /// start another worker meanwhile) until `deadline` at most. Taking a
+    /// lock this Faaslet already holds for writing, or the write lock while
+    /// holding the read lock, would wait for itself forever: an error.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lock(
+        &mut self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        tier: Tier,
+        mode: LockMode,
+        deadline: Option<Instant>,
+        blocking: impl FnOnce(&mut dyn FnMut()),
+    ) -> Result<(), FaasmError> {
+        let k = (user.to_string(), key.to_string(), tier);
+        let (reads, write) = self.held.get(&k).copied().unwrap_or_default();
+        if write || (mode == LockMode::Write && reads > 0) {
+            return Err(FaasmError::AlreadyLocked {
+                call,
+                key: key.to_string(),
+            });
+        }
+        let mut locks = lock(&self.store.locks);
+        if !StateStore::try_acquire(&mut locks, &k, mode) {
+            drop(locks);
+            let mut got = false;
+            blocking(&mut || {
+                let mut locks = lock(&self.store.locks);
+                loop {
+                    if StateStore::try_acquire(&mut locks, &k, mode) {
+                        got = true;
+                        return;
+                    }
+                    match deadline {
+                        None => {
+                            locks = self
+                                .store
+                                .released
+                                .wait(locks)
+                                .unwrap_or_else(|e| e.into_inner())
+                        }
+                        Some(d) => {
+                            let now = Instant::now();
+                            if now >= d {
+                                return;
+                            }
+                            locks = self
+                                .store
+                                .released
+                                .wait_timeout(locks, d - now)
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0;
+                        }
+                    }
+                }
+            });
+            if !got {
+                return Err(FaasmError::DeadlinePassed { call });
+            }
+        }
+        let entry = self.held.entry(k).or_default();
+        match mode {
+            LockMode::Read => entry.0 += 1,
+            LockMode::Write => entry.1 = true,
+        }
+        Ok(())
+    }
+
+    pub fn unlock(
+        &mut self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        tier: Tier,
+        mode: LockMode,
+    ) -> Result<(), FaasmError> {
+        let k = (user.to_string(), key.to_string(), tier);
+        let entry = self.held.get_mut(&k);
+        let ok = match (entry, mode) {
+            (Some(e), LockMode::Read) if e.0 > 0 => {
+                e.0 -= 1;
+                true
+            }
+            (Some(e), LockMode::Write) if e.1 => {
+                e.1 = false;
+                true
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(FaasmError::NotLocked {
+                call,
+                key: key.to_string(),
+            });
+        }
+        if self.held.get(&k) == Some(&(0, false)) {
+            self.held.remove(&k);
+        }
+        self.store.release(&k, mode);
+        Ok(())
+    }
+
+    /// Releases everything still held.
+    pub fn release_all(&mut self) {
+        for (k, (reads, write)) in self.held.drain() {
+            for _ in 0..reads {
+                self.store.release(&k, LockMode::Read);
+            }
+            if write {
+                self.store.release(&k, LockMode::Write);
+            }
+        }
+    }
+}
+
+impl Drop for HeldLocks {
+    fn drop(&mut self) {
+        self.release_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn run(wait: &mut dyn FnMut()) {
+        wait()
+    }
+
+    #[test]
+    fn values_are_per_user_and_zero_extended() {
+        let s = StateStore::default();
+        s.set("c", "alice", "k", b"abc").unwrap();
+        assert_eq!(s.size("alice", "k"), 3);
+        assert_eq!(s.size("bob", "k"), 0);
+        assert_eq!(s.get("bob", "k"), None);
+        let mut buf = [9u8; 5];
+        s.read_at("alice", "k", 1, &mut buf);
+        assert_eq!(&buf, b"bc\0\0\0");
+        s.read_at("alice", "k", 10, &mut buf);
+        assert_eq!(buf, [0; 5]);
+        s.write_at("c", "alice", "k", 6, 4, b"xy").unwrap();
+        assert_eq!(s.get("alice", "k").unwrap(), b"abc\0xy");
+        s.write_at("c", "alice", "k", 2, 0, b"A").unwrap();
+        assert_eq!(s.get("alice", "k").unwrap(), b"Abc\0xy");
+    }
+
+    #[test]
+    fn appended_elements_and_clear() {
+        let s = StateStore::default();
+        s.append("c", "u", "k", b"ab").unwrap();
+        s.append("c", "u", "k", b"c").unwrap();
+        s.append("c", "u", "k", b"de").unwrap();
+        assert_eq!(s.appended("u", "k", 2), b"abc");
+        assert_eq!(s.appended("u", "k", 10), b"abcde");
+        assert_eq!(s.appended("v", "k", 10), b"");
+        s.clear_appended("u", "k");
+        assert_eq!(s.appended("u", "k", 10), b"");
+        assert_eq!(lock(&s.data).bytes, 0);
+    }
+
+    #[test]
+    fn the_byte_limit_holds() {
+        let s = StateStore::new(10);
+        s.set("c", "u", "a", &[1; 6]).unwrap();
+        let e = s.set("c", "u", "b", &[1; 5]).unwrap_err();
+        assert!(e.to_string().contains("state limit"), "{e}");
+        assert!(s.write_at("c", "u", "a", 11, 0, &[]).is_err());
+        assert!(s.append("c", "u", "a", &[0; 5]).is_err());
+        // Shrinking always works, and frees room.
+        s.set("c", "u", "a", &[1; 1]).unwrap();
+        s.append("c", "u", "a", &[0; 9]).unwrap();
+    }
+
+    #[test]
+    fn readers_share_writers_exclude() {
+        let store = Arc::new(StateStore::default());
+        let mut a = HeldLocks::new(store.clone());
+        let mut b = HeldLocks::new(store.clone());
+        a.lock("c", "u", "k", Tier::Local, LockMode::Read, None, run)
+            .unwrap();
+        b.lock("c", "u", "k", Tier::Local, LockMode::Read, None, run)
+            .unwrap();
+        // A writer waits for both readers: with a deadline it gives up.
+        let mut w = HeldLocks::new(store.clone());
+        let soon = Some(Instant::now() + Duration::from_millis(20));
+        let e = w
+            .lock("c", "u", "k", Tier::Local, LockMode::Write, soon, run)
+            .unwrap_err();
+        assert!(e.to_string().contains("deadline"), "{e}");
+        // The global lock of the same key is a different lock.
+        w.lock("c", "u", "k", Tier::Global, LockMode::Write, soon, run)
+            .unwrap();
+        // Another user's key too.
+        w.lock("c", "v", "k", Tier::Local, LockMode::Write, soon, run)
+            .unwrap();
+        a.unlock("c", "u", "k", Tier::Local, LockMode::Read)
+            .unwrap();
+        drop(b); // released on drop
+        let t = std::thread::spawn(move || {
+            w.lock("c", "u", "k", Tier::Local, LockMode::Write, None, run)
+                .unwrap();
+            w
+        });
+        let w = t.join().unwrap();
+        let soon = Some(Instant::now() + Duration::from_millis(20));
+        assert!(
+            a.lock("c", "u", "k", Tier::Local, LockMode::Read, soon, run)
+                .is_err()
+        );
+        drop(w);
+        a.lock("c", "u", "k", Tier::Local, LockMode::Read, soon, run)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_blocked_writer_wakes_when_the_reader_leaves() {
+        let store = Arc::new(StateStore::default());
+        let mut r = HeldLocks::new(store.clone());
+        r.lock("c", "u", "k", Tier::Local, LockMode::Read, None, run)
+            .unwrap();
+        let s2 = store.clone();
+        let t = std::thread::spawn(move || {
+            let mut w = HeldLocks::new(s2);
+            let mut blocked = false;
+            w.lock("c", "u", "k", Tier::Local, LockMode::Write, None, |f| {
+                blocked = true;
+                f()
+            })
+            .unwrap();
+            blocked
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        r.unlock("c", "u", "k", Tier::Local, LockMode::Read)
+            .unwrap();
+        assert!(
+            t.join().unwrap(),
+            "the writer did not go through `blocking`"
+        );
+    }
+
+    #[test]
+    fn misuse_is_an_error_not_a_deadlock() {
+        let store = Arc::new(StateStore::default());
+        let mut a = HeldLocks::new(store);
+        assert!(
+            a.unlock("c", "u", "k", Tier::Local, LockMode::Read)
+                .is_err()
+        );
+        a.lock("c", "u", "k", Tier::Local, LockMode::Read, None, run)
+            .unwrap();
+        a.lock("c", "u", "k", Tier::Local, LockMode::Read, None, run)
+            .unwrap();
+        let e = a
+            .lock("c", "u", "k", Tier::Local, LockMode::Write, None, run)
+            .unwrap_err();
+        assert!(e.to_string().contains("already holds"), "{e}");
+        assert!(
+            a.unlock("c", "u", "k", Tier::Local, LockMode::Write)
+                .is_err()
+        );
+        a.unlock("c", "u", "k", Tier::Local, LockMode::Read)
+            .unwrap();
+        a.unlock("c", "u", "k", Tier::Local, LockMode::Read)
+            .unwrap();
+        let e = a
+            .unlock("c", "u", "k", Tier::Local, LockMode::Read)
+            .unwrap_err();
+        assert!(e.to_string().contains("does not hold"), "{e}");
+        a.lock("c", "u", "k", Tier::Local, LockMode::Write, None, run)
+            .unwrap();
+        assert!(
+            a.lock("c", "u", "k", Tier::Local, LockMode::Read, None, run)
+                .is_err()
+        );
+    }
+}
