@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building the example guests needs, on Debian 12 with rustup:
 #   - clang, lld, wasi-libc, libclang-rt-dev-wasm32 (C → wasm32-wasi), via apt
-#   - the wasm32-wasip1 Rust target, via rustup
+#   - the wasm32-wasip1 and wasm32-wasip1-threads Rust targets, via rustup
 # Idempotent: installs only what is missing, runs `apt-get update` only when
 # an install fails without it, and uses sudo only when not root.
 set -euo pipefail
@@ -27,7 +27,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-if ! rustup target list --installed | grep -qx wasm32-wasip1; then
-    echo "install-toolchain: adding the wasm32-wasip1 Rust target" >&2
-    rustup target add wasm32-wasip1
-fi
+# wasm32-wasip1-threads: the multi-threaded example (wasi-threads).
+for target in wasm32-wasip1 wasm32-wasip1-threads; do
+    if ! rustup target list --installed | grep -qx "$target"; then
+        echo "install-toolchain: adding the $target Rust target" >&2
+        rustup target add "$target"
+    fi
+done

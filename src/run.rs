@@ -4,6 +4,7 @@
 
 use crate::values::{ParseValError, parse_val};
 use faasm_abi::ArtifactError;
+use faasm_hostif::threads::{self, ThreadSpawner, ThreadsConfig, ThreadsError};
 use faasm_hostif::wasi::{self, WasiCtx};
 use faasm_runtime::{Engine, Error, Extern, Func, Linker, Module, Trap, Val};
 use std::path::Path;
@@ -36,6 +37,8 @@ pub enum RunError {
     Wasi(#[from] wasi::WasiCtxError),
     #[error("cannot instantiate: {0}")]
     Instantiate(Error),
+    #[error("cannot set up wasi-threads: {0}")]
+    Threads(#[from] ThreadsError),
     #[error("module has no export named `{0}`")]
     MissingExport(String),
     #[error("export `{0}` is not a function")]
@@ -151,7 +154,18 @@ pub fn run(
 ) -> Result<Outcome, RunError> {
     let mut linker = Linker::new(engine);
     wasi::add_to_linker(&mut linker, ctx);
-    let instance = match linker.instantiate(module) {
+    // A wasi-threads guest imports its shared memory and spawns threads
+    // that instantiate it again (faasm_hostif::threads); its main function
+    // runs on a host thread of its own so that an exit or trap in any
+    // thread ends the run at once.
+    let spawner = threads::wants_threads(module)
+        .then(|| ThreadSpawner::link(&mut linker, module, ThreadsConfig::default()))
+        .transpose()?;
+    let instantiated = match &spawner {
+        Some(s) => s.instantiate(&linker),
+        None => linker.instantiate(module),
+    };
+    let instance = match instantiated {
         Ok(instance) => instance,
         Err(e) => return exit_or(e, RunError::Instantiate),
     };
@@ -197,7 +211,14 @@ pub fn run(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    match func.call(&values) {
+    let called = match &spawner {
+        Some(s) => {
+            let main = func.clone();
+            s.run_main(move || main.call(&values))
+        }
+        None => func.call(&values),
+    };
+    match called {
         Ok(results) => Ok(Outcome::Returned(results)),
         Err(e) => exit_or(e, |source| RunError::Call {
             name: name.to_string(),

@@ -5,11 +5,13 @@
 //!   print, read the clocks and exit.
 //! - [`memory`]: checked access to guest memory, used by every host call.
 //! - [`errno`]: WASI error numbers.
-//!
-//! Faasm's own host calls (state, chaining) will live beside `wasi`.
+//! - [`faasm`]: Faasm's own calls (`env.__faasm_*`): input/output,
+//!   chaining, state.
 
 pub mod errno;
+pub mod faasm;
 pub mod memory;
+pub mod threads;
 pub mod wasi;
 
 pub use errno::Errno;
