@@ -29,13 +29,18 @@ line on stderr), 2 for command-line usage errors.";
 #[command(
     name = "faasm-run",
     version,
-    override_usage = "faasm-run [--env NAME=VALUE]... [--invoke NAME] FILE [ARGS]...",
+    override_usage = "faasm-run [--dir HOST[::GUEST]]... [--env NAME=VALUE]... [--invoke NAME] FILE [ARGS]...",
     after_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Set an environment variable for the guest (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+
+    /// Give the guest the host directory HOST, read-write, as GUEST
+    /// (default: HOST as written). Repeatable; preopened in order.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_dir)]
+    pub dirs: Vec<(String, String)>,
 
     /// Call this exported function instead of `_start`; ARGS become its
     /// arguments (parsed per its parameter types) and its results are
@@ -49,6 +54,14 @@ pub struct Cli {
     /// words that look like options.
     #[arg(value_name = "FILE ARGS", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
+}
+
+fn parse_dir(s: &str) -> Result<(String, String), String> {
+    let (host, guest) = s.split_once("::").unwrap_or((s, s));
+    if host.is_empty() || guest.is_empty() {
+        return Err("expected HOST or HOST::GUEST".to_string());
+    }
+    Ok((host.to_string(), guest.to_string()))
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
@@ -84,6 +97,9 @@ fn execute(cli: Cli) -> Result<Outcome, RunError> {
     for (name, value) in &cli.env {
         builder = builder.env(name.as_str(), value.as_str());
     }
+    for (host, guest) in &cli.dirs {
+        builder = builder.preopen_dir(host, guest.as_str());
+    }
     match &cli.invoke {
         None => {
             let builder = builder.args(cli.args().iter().map(|a| a.as_bytes()));
@@ -110,7 +126,7 @@ pub fn exit_code(status: i32) -> u8 {
 
 /// Error messages are one line: a multi-line message from a lower layer
 /// is joined.
-fn one_line(msg: &str) -> String {
+pub(crate) fn one_line(msg: &str) -> String {
     msg.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -120,7 +136,16 @@ fn one_line(msg: &str) -> String {
 
 /// The whole program; `main` only returns this.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `upload`, `invoke` and `list` are commands only as the first word:
+    // any other FILE (also one named so, given as `./upload`) runs as before.
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if args
+        .get(1)
+        .is_some_and(|a| crate::executor::cli::COMMANDS.iter().any(|c| a == c))
+    {
+        return crate::executor::cli::main(args);
+    }
+    let cli = Cli::parse_from(args);
     match execute(cli) {
         Ok(Outcome::Exited(status)) => ExitCode::from(exit_code(status)),
         Ok(Outcome::Returned(values)) => {
@@ -172,6 +197,17 @@ mod tests {
         assert!(Cli::try_parse_from(["faasm-run", "--env", "=1", "x.wasm"]).is_err());
         let cli = Cli::try_parse_from(["faasm-run", "--env", "A==", "x.wasm"]).unwrap();
         assert_eq!(cli.env, vec![("A".to_string(), "=".to_string())]);
+    }
+
+    #[test]
+    fn dir_is_host_with_optional_guest_name() {
+        let cli = Cli::try_parse_from(["faasm-run", "--dir", "data", "--dir", "/tmp/x::/y", "x"])
+            .unwrap();
+        let dirs =
+            [("data", "data"), ("/tmp/x", "/y")].map(|(h, g)| (h.to_string(), g.to_string()));
+        assert_eq!(cli.dirs, dirs);
+        assert!(Cli::try_parse_from(["faasm-run", "--dir", "::/y", "x.wasm"]).is_err());
+        assert!(Cli::try_parse_from(["faasm-run", "--dir", "x::", "x.wasm"]).is_err());
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! WebAssembly instances isolated by software fault isolation inside one
 //! process, compiled ahead of time by our own wasm→Cranelift compiler.
 //!
-//! This crate is the executor side. For now it holds what `faasm-run`
-//! needs: [`run`] loads a module, links WASI and calls it; [`cli`] is the
+//! This crate is the executor side: [`executor`] is the function store,
+//! worker pool and chaining (`faasm-run upload/invoke/list`); [`run`] loads
+//! one module, links WASI and calls it (`faasm-run FILE`); [`cli`] is the
 //! command line; [`values`] converts between text and wasm values.
 
 pub mod cli;
+pub mod executor;
 pub mod run;
 pub mod values;

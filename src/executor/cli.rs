@@ -1,0 +1,208 @@
+//! `faasm-run upload | invoke | list`: the function store and executor on
+//! the command line. Recognised only as the first word (see `crate::cli`),
+//! so `faasm-run FILE` keeps working for any other FILE.
+
+use super::{Executor, ExecutorConfig, FunctionStore, Limits, StoreError, store};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The words that select this front end.
+pub const COMMANDS: [&str; 3] = ["upload", "invoke", "list"];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "faasm-run",
+    about = "The Faasm function store ($FAASM_HOME, default ~/.faasm) and executor"
+)]
+pub struct ExecCli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile a module (.wasm or .wat) and store it as USER/FUNC.
+    Upload {
+        #[arg(value_name = "USER/FUNC")]
+        function: String,
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run USER/FUNC, print its output; the exit status is its return code.
+    Invoke {
+        #[arg(value_name = "USER/FUNC")]
+        function: String,
+        /// The call's input (default: stdin when it is not a terminal).
+        #[arg(long, value_name = "TEXT", conflicts_with = "input_file")]
+        input: Option<String>,
+        /// Read the call's input from a file.
+        #[arg(long, value_name = "FILE")]
+        input_file: Option<PathBuf>,
+        /// Calls that run at once (default: the number of cores).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        workers: Option<u32>,
+        /// Wall-clock limit per call in milliseconds (0: none).
+        #[arg(long, value_name = "MS", default_value_t = 60_000)]
+        timeout_ms: u64,
+        /// Output limit per call in bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = faasm_hostif::faasm::DEFAULT_OUTPUT_LIMIT)]
+        max_output: usize,
+        /// Linear-memory limit per Faaslet in bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_memory: Option<u64>,
+    },
+    /// List the stored functions, one USER/FUNC per line.
+    List,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{col}: invalid WebAssembly text: {message}")]
+    Wat {
+        path: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("cannot write output: {0}")]
+    Write(std::io::Error),
+    #[error("{function}: {message}")]
+    CallFailed { function: String, message: String },
+}
+
+fn read(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|source| CliError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// The module bytes of FILE: binary as is, `.wat` (or any file that is not
+/// binary wasm but parses as text) compiled from text.
+fn module_bytes(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    let bytes = read(path)?;
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    let shown = path.display().to_string();
+    let text = String::from_utf8_lossy(&bytes);
+    let encoded = wast::parser::ParseBuffer::new(&text)
+        .and_then(|buf| wast::parser::parse::<wast::Wat>(&buf).and_then(|mut w| w.encode()));
+    encoded.map_err(|e| {
+        let (line, col) = e.span().linecol_in(&text);
+        CliError::Wat {
+            path: shown,
+            line: line + 1,
+            col: col + 1,
+            message: e.message(),
+        }
+    })
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(CliError::Write)
+}
+
+fn execute(cli: ExecCli) -> Result<u8, CliError> {
+    let store = FunctionStore::from_env()?;
+    match cli.command {
+        Command::Upload { function, file } => {
+            let (user, func) = store::parse_function(&function)?;
+            let wasm = module_bytes(&file)?;
+            let exec = Executor::new(store, ExecutorConfig::default());
+            let stored = exec.upload(&user, &func, &wasm)?;
+            let msg = format!(
+                "uploaded {user}/{func}: {} ({} bytes), {} ({} bytes)\n",
+                stored.artifact.display(),
+                stored.artifact_bytes,
+                stored.wasm.display(),
+                wasm.len()
+            );
+            write_stdout(msg.as_bytes())?;
+            Ok(0)
+        }
+        Command::List => {
+            let mut text = String::new();
+            for (user, func) in store.list()? {
+                text.push_str(&format!("{user}/{func}\n"));
+            }
+            write_stdout(text.as_bytes())?;
+            Ok(0)
+        }
+        Command::Invoke {
+            function,
+            input,
+            input_file,
+            workers,
+            timeout_ms,
+            max_output,
+            max_memory,
+        } => {
+            let (user, func) = store::parse_function(&function)?;
+            let input = match (input, input_file) {
+                (Some(text), _) => text.into_bytes(),
+                (None, Some(path)) => read(&path)?,
+                (None, None) if !std::io::stdin().is_terminal() => {
+                    let mut buf = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut buf)
+                        .map_err(|source| CliError::Read {
+                            path: "stdin".into(),
+                            source,
+                        })?;
+                    buf
+                }
+                (None, None) => Vec::new(),
+            };
+            let mut config = ExecutorConfig {
+                limits: Limits {
+                    timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
+                    max_output,
+                    max_memory,
+                },
+                ..ExecutorConfig::default()
+            };
+            if let Some(w) = workers {
+                config.workers = w as usize;
+            }
+            let exec = Executor::new(store, config);
+            // An unknown function is the command's error, not the call's.
+            exec.store().load(exec.engine(), &user, &func)?;
+            let result = exec.invoke(&user, &func, input);
+            if result.failed {
+                return Err(CliError::CallFailed {
+                    function,
+                    message: String::from_utf8_lossy(&result.output).into_owned(),
+                });
+            }
+            write_stdout(&result.output)?;
+            Ok(crate::cli::exit_code(result.return_code))
+        }
+    }
+}
+
+/// Runs `faasm-run upload|invoke|list ...` (`args` without the program
+/// name is what clap sees after it).
+pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
+    let cli = ExecCli::parse_from(args);
+    match execute(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("faasm-run: error: {}", crate::cli::one_line(&e.to_string()));
+            ExitCode::from(crate::cli::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The executor: runs functions stored in a [`FunctionStore`] as
+//! Faaslets on a worker [`pool`], with chaining between them, a shared
+//! local state tier and per-call limits.
+//!
+//! A call travels: [`Executor::call`] (or a guest's `chain_name` /
+//! `chain_ptr` through the [`Chainer`] impl below) gets an id and a slot,
+//! queues a job; a worker instantiates the module (cached per function)
+//! as a fresh Faaslet ([`faaslet`]), runs it under the watchdog and fills
+//! the slot; `await_call` waits on the slot with the worker's pool slot
+//! given away.
+
+pub mod call;
+pub mod cli;
+mod faaslet;
+pub mod limits;
+pub mod pool;
+pub mod store;
+
+pub use limits::Limits;
+pub use store::{FunctionStore, StoreError, StoredFunction};
+
+use call::{CallTable, Slot};
+use faasm_hostif::faasm::{
+    Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, StateStore,
+};
+use faasm_runtime::{Config, Engine, Module};
+use limits::Watchdog;
+use pool::Pool;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+/// How an executor runs calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// Calls running at once (blocked ones do not count).
+    pub workers: usize,
+    /// Calls in flight (queued, running or blocked) at once; a chained
+    /// call beyond this fails at once. Also bounds the worker threads.
+    pub max_calls: usize,
+    pub limits: Limits,
+    /// Bytes of state (values and appended elements) in total.
+    pub state_limit: usize,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_calls: 4096,
+            limits: Limits::default(),
+            state_limit: DEFAULT_STATE_LIMIT,
+        }
+    }
+}
+
+/// Runs stored functions. Cheap to share by reference across threads.
+pub struct Executor {
+    shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub store: FunctionStore,
+    pub engine: Engine,
+    pub config: ExecutorConfig,
+    pub state: Arc<StateStore>,
+    pub watchdog: Watchdog,
+    calls: CallTable,
+    pool: Pool,
+    inflight: AtomicUsize,
+    modules: Mutex<HashMap<(String, String), Module>>,
+    /// The `Arc<dyn Chainer>` handed to Faaslets: a weak reference, so a
+    /// Faaslet never keeps the executor alive.
+    me: Weak<Shared>,
+}
+
+/// A call made by the embedder; [`CallHandle::wait`] gives its result.
+pub struct CallHandle {
+    pub id: CallId,
+    slot: Arc<Slot>,
+}
+
+impl CallHandle {
+    pub fn wait(&self) -> Arc<CallResult> {
+        self.slot.wait(None).expect("waiting without a deadline")
+    }
+}
+
+impl Executor {
+    pub fn new(store: FunctionStore, config: ExecutorConfig) -> Executor {
+        let engine = Engine::new(Config {
+            max_memory_pages: config.limits.max_memory.map(|b| b / 65536),
+            ..Config::default()
+        });
+        let shared = Arc::new_cyclic(|me| Shared {
+            store,
+            engine,
+            state: Arc::new(StateStore::new(config.state_limit)),
+            watchdog: Watchdog::default(),
+            calls: CallTable::default(),
+            pool: Pool::new(config.workers, config.max_calls + 1),
+            inflight: AtomicUsize::new(0),
+            modules: Mutex::default(),
+            me: me.clone(),
+            config,
+        });
+        Executor { shared }
+    }
+
+    pub fn store(&self) -> &FunctionStore {
+        &self.shared.store
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    pub fn state(&self) -> &Arc<StateStore> {
+        &self.shared.state
+    }
+
+    pub fn config(&self) -> &ExecutorConfig {
+        &self.shared.config
+    }
+
+    /// Compiles and stores a function (and forgets a cached older version).
+    pub fn upload(
+        &self,
+        user: &str,
+        func: &str,
+        wasm: &[u8],
+    ) -> Result<StoredFunction, StoreError> {
+        let stored = self
+            .shared
+            .store
+            .upload(&self.shared.engine, user, func, wasm)?;
+        lock(&self.shared.modules).remove(&(user.to_string(), func.to_string()));
+        Ok(stored)
+    }
+
+    /// Queues a call of `user/func` with `input`.
+    pub fn call(&self, user: &str, func: &str, input: Vec<u8>) -> CallHandle {
+        let s = &self.shared;
+        let id = s.calls.new_id();
+        let slot = Arc::new(Slot::default());
+        let ctx = CallCtx {
+            id,
+            user: user.to_string(),
+            function: func.to_string(),
+            deadline: None,
+        };
+        s.start(
+            ctx,
+            ChainTarget::Name(func.to_string()),
+            input,
+            slot.clone(),
+        );
+        CallHandle { id, slot }
+    }
+
+    /// Runs `user/func` with `input` and waits for it.
+    pub fn invoke(&self, user: &str, func: &str, input: Vec<u8>) -> Arc<CallResult> {
+        self.call(user, func, input).wait()
+    }
+
+    /// Records of chained calls still kept (tests check they go away).
+    pub fn records(&self) -> usize {
+        self.shared.calls.len()
+    }
+
+    /// Worker threads alive now.
+    pub fn threads(&self) -> usize {
+        self.shared.pool.threads()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn chainer(&self) -> Arc<dyn Chainer> {
+        Arc::new(ExecChainer(self.me.clone()))
+    }
+
+    /// The loaded module of a function, from the cache or the store.
+    pub(crate) fn module(&self, user: &str, func: &str) -> Result<Module, StoreError> {
+        let key = (user.to_string(), func.to_string());
+        if let Some(m) = lock(&self.modules).get(&key) {
+            return Ok(m.clone());
+        }
+        // Load outside the lock: two racing loads of one function are
+        // harmless, serialising every load behind one would not be.
+        let m = self.store.load(&self.engine, user, func)?;
+        lock(&self.modules).entry(key).or_insert(m.clone());
+        Ok(m)
+    }
+
+    /// Queues the call described by `ctx` (its `id` already allocated)
+    /// whose result goes to `slot`. `ctx.function` is the caller's own
+    /// function for a table target.
+    fn start(
+        self: &Arc<Self>,
+        mut ctx: CallCtx,
+        target: ChainTarget,
+        input: Vec<u8>,
+        slot: Arc<Slot>,
+    ) {
+        let limit = self.config.max_calls;
+        if self.inflight.fetch_add(1, Ordering::AcqRel) >= limit {
+            self.inflight.fetch_sub(1, Ordering::AcqRel);
+            slot.finish(CallResult {
+                return_code: 1,
+                output: format!("too many calls in flight (limit {limit})").into_bytes(),
+                failed: true,
+            });
+            return;
+        }
+        let me = self.clone();
+        self.pool.submit(Box::new(move |started| {
+            let result = match started {
+                Ok(()) => {
+                    slot.set_running();
+                    // The clock starts when the call does, not when queued.
+                    ctx.deadline = me.config.limits.timeout.map(|t| Instant::now() + t);
+                    let id = ctx.id;
+                    let r = faaslet::run(
+                        &me,
+                        faaslet::Spec {
+                            call: ctx,
+                            target,
+                            input,
+                        },
+                    );
+                    me.calls.finished(id);
+                    r
+                }
+                Err(why) => CallResult {
+                    return_code: 1,
+                    output: why.into_bytes(),
+                    failed: true,
+                },
+            };
+            me.inflight.fetch_sub(1, Ordering::AcqRel);
+            slot.finish(result);
+        }));
+    }
+}
+
+/// The executor as seen by a Faaslet's chaining calls.
+struct ExecChainer(Weak<Shared>);
+
+impl Chainer for ExecChainer {
+    fn chain(&self, caller: &CallCtx, target: ChainTarget, input: Vec<u8>) -> CallId {
+        let Some(s) = self.0.upgrade() else {
+            return 0;
+        };
+        let id = s.calls.new_id();
+        let slot = s.calls.insert(caller.id, id);
+        let function = match &target {
+            ChainTarget::Name(name) => name.clone(),
+            ChainTarget::TableIndex(_) => caller.function.clone(),
+        };
+        let ctx = CallCtx {
+            id,
+            user: caller.user.clone(),
+            function,
+            deadline: None,
+        };
+        s.start(ctx, target, input, slot);
+        id
+    }
+
+    fn await_call(&self, caller: &CallCtx, id: CallId) -> Awaited {
+        let Some(s) = self.0.upgrade() else {
+            return Awaited::Foreign;
+        };
+        let Some(slot) = s.calls.slot_for(caller.id, id) else {
+            return Awaited::Foreign;
+        };
+        if let Some(r) = slot.result() {
+            return Awaited::Done(r);
+        }
+        match s.pool.blocking(|| slot.wait(caller.deadline)) {
+            Some(r) => Awaited::Done(r),
+            None => Awaited::DeadlinePassed,
+        }
+    }
+
+    fn blocking(&self, wait: &mut dyn FnMut()) {
+        match self.0.upgrade() {
+            Some(s) => s.pool.blocking(wait),
+            None => wait(),
+        }
+    }
+}

@@ -1,0 +1,806 @@
+//! The executor end to end with WebAssembly-text guests written here (so
+//! these tests do not depend on the guest SDKs): input/output, state and
+//! its locks, chaining (by name and by table index, wide and deep, with a
+//! pool smaller than the fan-out), awaiting foreign ids, bad input of every
+//! kind, limits, plain WASI programs, and `faasm-run upload/list/invoke`.
+
+mod common;
+
+use common::{FAASM_RUN, Run, scratch_dir, wat};
+use faasm::executor::{Executor, ExecutorConfig, FunctionStore, Limits};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The imports every guest below may use.
+const IMPORTS: &str = r#"
+  (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
+  (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
+  (import "env" "__faasm_chain_name" (func $chain_name (param i32 i32 i32) (result i32)))
+  (import "env" "__faasm_chain_ptr" (func $chain_ptr (param i32 i32 i32) (result i32)))
+  (import "env" "__faasm_await_call" (func $await (param i32) (result i32)))
+  (import "env" "__faasm_await_call_output" (func $await_output (param i32 i32 i32) (result i32)))
+  (import "env" "__faasm_get_call_output_size" (func $output_size (param i32) (result i32)))
+  (import "env" "__faasm_read_state" (func $read_state (param i32 i32 i32) (result i32)))
+  (import "env" "__faasm_write_state" (func $write_state (param i32 i32 i32)))
+  (import "env" "__faasm_read_state_ptr" (func $read_state_ptr (param i32 i32) (result i32)))
+  (import "env" "__faasm_push_state" (func $push_state (param i32)))
+  (import "env" "__faasm_lock_state_write" (func $lock_write (param i32)))
+  (import "env" "__faasm_unlock_state_write" (func $unlock_write (param i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+"#;
+
+/// A guest module: `IMPORTS`, one page of memory, then `body`.
+fn guest(body: &str) -> Vec<u8> {
+    wat(&format!(
+        "(module {IMPORTS} (memory (export \"memory\") 1) {body})"
+    ))
+}
+
+/// Reads the input to 1024 and writes it back.
+const ECHO: &str = r#"
+  (func (export "_start") (local $n i32)
+    (local.set $n (call $read_input (i32.const 0) (i32.const 0)))
+    (drop (call $read_input (i32.const 1024) (local.get $n)))
+    (call $write_output (i32.const 1024) (local.get $n)))
+"#;
+
+/// Increments state "count" (4 bytes LE) under the write lock and outputs
+/// the new value.
+const COUNTER: &str = r#"
+  (data (i32.const 0) "count\00")
+  (func (export "_start")
+    (call $lock_write (i32.const 0))
+    (drop (call $read_state (i32.const 0) (i32.const 16) (i32.const 4)))
+    (i32.store (i32.const 16) (i32.add (i32.load (i32.const 16)) (i32.const 1)))
+    (call $write_state (i32.const 0) (i32.const 16) (i32.const 4))
+    (call $unlock_write (i32.const 0))
+    (call $write_output (i32.const 16) (i32.const 4)))
+"#;
+
+/// Exits with its input's first byte + 1 (a chained child).
+const CHILD: &str = r#"
+  (func (export "_start")
+    (drop (call $read_input (i32.const 0) (i32.const 1)))
+    (call $exit (i32.add (i32.load8_u (i32.const 0)) (i32.const 1))))
+"#;
+
+/// Input: n (i32 LE). Chains n "child" calls (input byte = i % 7), awaits
+/// them all, outputs the sum of their return codes (i32 LE).
+const FANOUT: &str = r#"
+  (data (i32.const 0) "child\00")
+  (func (export "_start") (local $n i32) (local $i i32) (local $sum i32)
+    (drop (call $read_input (i32.const 8) (i32.const 4)))
+    (local.set $n (i32.load (i32.const 8)))
+    (block $done (loop $chain
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store8 (i32.const 12) (i32.rem_u (local.get $i) (i32.const 7)))
+      (i32.store (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))
+        (call $chain_name (i32.const 0) (i32.const 12) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $chain)))
+    (local.set $i (i32.const 0))
+    (block $done (loop $wait
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $sum (i32.add (local.get $sum)
+        (call $await (i32.load (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $wait)))
+    (i32.store (i32.const 16) (local.get $sum))
+    (call $write_output (i32.const 16) (i32.const 4)))
+"#;
+
+/// Input: n (i32 LE). n == 0: exits 0; else chains itself with n - 1 and
+/// exits with the child's return code + 1.
+const DEEP: &str = r#"
+  (data (i32.const 0) "deep\00")
+  (func (export "_start") (local $n i32)
+    (drop (call $read_input (i32.const 8) (i32.const 4)))
+    (local.set $n (i32.load (i32.const 8)))
+    (if (i32.eqz (local.get $n)) (then (call $exit (i32.const 0))))
+    (i32.store (i32.const 8) (i32.sub (local.get $n) (i32.const 1)))
+    (call $exit (i32.add (i32.const 1)
+      (call $await (call $chain_name (i32.const 0) (i32.const 8) (i32.const 4))))))
+"#;
+
+fn sum_input(n: u32) -> Vec<u8> {
+    n.to_le_bytes().to_vec()
+}
+
+fn as_i32(out: &[u8]) -> i32 {
+    i32::from_le_bytes(out[..4].try_into().expect("4 bytes of output"))
+}
+
+/// An executor over a fresh `$FAASM_HOME`.
+fn executor(workers: usize, limits: Limits) -> Executor {
+    let home = scratch_dir("exec");
+    Executor::new(
+        FunctionStore::new(home),
+        ExecutorConfig {
+            workers,
+            limits,
+            ..ExecutorConfig::default()
+        },
+    )
+}
+
+fn short_timeout(ms: u64) -> Limits {
+    Limits {
+        timeout: Some(Duration::from_millis(ms)),
+        ..Limits::default()
+    }
+}
+
+fn upload(exec: &Executor, func: &str, body: &str) {
+    exec.upload("alice", func, &guest(body)).unwrap();
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[test]
+fn echo_returns_its_input() {
+    let exec = executor(2, Limits::default());
+    upload(&exec, "echo", ECHO);
+    let r = exec.invoke("alice", "echo", b"hello faaslet".to_vec());
+    assert_eq!((r.return_code, r.failed), (0, false));
+    assert_eq!(r.output, b"hello faaslet");
+    let r = exec.invoke("alice", "echo", vec![]);
+    assert_eq!((r.return_code, r.output.len()), (0, 0));
+    // Another user has no such function.
+    let r = exec.invoke("bob", "echo", vec![]);
+    assert!(r.failed && r.return_code == 1, "{r:?}");
+}
+
+#[test]
+fn state_persists_across_calls_and_the_lock_serialises_updates() {
+    let exec = executor(4, Limits::default());
+    upload(&exec, "counter", COUNTER);
+    assert_eq!(as_i32(&exec.invoke("alice", "counter", vec![]).output), 1);
+    assert_eq!(as_i32(&exec.invoke("alice", "counter", vec![]).output), 2);
+    assert_eq!(
+        exec.state().get("alice", "count").unwrap(),
+        2i32.to_le_bytes()
+    );
+    // Concurrent increments lose nothing.
+    let handles: Vec<_> = (0..40)
+        .map(|_| exec.call("alice", "counter", vec![]))
+        .collect();
+    for h in &handles {
+        let r = h.wait();
+        assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    }
+    assert_eq!(
+        exec.state().get("alice", "count").unwrap(),
+        42i32.to_le_bytes()
+    );
+    // State is per user: bob's counter starts at 1.
+    exec.upload("bob", "counter", &guest(COUNTER)).unwrap();
+    assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 1);
+}
+
+#[test]
+fn a_lock_held_by_a_failed_call_is_released_and_misuse_traps() {
+    let exec = executor(2, Limits::default());
+    upload(&exec, "counter", COUNTER);
+    // Takes the lock and traps while holding it.
+    upload(
+        &exec,
+        "leaky",
+        r#"(data (i32.const 0) "count\00")
+           (func (export "_start") (call $lock_write (i32.const 0)) unreachable)"#,
+    );
+    upload(
+        &exec,
+        "unlock",
+        r#"(data (i32.const 0) "count\00")
+           (func (export "_start") (call $unlock_write (i32.const 0)))"#,
+    );
+    let r = exec.invoke("alice", "leaky", vec![]);
+    assert!(r.failed && text(&r.output).starts_with("trap: "), "{r:?}");
+    let start = Instant::now();
+    assert_eq!(as_i32(&exec.invoke("alice", "counter", vec![]).output), 1);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let r = exec.invoke("alice", "unlock", vec![]);
+    assert!(r.failed, "{r:?}");
+    assert!(
+        text(&r.output).contains("__faasm_unlock_state_write: this Faaslet does not hold"),
+        "{}",
+        text(&r.output)
+    );
+}
+
+#[test]
+fn state_pointers_map_into_memory_and_push_back() {
+    let exec = executor(2, Limits::default());
+    upload(
+        &exec,
+        "ptr",
+        r#"(data (i32.const 0) "vec\00")
+           (func (export "_start") (local $p i32)
+             (local.set $p (call $read_state_ptr (i32.const 0) (i32.const 8)))
+             ;; Same key, same pointer.
+             (if (i32.ne (local.get $p) (call $read_state_ptr (i32.const 0) (i32.const 8)))
+               (then unreachable))
+             (i32.store (local.get $p) (i32.add (i32.load (local.get $p)) (i32.const 10)))
+             (call $push_state (i32.const 0))
+             (i32.store (i32.const 16) (local.get $p))
+             (i32.store (i32.const 20) (i32.load (local.get $p)))
+             (call $write_output (i32.const 16) (i32.const 8)))"#,
+    );
+    let r = exec.invoke("alice", "ptr", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    // The region is past the module's one page: the host grew memory.
+    assert_eq!(as_i32(&r.output[..4]), 65536);
+    assert_eq!(as_i32(&r.output[4..]), 10);
+    let r = exec.invoke("alice", "ptr", vec![]);
+    assert_eq!(as_i32(&r.output[4..]), 20);
+    assert_eq!(
+        exec.state().get("alice", "vec").unwrap(),
+        [20, 0, 0, 0, 0, 0, 0, 0]
+    );
+}
+
+#[test]
+fn fan_out_of_1000_with_a_pool_of_2() {
+    let exec = executor(2, Limits::default());
+    upload(&exec, "child", CHILD);
+    upload(&exec, "fanout", FANOUT);
+    let r = exec.invoke("alice", "fanout", sum_input(1000));
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    let expected: i32 = (0..1000).map(|i| i % 7 + 1).sum();
+    assert_eq!(as_i32(&r.output), expected);
+    // The finished call's children's records are gone.
+    assert_eq!(exec.records(), 0);
+}
+
+#[test]
+fn chain_250_deep_with_a_pool_of_2() {
+    let exec = executor(2, Limits::default());
+    upload(&exec, "deep", DEEP);
+    let r = exec.invoke("alice", "deep", sum_input(250));
+    assert_eq!(
+        (r.return_code, r.failed),
+        (250, false),
+        "{}",
+        text(&r.output)
+    );
+}
+
+#[test]
+fn chain_ptr_runs_a_table_entry_after_the_initialisers() {
+    let exec = executor(2, Limits::default());
+    upload(
+        &exec,
+        "ptr",
+        r#"(global $init (mut i32) (i32.const 0))
+           (table 2 funcref)
+           (elem (i32.const 1) $worker)
+           (func (export "__wasm_call_ctors") (global.set $init (i32.const 1000)))
+           ;; input byte * 2 + what the initialiser set
+           (func $worker (result i32)
+             (drop (call $read_input (i32.const 0) (i32.const 1)))
+             (i32.add (global.get $init) (i32.mul (i32.load8_u (i32.const 0)) (i32.const 2))))
+           (func (export "_start") (local $id i32)
+             (i32.store8 (i32.const 8) (i32.const 21))
+             (local.set $id (call $chain_ptr (i32.const 1) (i32.const 8) (i32.const 1)))
+             (i32.store (i32.const 16) (call $await (local.get $id)))
+             ;; index 0 is null: that call fails with 1
+             (i32.store (i32.const 20) (call $await (call $chain_ptr (i32.const 0) (i32.const 0) (i32.const 0))))
+             (i32.store (i32.const 24) (call $await (call $chain_ptr (i32.const 99) (i32.const 0) (i32.const 0))))
+             (call $write_output (i32.const 16) (i32.const 12)))"#,
+    );
+    let r = exec.invoke("alice", "ptr", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    assert_eq!(as_i32(&r.output[0..4]), 1042);
+    assert_eq!(as_i32(&r.output[4..8]), 1);
+    assert_eq!(as_i32(&r.output[8..12]), 1);
+}
+
+#[test]
+fn awaiting_unknown_or_foreign_ids_gives_minus_one() {
+    let exec = executor(2, Limits::default());
+    upload(&exec, "child", CHILD);
+    // Awaits the id in its input: one its parent made, not itself.
+    upload(
+        &exec,
+        "awaiter",
+        r#"(func (export "_start")
+             (drop (call $read_input (i32.const 0) (i32.const 4)))
+             (call $exit (i32.add (i32.const 100) (call $await (i32.load (i32.const 0))))))"#,
+    );
+    upload(
+        &exec,
+        "parent",
+        r#"(data (i32.const 0) "child\00")
+           (data (i32.const 8) "awaiter\00")
+           (func (export "_start") (local $a i32)
+             (local.set $a (call $chain_name (i32.const 0) (i32.const 100) (i32.const 1)))
+             (i32.store (i32.const 32) (local.get $a))
+             (i32.store (i32.const 36) (call $await (call $chain_name (i32.const 8) (i32.const 32) (i32.const 4))))
+             (i32.store (i32.const 40) (call $await (i32.const 123456)))
+             (i32.store (i32.const 44) (call $await (i32.const 0)))
+             (i32.store (i32.const 48) (call $output_size (i32.const -1)))
+             (i32.store (i32.const 52) (call $await_output (i32.const 777) (i32.const 0) (i32.const 4)))
+             ;; Our own call, twice.
+             (i32.store (i32.const 56) (call $await (local.get $a)))
+             (i32.store (i32.const 60) (call $await (local.get $a)))
+             (call $write_output (i32.const 36) (i32.const 28)))"#,
+    );
+    let r = exec.invoke("alice", "parent", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    let words: Vec<i32> = r.output.chunks(4).map(as_i32).collect();
+    assert_eq!(words, vec![99, -1, -1, -1, -1, 1, 1]);
+}
+
+#[test]
+fn unknown_functions_fail_with_a_message() {
+    let exec = executor(2, Limits::default());
+    let r = exec.invoke("alice", "nope", vec![]);
+    assert_eq!((r.return_code, r.failed), (1, true));
+    assert_eq!(text(&r.output), "unknown function alice/nope");
+    // Chained: the parent gets an id, return code 1 and the message.
+    upload(
+        &exec,
+        "parent",
+        r#"(data (i32.const 0) "nope\00")
+           (data (i32.const 8) "..\00")
+           (func (export "_start") (local $id i32) (local $rc i32)
+             (local.set $id (call $chain_name (i32.const 0) (i32.const 0) (i32.const 0)))
+             (local.set $rc (call $await_output (local.get $id) (i32.const 100) (i32.const 200)))
+             (call $write_output (i32.const 100) (call $output_size (local.get $id)))
+             (if (i32.ne (local.get $rc) (i32.const 1)) (then unreachable))
+             ;; A name that is not a valid function name fails the same way.
+             (if (i32.ne (call $await (call $chain_name (i32.const 8) (i32.const 0) (i32.const 0))) (i32.const 1))
+               (then unreachable)))"#,
+    );
+    let r = exec.invoke("alice", "parent", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    assert_eq!(text(&r.output), "unknown function alice/nope");
+    // A name with '/' traps in the caller.
+    upload(
+        &exec,
+        "slash",
+        r#"(data (i32.const 0) "bob/echo\00")
+           (func (export "_start") (drop (call $chain_name (i32.const 0) (i32.const 0) (i32.const 0))))"#,
+    );
+    let r = exec.invoke("alice", "slash", vec![]);
+    assert!(r.failed, "{r:?}");
+    assert!(
+        text(&r.output).contains("bad function name \"bob/echo\""),
+        "{}",
+        text(&r.output)
+    );
+}
+
+#[test]
+fn bad_pointers_trap_with_a_message_and_the_caller_survives() {
+    let exec = executor(2, Limits::default());
+    upload(
+        &exec,
+        "badptr",
+        r#"(func (export "_start") (call $write_output (i32.const 0xffff0000) (i32.const 16)))"#,
+    );
+    upload(
+        &exec,
+        "badlen",
+        r#"(func (export "_start") (drop (call $read_input (i32.const 16) (i32.const -1))))"#,
+    );
+    upload(
+        &exec,
+        "badkey",
+        // A key running into the end of memory without a NUL.
+        r#"(data (i32.const 65530) "abcdef")
+           (func (export "_start") (drop (call $read_state (i32.const 65530) (i32.const 0) (i32.const 0))))"#,
+    );
+    let r = exec.invoke("alice", "badptr", vec![]);
+    assert_eq!((r.return_code, r.failed), (1, true));
+    assert_eq!(
+        text(&r.output),
+        "trap: host error: __faasm_write_output: guest buffer 0xffff0000 + 16 is outside memory (65536 bytes)"
+    );
+    let r = exec.invoke("alice", "badlen", b"x".to_vec());
+    assert!(
+        text(&r.output)
+            .contains("__faasm_read_input: guest buffer 0x10 + 4294967295 is outside memory"),
+        "{}",
+        text(&r.output)
+    );
+    let r = exec.invoke("alice", "badkey", vec![]);
+    assert!(
+        text(&r.output).contains("not NUL-terminated"),
+        "{}",
+        text(&r.output)
+    );
+    // A parent sees the child's failure as a return code and carries on.
+    upload(
+        &exec,
+        "parent",
+        r#"(data (i32.const 0) "badptr\00")
+           (data (i32.const 16) "survived")
+           (func (export "_start")
+             (if (i32.ne (call $await (call $chain_name (i32.const 0) (i32.const 0) (i32.const 0))) (i32.const 1))
+               (then unreachable))
+             (call $write_output (i32.const 16) (i32.const 8)))"#,
+    );
+    let r = exec.invoke("alice", "parent", vec![]);
+    assert_eq!(
+        (r.return_code, text(&r.output)),
+        (0, "survived".to_string())
+    );
+}
+
+#[test]
+fn a_trapping_child_is_a_nonzero_return_code_for_its_parent() {
+    let exec = executor(2, Limits::default());
+    upload(
+        &exec,
+        "boom",
+        r#"(func (export "_start") (drop (i32.div_u (i32.const 1) (i32.const 0))))"#,
+    );
+    upload(
+        &exec,
+        "parent",
+        r#"(data (i32.const 0) "boom\00")
+           (func (export "_start") (local $id i32)
+             (local.set $id (call $chain_name (i32.const 0) (i32.const 0) (i32.const 0)))
+             (i32.store (i32.const 8) (call $await_output (local.get $id) (i32.const 12) (i32.const 100)))
+             (call $write_output (i32.const 8) (i32.add (i32.const 4) (call $output_size (local.get $id)))))"#,
+    );
+    let r = exec.invoke("alice", "parent", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    assert_eq!(as_i32(&r.output), 1);
+    let msg = text(&r.output[4..]);
+    assert!(
+        msg.starts_with("trap: wasm trap: integer divide by zero"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn output_over_the_limit_fails_the_call() {
+    let exec = executor(
+        2,
+        Limits {
+            max_output: 100,
+            ..Limits::default()
+        },
+    );
+    upload(
+        &exec,
+        "big",
+        r#"(func (export "_start") (call $write_output (i32.const 0) (i32.const 101)))"#,
+    );
+    upload(
+        &exec,
+        "fits",
+        r#"(func (export "_start") (call $write_output (i32.const 0) (i32.const 100)))"#,
+    );
+    // 1 GB claimed: refused by the limit before anything is read.
+    upload(
+        &exec,
+        "huge",
+        r#"(func (export "_start") (call $write_output (i32.const 0) (i32.const 1000000000)))"#,
+    );
+    let r = exec.invoke("alice", "big", vec![]);
+    assert!(r.failed, "{r:?}");
+    assert!(
+        text(&r.output).contains("output limit exceeded (101 bytes, limit 100)"),
+        "{}",
+        text(&r.output)
+    );
+    assert!(text(&exec.invoke("alice", "huge", vec![]).output).contains("output limit exceeded"));
+    assert_eq!(exec.invoke("alice", "fits", vec![]).output.len(), 100);
+}
+
+#[test]
+fn a_function_that_never_returns_times_out() {
+    let exec = executor(2, short_timeout(300));
+    upload(
+        &exec,
+        "spin",
+        r#"(func (export "_start") (loop $l (br $l)))"#,
+    );
+    let start = Instant::now();
+    let r = exec.invoke("alice", "spin", vec![]);
+    assert!(r.failed, "{r:?}");
+    assert_eq!(text(&r.output), "timeout after 300ms");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    // A parent blocked on it times out too, at its own deadline.
+    upload(
+        &exec,
+        "waiter",
+        r#"(data (i32.const 0) "spin\00")
+           (func (export "_start") (drop (call $await (call $chain_name (i32.const 0) (i32.const 0) (i32.const 0)))))"#,
+    );
+    let r = exec.invoke("alice", "waiter", vec![]);
+    assert_eq!(text(&r.output), "timeout after 300ms");
+    // The executor still works.
+    upload(&exec, "echo", ECHO);
+    assert_eq!(exec.invoke("alice", "echo", b"ok".to_vec()).output, b"ok");
+}
+
+#[test]
+fn a_function_asleep_in_poll_oneoff_times_out() {
+    let exec = executor(2, short_timeout(300));
+    // One clock subscription (48 bytes at 0): relative timeout of 60 s.
+    exec.upload(
+        "alice",
+        "sleeper",
+        &wat(r#"(module
+          (import "wasi_snapshot_preview1" "poll_oneoff"
+            (func $poll (param i32 i32 i32 i32) (result i32)))
+          (memory 1)
+          (func (export "_start")
+            (i32.store8 (i32.const 8) (i32.const 0))
+            (i32.store (i32.const 16) (i32.const 1))
+            (i64.store (i32.const 24) (i64.const 60000000000))
+            (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let r = exec.invoke("alice", "sleeper", vec![]);
+    assert!(r.failed, "{r:?}");
+    assert_eq!(text(&r.output), "timeout after 300ms");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn mmap_munmap_and_sbrk_manage_guest_memory() {
+    let exec = executor(2, Limits::default());
+    // Outputs i32s: an mmap of 100 KiB, a second mmap after unmapping the
+    // first (reused), the memory size in pages, a mapping with a file
+    // descriptor (refused: -ENODEV), what the reused page holds, then the
+    // sbrk break before and after growing it by 10 bytes.
+    exec.upload(
+        "alice",
+        "mman",
+        &wat(r#"(module
+          (import "env" "mmap" (func $mmap (param i32 i32 i32 i32 i32 i64) (result i32)))
+          (import "env" "munmap" (func $munmap (param i32 i32) (result i32)))
+          (import "env" "__sbrk" (func $sbrk (param i32) (result i32)))
+          (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (local $a i32)
+            (local.set $a (call $mmap (i32.const 0) (i32.const 102400) (i32.const 3) (i32.const 0x22) (i32.const -1) (i64.const 0)))
+            (i32.store (local.get $a) (i32.const 42))
+            (i32.store (i32.const 0) (local.get $a))
+            (drop (call $munmap (local.get $a) (i32.const 102400)))
+            (i32.store (i32.const 4) (call $mmap (i32.const 0) (i32.const 65536) (i32.const 3) (i32.const 0x22) (i32.const -1) (i64.const 0)))
+            (i32.store (i32.const 8) (memory.size))
+            (i32.store (i32.const 12) (call $mmap (i32.const 0) (i32.const 16) (i32.const 1) (i32.const 2) (i32.const 3) (i64.const 0)))
+            (i32.store (i32.const 16) (i32.load (i32.load (i32.const 4))))
+            (drop (call $sbrk (i32.const 0)))
+            (i32.store (i32.const 20) (call $sbrk (i32.const 10)))
+            (i32.store (i32.const 24) (call $sbrk (i32.const 0)))
+            (call $write_output (i32.const 0) (i32.const 28))))"#),
+    )
+    .unwrap();
+    let r = exec.invoke("alice", "mman", vec![]);
+    assert!(!r.failed, "{}", text(&r.output));
+    let words: Vec<i32> = r
+        .output
+        .chunks(4)
+        .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    // First mapping at the old end of memory (page 1), two pages long;
+    // the second reuses page 1 and reads zero where the first wrote 42.
+    // The break starts at the end of memory (3 pages).
+    assert_eq!(words, vec![65536, 65536, 3, -19, 0, 196608, 196618]);
+}
+
+#[test]
+fn memory_is_capped_by_the_limit() {
+    let exec = executor(
+        2,
+        Limits {
+            max_memory: Some(2 * 65536),
+            ..Limits::default()
+        },
+    );
+    upload(
+        &exec,
+        "grow",
+        r#"(func (export "_start")
+             (i32.store (i32.const 0) (memory.grow (i32.const 1)))
+             (i32.store (i32.const 4) (memory.grow (i32.const 1)))
+             (call $write_output (i32.const 0) (i32.const 8)))"#,
+    );
+    let r = exec.invoke("alice", "grow", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    assert_eq!((as_i32(&r.output[..4]), as_i32(&r.output[4..])), (1, -1));
+    exec.upload(
+        "alice",
+        "fat",
+        &wat(r#"(module (memory 3) (func (export "_start")))"#),
+    )
+    .unwrap();
+    let r = exec.invoke("alice", "fat", vec![]);
+    assert!(
+        r.failed && text(&r.output).contains("exceeds the configured limit"),
+        "{}",
+        text(&r.output)
+    );
+}
+
+#[test]
+fn a_plain_wasi_program_runs_as_a_function() {
+    let exec = executor(2, Limits::default());
+    let wasm = wat(r#"(module
+             (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "args_sizes_get" (func $args (param i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 16) "hello from WASI\n")
+             (func (export "_start")
+               (i32.store (i32.const 0) (i32.const 16))
+               (i32.store (i32.const 4) (i32.const 16))
+               (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#);
+    exec.upload("alice", "hello", &wasm).unwrap();
+    let r = exec.invoke("alice", "hello", vec![]);
+    assert_eq!(
+        (r.return_code, text(&r.output)),
+        (0, "hello from WASI\n".to_string())
+    );
+    // proc_exit's status is the return code, stdout still the output.
+    let wasm = wat(r#"(module
+             (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (func (export "_start") (call $exit (i32.const 7))))"#);
+    exec.upload("alice", "seven", &wasm).unwrap();
+    let r = exec.invoke("alice", "seven", vec![]);
+    assert_eq!((r.return_code, r.failed), (7, false));
+}
+
+// ---- faasm-run upload / list / invoke ------------------------------------
+
+fn faasm_run_in(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
+    use std::io::Write;
+    let mut cmd = Command::new(FAASM_RUN);
+    cmd.args(args)
+        .env("FAASM_HOME", home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        });
+    let mut child = cmd.spawn().expect("cannot start faasm-run");
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    }
+    child.wait_with_output().unwrap().into()
+}
+
+fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn cli_upload_list_invoke() {
+    let dir = scratch_dir("cli");
+    let home = dir.join("home");
+    let echo = write_file(&dir, "echo.wasm", &guest(ECHO));
+    let wat_src = format!("(module {IMPORTS} (memory (export \"memory\") 1) {CHILD})");
+    let child = write_file(&dir, "child.wat", wat_src.as_bytes());
+
+    let run = faasm_run_in(&home, &["list"], None);
+    run.assert_ok(0, "");
+    let run = faasm_run_in(
+        &home,
+        &["upload", "alice/echo", echo.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stdout.starts_with("uploaded alice/echo: "), "{run:#?}");
+    assert!(home.join("functions/alice/echo/function.faasm").is_file());
+    assert!(home.join("functions/alice/echo/function.wasm").is_file());
+    let run = faasm_run_in(
+        &home,
+        &["upload", "bob/child", child.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    faasm_run_in(&home, &["list"], None).assert_ok(0, "alice/echo\nbob/child\n");
+
+    faasm_run_in(
+        &home,
+        &["invoke", "alice/echo", "--input", "hi there"],
+        None,
+    )
+    .assert_ok(0, "hi there");
+    let input = write_file(&dir, "in.txt", b"from a file");
+    faasm_run_in(
+        &home,
+        &[
+            "invoke",
+            "alice/echo",
+            "--input-file",
+            input.to_str().unwrap(),
+        ],
+        None,
+    )
+    .assert_ok(0, "from a file");
+    faasm_run_in(&home, &["invoke", "alice/echo"], Some(b"from stdin")).assert_ok(0, "from stdin");
+    faasm_run_in(
+        &home,
+        &[
+            "invoke",
+            "--workers",
+            "1",
+            "--timeout-ms",
+            "5000",
+            "alice/echo",
+        ],
+        None,
+    )
+    .assert_ok(0, "");
+    // The return code is the exit status.
+    faasm_run_in(&home, &["invoke", "bob/child", "--input", "\x04"], None).assert_ok(5, "");
+
+    faasm_run_in(&home, &["invoke", "alice/nope"], None)
+        .assert_error("unknown function alice/nope");
+    faasm_run_in(&home, &["invoke", "alice/../x"], None).assert_error("invalid");
+    faasm_run_in(&home, &["upload", "alice/x", "/nonexistent.wasm"], None)
+        .assert_error("cannot read /nonexistent.wasm");
+    let bad = write_file(&dir, "bad.wat", b"(module (func (result i32)))");
+    faasm_run_in(&home, &["upload", "alice/x", bad.to_str().unwrap()], None)
+        .assert_error("cannot compile alice/x");
+    // A trap is an error line and status 1.
+    let boom = write_file(
+        &dir,
+        "boom.wat",
+        b"(module (func (export \"_start\") unreachable))",
+    );
+    faasm_run_in(
+        &home,
+        &["upload", "alice/boom", boom.to_str().unwrap()],
+        None,
+    );
+    faasm_run_in(&home, &["invoke", "alice/boom"], None)
+        .assert_error("alice/boom: trap: wasm trap: ");
+
+    // A module file literally named `list` still runs the old way.
+    let list = write_file(&dir, "list", &wat(r#"(module (func (export "_start")))"#));
+    let run = Command::new(FAASM_RUN)
+        .arg("./list")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let _ = list;
+}
+
+#[test]
+fn calls_beyond_the_in_flight_bound_fail_instead_of_hanging() {
+    let home = scratch_dir("bound");
+    let exec = Executor::new(
+        FunctionStore::new(home),
+        ExecutorConfig {
+            workers: 2,
+            max_calls: 10,
+            ..ExecutorConfig::default()
+        },
+    );
+    upload(&exec, "deep", DEEP);
+    // Calls 0..=9 are in flight; the 11th chained call fails at once with
+    // return code 1, and each level above adds 1.
+    let r = exec.invoke("alice", "deep", sum_input(50));
+    assert_eq!(
+        (r.return_code, r.failed),
+        (11, false),
+        "{}",
+        text(&r.output)
+    );
+    assert!(exec.threads() <= 11, "{} threads", exec.threads());
+    // The bound is on calls in flight, not in total.
+    let r = exec.invoke("alice", "deep", sum_input(5));
+    assert_eq!(r.return_code, 5);
+}
