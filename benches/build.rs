@@ -59,6 +59,70 @@ fn main() {
         println!("cargo::rustc-env={env_name}={wasm_path}");
         println!("cargo::rustc-env={env_name}_ERROR={wasm_error}");
     }
+    build_simd_threads(&kernels, &out, &clang, have_clang);
+}
+
+/// The simd_threads bench's kernels, outside the `KERNELS` set: the f32 dot
+/// product natively and to wasm with and without `-msimd128` (its SIMD
+/// path uses the wasm intrinsics), and the wasi-threads parallel sum (wasm
+/// only: shared imported memory, `thread-spawn`).
+fn build_simd_threads(kernels: &Path, out: &Path, clang: &str, have_clang: bool) {
+    println!("cargo::rustc-check-cfg=cfg(native_simd)");
+    let mut native = cc::Build::new();
+    if have_clang {
+        native.compiler(clang);
+    }
+    native
+        .file(kernels.join("simd_dot.c"))
+        .include(kernels)
+        .opt_level(2)
+        .flag(OPT)
+        .warnings(true)
+        .cargo_warnings(false);
+    match native.try_compile("faasm_bench_simd") {
+        Ok(()) => println!("cargo::rustc-cfg=native_simd"),
+        Err(e) => println!("cargo::warning=native simd_dot not built: {e}"),
+    }
+    let plain = ["-Wl,--no-entry,--export-dynamic,-z,stack-size=1048576"];
+    let threads = [
+        "-matomics",
+        "-mbulk-memory",
+        "-Wl,--no-entry,--export-dynamic,--shared-memory,--import-memory,--max-memory=33554432",
+    ];
+    for (src, name, env_name, flags) in [
+        ("simd_dot.c", "dot", "FAASM_BENCH_DOT_WASM", &plain[..]),
+        (
+            "simd_dot.c",
+            "dot-simd",
+            "FAASM_BENCH_DOT_SIMD_WASM",
+            &["-msimd128", plain[0]][..],
+        ),
+        ("psum.c", "psum", "FAASM_BENCH_PSUM_WASM", &threads[..]),
+    ] {
+        let wasm = out.join(format!("{name}.wasm"));
+        let built = if have_clang {
+            run(Command::new(clang)
+                .args(["--target=wasm32-unknown-unknown", OPT, "-nostdlib", "-I"])
+                .arg(kernels)
+                .args(flags)
+                .arg(kernels.join(src))
+                .arg("-o")
+                .arg(&wasm))
+        } else {
+            Err(format!("`{clang}` not found"))
+        };
+        let (path, error) = match built {
+            Ok(()) => (wasm.display().to_string(), String::new()),
+            Err(e) => {
+                // One line: it travels in an environment variable.
+                let e = e.replace('\n', " ");
+                println!("cargo::warning={name}.wasm not built: {e}");
+                (String::new(), e)
+            }
+        };
+        println!("cargo::rustc-env={env_name}={path}");
+        println!("cargo::rustc-env={env_name}_ERROR={error}");
+    }
 }
 
 /// Exported kernel symbols; the scalar native build renames them with a
