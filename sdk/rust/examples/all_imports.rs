@@ -1,0 +1,52 @@
+//! Calls every function of the SDK once, so that tests/sdk_abi.rs (in the
+//! faasm root crate) can check that the crate imports each `env.__faasm_*`
+//! function of the ABI with its exact wasm type. Only linked and inspected,
+//! never run: the calls sit behind a condition the compiler cannot see
+//! through.
+
+use faasm_sdk::state::{self, StatePtr};
+
+extern "C" fn chained() -> i32 {
+    0
+}
+
+fn main() -> Result<(), faasm_sdk::Error> {
+    if std::env::args().count() < 1000 {
+        return Ok(());
+    }
+    let input = faasm_sdk::input();
+    faasm_sdk::set_output(&input);
+    let a = faasm_sdk::chain("f", &input)?;
+    let b = faasm_sdk::chain_fn(chained, &input);
+    let _ = (a.wait(), b.output());
+    let k = "key";
+    let _ = (
+        state::size(k)?,
+        state::get(k)?,
+        state::get_offset(k, 16, 4, 4)?,
+    );
+    state::set(k, &input)?;
+    state::set_offset(k, 16, 4, &input)?;
+    state::append(k, &input)?;
+    let _ = state::read_appended(k, 8, 2)?;
+    state::clear_appended(k)?;
+    state::push(k)?;
+    state::push_partial(k)?;
+    state::pull(k, 16)?;
+    {
+        let mut whole = StatePtr::map(k, 16)?;
+        whole[0] = 1;
+        whole.flag_dirty(0..1)?;
+        whole.flag_all_dirty();
+        whole.push_partial();
+        whole.pull();
+    }
+    let _part = StatePtr::map_range("other", 16, 4..8)?;
+    let _locks = (
+        state::lock_read(k)?,
+        state::lock_write(k)?,
+        state::lock_global_read(k)?,
+        state::lock_global_write(k)?,
+    );
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The SDK examples (examples/c/{echo,counter,pi,pi_ptr}.c and
+//! examples/{echo,counter,pi}-rust) run as functions through the executor:
+//! `faasm-run upload user/func FILE.wasm`, then `faasm-run invoke user/func
+//! --input TEXT`, each test with its own temporary FAASM_HOME. The guests
+//! come from examples/build.sh (see `common::examples`).
+
+mod common;
+
+use common::{FAASM_RUN, Run, examples, scratch_dir};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A function store of its own: every `faasm-run` here runs with
+/// FAASM_HOME pointing at a fresh directory.
+struct Home(PathBuf);
+
+impl Home {
+    fn new(name: &str) -> Home {
+        Home(scratch_dir(name))
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Command::new(FAASM_RUN)
+            .args(args)
+            .env("FAASM_HOME", &self.0)
+            .stdin(Stdio::null())
+            .output()
+            .expect("cannot start faasm-run")
+            .into()
+    }
+
+    /// Uploads `dir/guest.wasm` as `function` (user/func); must succeed.
+    fn upload(&self, function: &str, dir: &Path, guest: &str) {
+        let wasm = dir.join(format!("{guest}.wasm"));
+        let run = self.run(&["upload", function, wasm.to_str().unwrap()]);
+        assert_eq!(run.signal, None, "upload {function}: {run:#?}");
+        assert_eq!(run.code, Some(0), "upload {function}: {run:#?}");
+    }
+
+    fn invoke(&self, function: &str, input: &str) -> Run {
+        self.run(&["invoke", function, "--input", input])
+    }
+}
+
+/// The call's output as printed by `invoke`, which may end it with one
+/// newline of its own (the examples' outputs never end with one).
+fn output(run: &Run) -> &str {
+    run.stdout.strip_suffix('\n').unwrap_or(&run.stdout)
+}
+
+/// Succeeded (return code 0, no signal) and printed `want` as its output.
+fn assert_output(run: &Run, want: &str) {
+    assert_eq!(run.signal, None, "killed by a signal: {run:#?}");
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert_eq!(output(run), want, "{run:#?}");
+}
+
+#[test]
+fn echo_returns_its_input() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("sdk-echo");
+    for guest in ["echo-c", "echo-rust"] {
+        let function = format!("demo/{guest}");
+        home.upload(&function, dir, guest);
+        assert_output(&home.invoke(&function, "hello, faasm"), "hello, faasm");
+        assert_output(
+            &home.invoke(&function, "  spaces and ünïcode  "),
+            "  spaces and ünïcode  ",
+        );
+        assert_output(&home.invoke(&function, ""), "");
+    }
+}
+
+/// The state tier is local to one executor process: each `faasm-run invoke`
+/// starts with an empty store, so a fresh home (and, today, every separate
+/// invocation) counts 1. Shared increments across calls of one executor are
+/// the host's state tests' business.
+#[test]
+fn counter_counts_from_zero() {
+    let Some(dir) = examples() else { return };
+    for guest in ["counter-c", "counter-rust"] {
+        let home = Home::new("sdk-counter");
+        let function = format!("demo/{guest}");
+        home.upload(&function, dir, guest);
+        assert_output(&home.invoke(&function, ""), "1");
+    }
+}
+
+/// Fan-out/fan-in: pi by name (C and Rust) and by function pointer (C). The
+/// three share their generator and sampling, so for the same N they print
+/// exactly the same estimate.
+#[test]
+fn pi_fans_out_and_in() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("sdk-pi");
+    // Different users, so both can be `pi` (the default worker name).
+    home.upload("c/pi", dir, "pi-c");
+    home.upload("rust/pi", dir, "pi-rust");
+    home.upload("c/pi_ptr", dir, "pi_ptr-c");
+
+    let mut estimates = Vec::new();
+    for function in ["c/pi", "rust/pi", "c/pi_ptr"] {
+        for input in ["", "10", "25"] {
+            let run = home.invoke(function, input);
+            assert_eq!(run.code, Some(0), "{function} {input:?}: {run:#?}");
+            let text = output(&run);
+            assert_eq!(
+                text.split_once('.').map(|(_, decimals)| decimals.len()),
+                Some(3),
+                "{function}: want 3 decimals, got {text:?}"
+            );
+            let pi: f64 = text
+                .parse()
+                .unwrap_or_else(|_| panic!("{function}: {run:#?}"));
+            assert!(
+                (pi - std::f64::consts::PI).abs() < 0.2,
+                "{function} {input:?}: {pi} is not close to pi"
+            );
+            estimates.push((function, input, text.to_string()));
+        }
+    }
+    for input in ["", "10", "25"] {
+        let same: Vec<_> = estimates.iter().filter(|(_, i, _)| *i == input).collect();
+        assert!(
+            same.iter().all(|(_, _, e)| *e == same[0].2),
+            "the estimates for {input:?} differ: {same:?}"
+        );
+    }
+}
+
+/// A worker that cannot run (an unknown function name) fails its call; the
+/// driver sees the non-zero return code and fails in turn, saying which.
+#[test]
+fn pi_reports_a_failed_worker() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("sdk-pi-fail");
+    for (function, guest) in [("c/pi", "pi-c"), ("rust/pi", "pi-rust")] {
+        home.upload(function, dir, guest);
+        let run = home.invoke(function, "3 no-such-function");
+        assert_eq!(run.signal, None, "{run:#?}");
+        assert_eq!(run.code, Some(1), "{run:#?}");
+        // The failed call's output may go to stdout or stderr.
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            said.contains("pi: worker 1 failed (1)"),
+            "{function}: {run:#?}"
+        );
+        // Bad input is the function's own error, not a trap.
+        let run = home.invoke(function, "many");
+        assert_eq!(run.code, Some(1), "{run:#?}");
+        let said = format!("{}{}", run.stdout, run.stderr);
+        assert!(said.contains("the input must be"), "{run:#?}");
+    }
+}
