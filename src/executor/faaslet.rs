@@ -4,7 +4,7 @@
 
 use super::Shared;
 use faasm_hostif::faasm::{self, CallCtx, CallResult, ChainTarget, FaasmCtx};
-use faasm_hostif::wasi::{self, Mount, OutputPipe, WasiCtx};
+use faasm_hostif::wasi::{self, OutputPipe, WasiCtx};
 use faasm_runtime::{
     Error, Func, Instance, Linker, Module, Trap, TrapKind, TrapReason, Val, ValType,
 };
@@ -91,16 +91,12 @@ fn wasi_ctx(
     func: &str,
     stdout: &OutputPipe,
 ) -> Result<WasiCtx, String> {
-    let upper = shared
-        .store
-        .user_fs(&call.user)
-        .map_err(|e| e.to_string())?;
-    let lower = shared.store.shared_fs().map_err(|e| e.to_string())?;
+    let fs = shared.filesystem(&call.user)?;
     let mut builder = WasiCtx::builder()
         .arg(func)
         .stdout_pipe(stdout.clone())
         .inherit_stderr()
-        .mount(Mount::layered("/", upper, lower));
+        .preopen(&fs);
     // A guest asleep in poll_oneoff cannot be interrupted at a loop
     // header: the sleep itself must end at the deadline.
     if let Some(d) = call.deadline {

@@ -37,6 +37,11 @@ struct State {
     /// `(deadline, sequence number)` → what to interrupt.
     entries: BTreeMap<(Instant, u64), InterruptHandle>,
     next: u64,
+    /// When the watchdog thread will look again by itself (`None`: only
+    /// when notified). A deadline after it needs no wake-up: the thread
+    /// will find it then, so a steady stream of calls costs no futex
+    /// round trip each.
+    wake_at: Option<Instant>,
     thread_started: bool,
     shutdown: bool,
 }
@@ -76,7 +81,7 @@ impl Watchdog {
         let mut st = lock(&self.inner.state);
         let key = (deadline, st.next);
         st.next += 1;
-        let earliest = st.entries.keys().next().is_none_or(|k| *k > key);
+        let wake = st.wake_at.is_none_or(|w| deadline < w);
         st.entries.insert(key, handle);
         if !st.thread_started {
             st.thread_started = true;
@@ -88,7 +93,7 @@ impl Watchdog {
                 .spawn(move || run(inner));
         }
         drop(st);
-        if earliest {
+        if wake {
             self.inner.changed.notify_one();
         }
         Watch {
@@ -119,8 +124,10 @@ fn run(inner: Arc<Inner>) {
                 h.interrupt();
             }
         }
-        st = match st.entries.keys().next() {
-            Some(&(d, _)) => {
+        let next = st.entries.keys().next().map(|&(d, _)| d);
+        st.wake_at = next;
+        st = match next {
+            Some(d) => {
                 let wait = d.saturating_duration_since(now);
                 inner
                     .changed

@@ -23,6 +23,7 @@ use call::{CallTable, Slot};
 use faasm_hostif::faasm::{
     Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, StateStore,
 };
+use faasm_hostif::wasi::{Mount, Preopen};
 use faasm_runtime::{Config, Engine, Module};
 use limits::Watchdog;
 use pool::Pool;
@@ -70,6 +71,9 @@ pub(crate) struct Shared {
     pool: Pool,
     inflight: AtomicUsize,
     modules: Mutex<HashMap<(String, String), Module>>,
+    /// Each user's filesystem, checked once (creating and canonicalising
+    /// the trees per call cost more than instantiating the Faaslet).
+    filesystems: Mutex<HashMap<String, Preopen>>,
     /// The `Arc<dyn Chainer>` handed to Faaslets: a weak reference, so a
     /// Faaslet never keeps the executor alive.
     me: Weak<Shared>,
@@ -102,6 +106,7 @@ impl Executor {
             pool: Pool::new(config.workers, config.max_calls + 1),
             inflight: AtomicUsize::new(0),
             modules: Mutex::default(),
+            filesystems: Mutex::default(),
             me: me.clone(),
             config,
         });
@@ -195,6 +200,23 @@ impl Shared {
         let m = self.store.load(&self.engine, user, func)?;
         lock(&self.modules).entry(key).or_insert(m.clone());
         Ok(m)
+    }
+
+    /// `user`'s filesystem: guest `/` = their writable tree over the
+    /// shared read-only one.
+    pub(crate) fn filesystem(&self, user: &str) -> Result<Preopen, String> {
+        if let Some(p) = lock(&self.filesystems).get(user) {
+            return Ok(p.clone());
+        }
+        let upper = self.store.user_fs(user).map_err(|e| e.to_string())?;
+        let lower = self.store.shared_fs().map_err(|e| e.to_string())?;
+        let preopen = Mount::layered("/", upper, lower)
+            .check()
+            .map_err(|e| format!("bad WASI configuration: {e}"))?;
+        lock(&self.filesystems)
+            .entry(user.to_string())
+            .or_insert(preopen.clone());
+        Ok(preopen)
     }
 
     /// Queues the call described by `ctx` (its `id` already allocated)

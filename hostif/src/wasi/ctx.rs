@@ -4,7 +4,7 @@
 pub(crate) use super::fdtable::FdEntry;
 use super::fdtable::OpenDir;
 use super::stdio::{InputSource, OutputPipe, OutputSink};
-use super::vfs::{Mount, MountError, Vfs};
+use super::vfs::{Mount, MountError, Preopen};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -77,7 +77,8 @@ pub struct WasiCtxBuilder {
     stdin: InputSource,
     stdout: OutputSink,
     stderr: OutputSink,
-    mounts: Vec<Mount>,
+    /// Checked when added; the first error is reported by `build`.
+    mounts: Vec<Result<Preopen, MountError>>,
     deadline: Option<Instant>,
 }
 
@@ -158,7 +159,13 @@ impl WasiCtxBuilder {
 
     /// Preopens a (possibly layered, possibly read-only) [`Mount`].
     pub fn mount(mut self, mount: Mount) -> Self {
-        self.mounts.push(mount);
+        self.mounts.push(mount.check());
+        self
+    }
+
+    /// Preopens a mount checked before ([`Mount::check`]).
+    pub fn preopen(mut self, preopen: &Preopen) -> Self {
+        self.mounts.push(Ok(preopen.clone()));
         self
     }
 
@@ -194,9 +201,8 @@ impl WasiCtxBuilder {
             Some(FdEntry::Output(self.stdout)),
             Some(FdEntry::Output(self.stderr)),
         ];
-        for m in &self.mounts {
-            let vfs = Arc::new(Vfs::new(m)?);
-            fds.push(Some(FdEntry::Dir(OpenDir::preopen(vfs))));
+        for m in self.mounts {
+            fds.push(Some(FdEntry::Dir(OpenDir::preopen(m?.0))));
         }
         let state = WasiState {
             args: self.args,
@@ -260,5 +266,23 @@ mod tests {
         assert!(matches!(st.fd(2), Some(FdEntry::Output(OutputSink::Null))));
         assert!(st.fd(3).is_none());
         assert!(st.fd(u32::MAX).is_none());
+    }
+
+    #[test]
+    fn a_checked_mount_is_shared_and_a_bad_one_fails_the_build() {
+        let dir = super::super::fs_testutil::TempDir::new("preopen");
+        let preopen = Mount::dir(dir.path(""), "/").check().unwrap();
+        for _ in 0..2 {
+            let ctx = WasiCtx::builder().preopen(&preopen).build().unwrap();
+            let st = ctx.lock();
+            match st.fd(3) {
+                Some(FdEntry::Dir(d)) => assert!(std::sync::Arc::ptr_eq(&d.vfs, &preopen.0)),
+                _ => panic!("fd 3 is not the preopened directory"),
+            }
+        }
+        let missing = Mount::dir(dir.path("missing"), "/m");
+        assert!(missing.check().is_err());
+        let err = WasiCtx::builder().mount(missing).build().unwrap_err();
+        assert!(matches!(err, WasiCtxError::Mount(_)), "{err}");
     }
 }

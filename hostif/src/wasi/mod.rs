@@ -48,7 +48,7 @@ mod vfs;
 pub use ctx::{WasiCtx, WasiCtxBuilder, WasiCtxError};
 pub use signatures::{FUNCTIONS, WasiSignature, signature};
 pub use stdio::{InputSource, OutputPipe, OutputSink};
-pub use vfs::{Mount, MountError};
+pub use vfs::{Mount, MountError, Preopen};
 
 use crate::errno::{self, Errno};
 use crate::memory::GuestMemory;

@@ -73,6 +73,20 @@ impl Mount {
     }
 }
 
+/// A [`Mount`] already checked (host roots canonicalised), ready to be
+/// preopened by any number of contexts: an embedder that gives the same
+/// tree to every call (the executor, per user) checks it once instead of
+/// once per call. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Preopen(pub(crate) std::sync::Arc<Vfs>);
+
+impl Mount {
+    /// Checks the mount as [`crate::wasi::WasiCtxBuilder::mount`] would.
+    pub fn check(&self) -> Result<Preopen, MountError> {
+        Vfs::new(self).map(|v| Preopen(std::sync::Arc::new(v)))
+    }
+}
+
 /// A mount the builder refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MountError {
