@@ -189,3 +189,45 @@ fn arguments_and_environment_sizes() {
     ]);
     run.assert_ok(0, "0\n2\n13\n"); // "A=1\0" + "LONG=xyz\0"
 }
+
+#[test]
+fn a_shared_linker_uses_each_instances_own_context() {
+    use faasm_hostif::{HostCtx, wasi};
+    use faasm_runtime::{Engine, Linker, Module};
+    use std::sync::Arc;
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    wasi::add_to_linker_shared(&mut linker);
+    let module = Module::new(
+        &engine,
+        &wat(r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          ;; One iovec {ptr 8, len 2} at 0; the count goes to 12.
+          (data (i32.const 0) "\08\00\00\00\02\00\00\00hi")
+          (func (export "_start")
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))))"#),
+    )
+    .unwrap();
+    let pipes = [wasi::OutputPipe::new(), wasi::OutputPipe::new()];
+    for (i, pipe) in pipes.iter().enumerate() {
+        let host = HostCtx {
+            wasi: wasi::WasiCtx::builder()
+                .stdout_pipe(pipe.clone())
+                .build()
+                .unwrap(),
+            faasm: None,
+        };
+        let instance = linker.instantiate_with(&module, Arc::new(host)).unwrap();
+        for _ in 0..=i {
+            instance.get_func("_start").unwrap().call(&[]).unwrap();
+        }
+    }
+    assert_eq!(pipes[0].contents(), b"hi");
+    assert_eq!(pipes[1].contents(), b"hihi");
+    // An instance made without a context traps with a message; the host
+    // carries on.
+    let instance = linker.instantiate(&module).unwrap();
+    let err = instance.get_func("_start").unwrap().call(&[]).unwrap_err();
+    assert!(err.to_string().contains("no host context"), "{err}");
+}

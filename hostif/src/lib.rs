@@ -10,9 +10,11 @@
 
 pub mod errno;
 pub mod faasm;
+mod host;
 pub mod memory;
 pub mod threads;
 pub mod wasi;
 
 pub use errno::Errno;
+pub use host::HostCtx;
 pub use memory::GuestMemory;

@@ -170,7 +170,15 @@ pub struct Caller<'a> {
     pub(crate) instance: Option<&'a InstanceInner>,
 }
 
-impl Caller<'_> {
+impl<'a> Caller<'a> {
+    /// The data the calling instance was made with
+    /// ([`crate::Linker::instantiate_with`]), if it is a `T`. Borrowed from
+    /// the instance, not from this `Caller`, so it can be held while the
+    /// caller's memory is borrowed mutably.
+    pub fn data<T: std::any::Any>(&self) -> Option<&'a T> {
+        self.instance?.data.as_deref()?.downcast_ref::<T>()
+    }
+
     /// The caller's memory 0, if it has one.
     pub fn memory(&self) -> Option<Memory> {
         let inner = self.instance?;

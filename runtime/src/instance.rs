@@ -31,7 +31,14 @@ pub(crate) struct InstanceInner {
     /// Contexts of instances whose functions this one calls directly
     /// (transitively): they get the same stack limit on entry.
     pub peers: Vec<*const VMContext>,
+    /// The embedder's per-instance data ([`crate::Linker::instantiate_with`]),
+    /// which host functions reach through [`crate::Caller::data`]: one
+    /// linker can then serve every instance.
+    pub data: Option<HostData>,
 }
+
+/// What an embedder attaches to an instance.
+pub type HostData = Arc<dyn std::any::Any + Send + Sync>;
 
 // SAFETY: `peers` point at contexts of instances kept alive through
 // `imported_funcs`; everything else is Send + Sync.

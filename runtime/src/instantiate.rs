@@ -30,7 +30,11 @@ struct Imports {
     globals: Vec<Global>,
 }
 
-pub(crate) fn instantiate(linker: &Linker, module: &Module) -> Result<Instance, Error> {
+pub(crate) fn instantiate(
+    linker: &Linker,
+    module: &Module,
+    data: Option<crate::instance::HostData>,
+) -> Result<Instance, Error> {
     let info = module.info();
     let imports = resolve_imports(linker, module)?;
     let strategy = module.memory_strategy();
@@ -137,6 +141,7 @@ pub(crate) fn instantiate(linker: &Linker, module: &Module) -> Result<Instance, 
         elems: Mutex::new(elems),
         keepalive: KeepAlive::default(),
         peers,
+        data,
     });
     inner.vmctx.set_instance(Arc::as_ptr(&inner).cast());
     register_ownership(&inner, info);

@@ -1,6 +1,7 @@
 use crate::{Caller, Engine, Error, Extern, Func, Instance, Module, Trap, Val};
 use faasm_abi::FuncType;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Named definitions that satisfy modules' imports.
 #[derive(Clone)]
@@ -55,6 +56,18 @@ impl Linker {
     /// start function. A missing or mistyped import is `Error::Link`; a trap
     /// during initialisation is `Error::Trap`.
     pub fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
-        crate::instantiate::instantiate(self, module)
+        crate::instantiate::instantiate(self, module, None)
+    }
+
+    /// As [`Linker::instantiate`], attaching `data` to the instance: host
+    /// functions called by it find it with [`crate::Caller::data`] (also
+    /// during its start function). So per-instance host state needs no
+    /// linker of its own.
+    pub fn instantiate_with(
+        &self,
+        module: &Module,
+        data: Arc<dyn std::any::Any + Send + Sync>,
+    ) -> Result<Instance, Error> {
+        crate::instantiate::instantiate(self, module, Some(data))
     }
 }

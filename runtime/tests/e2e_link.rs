@@ -388,3 +388,48 @@ fn exported_handles_keep_their_instance_alive() {
     drop(t);
     assert!(matches!(f.call(&[]).unwrap()[..], [Val::I32(5)]));
 }
+
+#[test]
+fn one_linker_serves_instances_with_their_own_data() {
+    // The host function reads the calling instance's data: a counter of
+    // its own, so two instances of one module through one linker count
+    // apart, also from the start function.
+    struct Counter(std::sync::atomic::AtomicI32);
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    linker.func_new(
+        "host",
+        "bump",
+        FuncType::new(vec![], vec![ValType::I32]),
+        |caller, _, results| {
+            let c = caller
+                .data::<Counter>()
+                .ok_or_else(|| faasm_runtime::Trap::host("no counter"))?;
+            let n = c.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            results[0] = Val::I32(n);
+            Ok(())
+        },
+    );
+    let m = module(
+        &engine,
+        r#"(module
+          (import "host" "bump" (func $bump (result i32)))
+          (func $init (drop (call $bump)))
+          (start $init)
+          (func (export "bump") (result i32) (call $bump)))"#,
+    );
+    let a = linker
+        .instantiate_with(&m, Arc::new(Counter(10.into())))
+        .unwrap();
+    let b = linker
+        .instantiate_with(&m, Arc::new(Counter(100.into())))
+        .unwrap();
+    assert_eq!(call_i32(&a, "bump", &[]), 12);
+    assert_eq!(call_i32(&b, "bump", &[]), 102);
+    assert_eq!(call_i32(&a, "bump", &[]), 13);
+    // Data of another type, or none, is not found: the host decides.
+    let err = linker.instantiate(&m).unwrap_err();
+    assert!(err.to_string().contains("no counter"), "{err}");
+    let err = linker.instantiate_with(&m, Arc::new(7u8)).unwrap_err();
+    assert!(err.to_string().contains("no counter"), "{err}");
+}

@@ -3,11 +3,10 @@
 //! it ended into a [`CallResult`].
 
 use super::Shared;
-use faasm_hostif::faasm::{self, CallCtx, CallResult, ChainTarget, FaasmCtx};
-use faasm_hostif::wasi::{self, OutputPipe, WasiCtx};
-use faasm_runtime::{
-    Error, Func, Instance, Linker, Module, Trap, TrapKind, TrapReason, Val, ValType,
-};
+use faasm_hostif::HostCtx;
+use faasm_hostif::faasm::{CallCtx, CallResult, ChainTarget, FaasmCtx};
+use faasm_hostif::wasi::{OutputPipe, WasiCtx};
+use faasm_runtime::{Error, Func, Instance, Module, Trap, TrapKind, TrapReason, Val, ValType};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -131,10 +130,11 @@ fn execute(
     ctx: &FaasmCtx,
     target: &ChainTarget,
 ) -> Ended {
-    let mut linker = Linker::new(&shared.engine);
-    wasi::add_to_linker(&mut linker, wasi);
-    faasm::add_to_linker(&mut linker, ctx);
-    let instance = match linker.instantiate(module) {
+    let host = HostCtx {
+        wasi,
+        faasm: Some(ctx.clone()),
+    };
+    let instance = match shared.linker.instantiate_with(module, Arc::new(host)) {
         Ok(i) => i,
         Err(Error::Trap(t)) if t.exit_status().is_some() => {
             return Ended::Returned(t.exit_status().unwrap_or(1));

@@ -20,11 +20,12 @@ pub use limits::Limits;
 pub use store::{FunctionStore, StoreError, StoredFunction};
 
 use call::{CallTable, Slot};
+use faasm_hostif::faasm;
 use faasm_hostif::faasm::{
     Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, StateStore,
 };
-use faasm_hostif::wasi::{Mount, Preopen};
-use faasm_runtime::{Config, Engine, Module};
+use faasm_hostif::wasi::{self, Mount, Preopen};
+use faasm_runtime::{Config, Engine, Linker, Module};
 use limits::Watchdog;
 use pool::Pool;
 use std::collections::HashMap;
@@ -67,6 +68,9 @@ pub(crate) struct Shared {
     pub config: ExecutorConfig,
     pub state: Arc<StateStore>,
     pub watchdog: Watchdog,
+    /// WASI and the Faasm calls, defined once: each Faaslet is instantiated
+    /// with its own `HostCtx`, which the functions find through the caller.
+    pub linker: Linker,
     calls: CallTable,
     pool: Pool,
     inflight: AtomicUsize,
@@ -97,9 +101,13 @@ impl Executor {
             max_memory_pages: config.limits.max_memory.map(|b| b / 65536),
             ..Config::default()
         });
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker_shared(&mut linker);
+        faasm::add_to_linker_shared(&mut linker);
         let shared = Arc::new_cyclic(|me| Shared {
             store,
             engine,
+            linker,
             state: Arc::new(StateStore::new(config.state_limit)),
             watchdog: Watchdog::default(),
             calls: CallTable::default(),

@@ -445,14 +445,36 @@ fn arg_u32(args: &[Val], i: usize) -> u32 {
     }
 }
 
-/// Defines every `__faasm_*` call and the POSIX memory calls (`mmap`,
-/// `munmap`, `__sbrk`) in `linker` under [`MODULE`], all for the Faaslet
-/// of `ctx`.
-pub fn add_to_linker(linker: &mut Linker, ctx: &FaasmCtx) {
+/// Where a defined function finds its Faaslet's context.
+#[derive(Clone)]
+enum Source {
+    /// Bound to one Faaslet ([`add_to_linker`]).
+    Fixed(Arc<Inner>),
+    /// The calling instance's [`crate::HostCtx`] ([`add_to_linker_shared`]).
+    Instance,
+}
+
+impl Source {
+    fn get<'s, 'a: 's>(&'s self, caller: &Caller<'a>, call: &str) -> Result<&'s Inner, Trap> {
+        match self {
+            Source::Fixed(inner) => Ok(inner),
+            Source::Instance => crate::HostCtx::of(caller, call)?
+                .faasm
+                .as_ref()
+                .map(|f| &*f.inner)
+                .ok_or_else(|| {
+                    Trap::host(format!("{call}: the calling instance has no Faasm context"))
+                }),
+        }
+    }
+}
+
+fn define(linker: &mut Linker, source: Source) {
     for &(name, params, body) in MMAN {
         let ty = FuncType::new(params.to_vec(), vec![ValType::I32]);
-        let inner = ctx.inner.clone();
+        let source = source.clone();
         linker.func_new(MODULE, name, ty, move |caller, params, results| {
+            let inner = source.get(caller, name)?;
             let mut local = lock(&inner.local);
             let r = body(&mut local.mman, &mut CallerMemory(caller), params);
             if let Some(slot) = results.first_mut() {
@@ -465,11 +487,26 @@ pub fn add_to_linker(linker: &mut Linker, ctx: &FaasmCtx) {
         let params = vec![ValType::I32; nparams];
         let results: &[ValType] = if result { &[ValType::I32] } else { &[] };
         let ty = FuncType::new(params, results.to_vec());
-        let inner = ctx.inner.clone();
+        let source = source.clone();
         linker.func_new(MODULE, name, ty, move |caller, params, results| {
-            run(&inner, name, body, caller, params, results)
+            let inner = source.get(caller, name)?;
+            run(inner, name, body, caller, params, results)
         });
     }
+}
+
+/// Defines every `__faasm_*` call and the POSIX memory calls (`mmap`,
+/// `munmap`, `__sbrk`) in `linker` under [`MODULE`], all for the Faaslet
+/// of `ctx`.
+pub fn add_to_linker(linker: &mut Linker, ctx: &FaasmCtx) {
+    define(linker, Source::Fixed(ctx.inner.clone()));
+}
+
+/// The same calls for instances made with `Linker::instantiate_with` and
+/// a [`crate::HostCtx`] holding their [`FaasmCtx`]: one linker serves every
+/// Faaslet.
+pub fn add_to_linker_shared(linker: &mut Linker) {
+    define(linker, Source::Instance);
 }
 
 #[cfg(test)]

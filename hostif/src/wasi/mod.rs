@@ -265,6 +265,21 @@ pub fn add_to_linker(linker: &mut Linker, ctx: WasiCtx) {
     }
 }
 
+/// Defines every WASI preview 1 function in `linker` for instances made
+/// with `Linker::instantiate_with` and a [`crate::HostCtx`]: each call
+/// uses the calling instance's context, so one linker serves them all.
+pub fn add_to_linker_shared(linker: &mut Linker) {
+    for sig in FUNCTIONS {
+        let ty = FuncType::new(sig.params, sig.results);
+        let body = implementation(sig.name).unwrap_or(unsupported);
+        linker.func_new(MODULE, sig.name, ty, move |caller, params, results| {
+            let host = crate::HostCtx::of(caller, sig.name)?;
+            let memory = caller.memory_mut().unwrap_or_default();
+            call(sig, body, &host.wasi.state, memory, params, results)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
