@@ -181,6 +181,37 @@ fn run_host(
     Ok(())
 }
 
+/// Host calls with at most this many parameters and results pass them in
+/// arrays on the stack.
+const INLINE_VALS: usize = 8;
+
+/// Reads the arguments out of `slots`, runs the host function and writes
+/// its results back (`args` and `results` have the function's arity).
+fn dispatch_values(
+    h: &HostFuncInner,
+    caller: &mut Caller<'_>,
+    slots: &mut [ValSlot],
+    args: &mut [Val],
+    results: &mut [Val],
+) -> Result<(), Trap> {
+    for ((arg, t), s) in args.iter_mut().zip(&h.ty.params).zip(slots.iter()) {
+        // SAFETY: compiled code passed values of the parameter types.
+        *arg = unsafe { val_from_raw(*t, s.0) };
+    }
+    for (r, t) in results.iter_mut().zip(&h.ty.results) {
+        *r = Val::default_for(*t);
+    }
+    run_host(h, caller, args, results)?;
+    let instance = caller.instance;
+    for (slot, r) in slots.iter_mut().zip(results.iter()) {
+        slot.0 = val_to_raw(r).map_err(|e| Trap::host(e.to_string()))?;
+        if let (Val::FuncRef(Some(f)), Some(inst)) = (r, instance) {
+            inst.keepalive.hold_func(f);
+        }
+    }
+    Ok(())
+}
+
 /// The dispatcher host trampolines call (`HostFuncCtx.dispatch`).
 ///
 /// # Safety
@@ -196,29 +227,29 @@ pub(crate) unsafe extern "C" fn host_dispatch(
     let h = unsafe { &*((*(host_ctx as *const HostFuncCtx)).owner as *const HostFuncInner) };
     // SAFETY: the caller's instance is alive while its code runs.
     let instance = unsafe { InstanceInner::from_vmctx(caller_vmctx) };
-    let n = h.ty.params.len().max(h.ty.results.len());
-    // SAFETY: the trampoline provides at least `n` slots.
-    let slots = unsafe { std::slice::from_raw_parts_mut(values, n) };
-    let args: Vec<Val> =
-        h.ty.params
-            .iter()
-            .zip(slots.iter())
-            // SAFETY: compiled code passed values of the parameter types.
-            .map(|(t, s)| unsafe { val_from_raw(*t, s.0) })
-            .collect();
-    let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let (nparams, nresults) = (h.ty.params.len(), h.ty.results.len());
+    // SAFETY: the trampoline provides a slot per parameter and result.
+    let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
     let mut caller = Caller {
         instance: Some(instance),
     };
-    let outcome = run_host(h, &mut caller, &args, &mut results).and_then(|()| {
-        for (slot, r) in slots.iter_mut().zip(&results) {
-            slot.0 = val_to_raw(r).map_err(|e| Trap::host(e.to_string()))?;
-            if let Val::FuncRef(Some(f)) = r {
-                instance.keepalive.hold_func(f);
-            }
-        }
-        Ok(())
-    });
+    // Most host functions take and return a few values: keep them on the
+    // stack, so a host call allocates nothing.
+    let outcome = if nparams <= INLINE_VALS && nresults <= INLINE_VALS {
+        let mut args: [Val; INLINE_VALS] = std::array::from_fn(|_| Val::I32(0));
+        let mut results: [Val; INLINE_VALS] = std::array::from_fn(|_| Val::I32(0));
+        dispatch_values(
+            h,
+            &mut caller,
+            slots,
+            &mut args[..nparams],
+            &mut results[..nresults],
+        )
+    } else {
+        let mut args = vec![Val::I32(0); nparams];
+        let mut results = vec![Val::I32(0); nresults];
+        dispatch_values(h, &mut caller, slots, &mut args, &mut results)
+    };
     match outcome {
         Ok(()) => 0,
         Err(trap) => {
