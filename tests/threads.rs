@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Run, artifact, scratch_dir, write};
+use common::{Run, artifact, install_toolchain, required_guests, run_checked, scratch_dir, write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -41,46 +41,28 @@ fn guests() -> Option<&'static Path> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("threads-examples");
         std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-        let run = |cmd: &mut Command| -> Result<(), String> {
-            let r = cmd
-                .output()
-                .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-            if r.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{cmd:?} failed ({}):\n{}{}",
-                    r.status,
-                    String::from_utf8_lossy(&r.stdout),
-                    String::from_utf8_lossy(&r.stderr)
-                ))
-            }
-        };
-        if std::env::var_os("FAASM_SKIP_INSTALL").is_none_or(|v| v != "1") {
-            run(Command::new("bash").arg(root.join("scripts/install-toolchain.sh")))?;
-        }
+        install_toolchain()?;
         // No pthreads in Debian's wasi-libc: the C guest spawns threads
         // itself (see the comment at the top of threads.c).
-        run(Command::new("clang")
-            .args([
-                "--target=wasm32-wasi",
-                "-mexec-model=reactor",
-                "-O2",
-                "-matomics",
-                "-mbulk-memory",
-                "-Wl,--shared-memory,--import-memory,--max-memory=8388608,--no-check-features",
-            ])
+        let link = "-Wl,--shared-memory,--import-memory,--max-memory=8388608,--no-check-features";
+        let mut clang = Command::new("clang");
+        clang
+            .args(["--target=wasm32-wasi", "-mexec-model=reactor", "-O2"])
+            .args(["-matomics", "-mbulk-memory", link])
             .arg(root.join("examples/c/threads.c"))
             .arg("-o")
-            .arg(out.join("threads-c.wasm")))?;
+            .arg(out.join("threads-c.wasm"));
+        run_checked(&mut clang)?;
         // Its own target directory: the guest must not lock the host's.
         let target = out.join("threads-rust-target");
-        run(Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--release", "--target"])
-            .arg("wasm32-wasip1-threads")
-            .arg("--manifest-path")
-            .arg(root.join("examples/threads-rust/Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &target))?;
+        run_checked(
+            Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--release", "--target"])
+                .arg("wasm32-wasip1-threads")
+                .arg("--manifest-path")
+                .arg(root.join("examples/threads-rust/Cargo.toml"))
+                .env("CARGO_TARGET_DIR", &target),
+        )?;
         std::fs::copy(
             target.join("wasm32-wasip1-threads/release/threads-rust.wasm"),
             out.join("threads-rust.wasm"),
@@ -88,16 +70,7 @@ fn guests() -> Option<&'static Path> {
         .map_err(|e| e.to_string())?;
         Ok(out)
     });
-    match built {
-        Ok(dir) => Some(dir),
-        Err(why) if std::env::var_os("FAASM_REQUIRE_EXAMPLES").is_some_and(|v| v == "1") => {
-            panic!("thread example guests are required (FAASM_REQUIRE_EXAMPLES=1): {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED (guest toolchain unavailable): {why}");
-            None
-        }
-    }
+    required_guests("thread example", built)
 }
 
 fn expected_sum(n: u32) -> String {

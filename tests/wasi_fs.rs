@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{artifact, faasm_run, scratch_dir, write};
+use common::{
+    artifact, faasm_run, install_toolchain, required_guests, run_checked, scratch_dir, write,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -44,22 +46,6 @@ fn main() {
 }
 "#;
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let r = cmd
-        .output()
-        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    if r.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{cmd:?} failed ({}):\n{}{}",
-            r.status,
-            String::from_utf8_lossy(&r.stdout),
-            String::from_utf8_lossy(&r.stderr)
-        ))
-    }
-}
-
 /// `files-c.wasm` and `files-rust.wasm`, built once per test binary;
 /// `None` without a toolchain unless FAASM_REQUIRE_EXAMPLES=1.
 fn guests() -> Option<&'static Path> {
@@ -68,33 +54,26 @@ fn guests() -> Option<&'static Path> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasi-fs-guests");
         std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-        if std::env::var_os("FAASM_SKIP_INSTALL").is_none_or(|v| v != "1") {
-            run(Command::new("bash").arg(root.join("scripts/install-toolchain.sh")))?;
-        }
-        run(Command::new("clang")
-            .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
-            .arg(root.join("examples/c/files.c"))
-            .arg("-o")
-            .arg(out.join("files-c.wasm")))?;
+        install_toolchain()?;
+        run_checked(
+            Command::new("clang")
+                .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"])
+                .arg(root.join("examples/c/files.c"))
+                .arg("-o")
+                .arg(out.join("files-c.wasm")),
+        )?;
         let src = out.join("files_rust.rs");
         std::fs::write(&src, RUST_GUEST).map_err(|e| e.to_string())?;
-        run(Command::new("rustc")
-            .args(["--edition", "2021", "-O", "--target", "wasm32-wasip1"])
-            .arg(&src)
-            .arg("-o")
-            .arg(out.join("files-rust.wasm")))?;
+        run_checked(
+            Command::new("rustc")
+                .args(["--edition", "2021", "-O", "--target", "wasm32-wasip1"])
+                .arg(&src)
+                .arg("-o")
+                .arg(out.join("files-rust.wasm")),
+        )?;
         Ok(out)
     });
-    match built {
-        Ok(dir) => Some(dir),
-        Err(why) if std::env::var_os("FAASM_REQUIRE_EXAMPLES").is_some_and(|v| v == "1") => {
-            panic!("file example guests are required (FAASM_REQUIRE_EXAMPLES=1): {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED (guest toolchain unavailable): {why}");
-            None
-        }
-    }
+    required_guests("file example", built)
 }
 
 /// A sandbox `root` inside a scratch dir whose parent holds a secret, with

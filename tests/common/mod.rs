@@ -112,26 +112,51 @@ pub fn examples() -> Option<&'static Path> {
     let built = BUILT.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("examples");
-        let result = Command::new("bash")
-            .arg(root.join("examples/build.sh"))
-            .arg(&out)
-            .output()
-            .map_err(|e| format!("cannot run examples/build.sh: {e}"))?;
-        if result.status.success() {
-            Ok(out)
-        } else {
-            Err(format!(
-                "examples/build.sh failed ({}):\n{}{}",
-                result.status,
-                String::from_utf8_lossy(&result.stdout),
-                String::from_utf8_lossy(&result.stderr)
-            ))
-        }
+        run_checked(
+            Command::new("bash")
+                .arg(root.join("examples/build.sh"))
+                .arg(&out),
+        )?;
+        Ok(out)
     });
+    required_guests("example", built)
+}
+
+/// Runs `cmd`; a failure carries its status and output.
+pub fn run_checked(cmd: &mut Command) -> Result<(), String> {
+    let r = cmd
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if r.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd:?} failed ({}):\n{}{}",
+            r.status,
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr)
+        ))
+    }
+}
+
+/// Installs the guest toolchain (scripts/install-toolchain.sh) unless
+/// FAASM_SKIP_INSTALL=1.
+pub fn install_toolchain() -> Result<(), String> {
+    if std::env::var_os("FAASM_SKIP_INSTALL").is_some_and(|v| v == "1") {
+        return Ok(());
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    run_checked(Command::new("bash").arg(root.join("scripts/install-toolchain.sh")))
+}
+
+/// The outcome of building `what` guests: their directory, or `None` with
+/// the reason printed; with FAASM_REQUIRE_EXAMPLES=1 (set by
+/// scripts/test.sh, hence CI) a failure panics instead.
+pub fn required_guests<'a>(what: &str, built: &'a Result<PathBuf, String>) -> Option<&'a Path> {
     match built {
         Ok(dir) => Some(dir),
         Err(why) if std::env::var_os("FAASM_REQUIRE_EXAMPLES").is_some_and(|v| v == "1") => {
-            panic!("example guests are required (FAASM_REQUIRE_EXAMPLES=1): {why}")
+            panic!("{what} guests are required (FAASM_REQUIRE_EXAMPLES=1): {why}")
         }
         Err(why) => {
             eprintln!("SKIPPED (guest toolchain unavailable): {why}");
