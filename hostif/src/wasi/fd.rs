@@ -8,6 +8,7 @@
 use super::ctx::{FdEntry, WasiState};
 use super::fdtable::{FDFLAGS_APPEND, filetype};
 use super::fs_file;
+use super::iov;
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
 
@@ -25,21 +26,6 @@ pub const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
 /// `whence` values of `fd_seek`.
 const WHENCE_END: u32 = 2;
 
-fn io_errno(e: &std::io::Error) -> Errno {
-    match e.kind() {
-        std::io::ErrorKind::BrokenPipe => Errno::Pipe,
-        std::io::ErrorKind::Interrupted => Errno::Intr,
-        std::io::ErrorKind::WouldBlock => Errno::Again,
-        _ => Errno::Io,
-    }
-}
-
-/// Sum of the buffer lengths, which must fit the `size` result.
-fn total_len(iovs: &[crate::memory::IoVec]) -> Result<u32, Errno> {
-    let total: u64 = iovs.iter().map(|v| u64::from(v.len)).sum();
-    u32::try_from(total).map_err(|_| Errno::Inval)
-}
-
 pub fn fd_write(
     st: &WasiState,
     mem: &mut GuestMemory<'_>,
@@ -53,26 +39,8 @@ pub fn fd_write(
         Some(FdEntry::File(f)) => return fs_file::write(f, mem, iovs, iovs_len, None, nwritten),
         Some(FdEntry::Input(_) | FdEntry::Dir(_)) | None => return Err(Errno::Badf),
     };
-    mem.check(nwritten, 4)?;
-    let iovs = mem.iovecs(iovs, iovs_len)?;
-    total_len(&iovs)?;
-    let mut written: u32 = 0;
-    for v in &iovs {
-        let data = mem.slice(v.ptr, v.len)?;
-        match sink.write(data) {
-            Ok(n) => {
-                // n <= v.len, and the lengths sum to a u32.
-                written += n as u32;
-                if n < data.len() {
-                    break;
-                }
-            }
-            // Like writev(2): an error after some bytes went out is a short
-            // write, not a failure.
-            Err(_) if written > 0 => break,
-            Err(e) => return Err(io_errno(&e)),
-        }
-    }
+    let iovs = iov::checked(mem, iovs, iovs_len, nwritten)?;
+    let written = iov::gather(mem, &iovs, |data, _| sink.write(data))?;
     if written == 0 && iovs.iter().any(|v| v.len > 0) {
         // Nothing fitted into a bounded pipe.
         return Err(Errno::Nospc);
@@ -94,26 +62,10 @@ pub fn fd_read(
         Some(FdEntry::Dir(_)) => return Err(Errno::Isdir),
         Some(FdEntry::Output(_)) | None => return Err(Errno::Badf),
     };
-    mem.check(nread, 4)?;
-    let iovs = mem.iovecs(iovs, iovs_len)?;
-    total_len(&iovs)?;
-    let mut total: u32 = 0;
-    for v in iovs.iter().filter(|v| v.len > 0) {
-        let buf = mem.slice_mut(v.ptr, v.len)?;
-        match source.read(buf) {
-            Ok(n) => {
-                total += n as u32;
-                // Like readv(2): one short read ends the call, and a source
-                // that may block is read once so data already received is
-                // returned rather than held while waiting for more.
-                if n < buf.len() || source.may_block() {
-                    break;
-                }
-            }
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(io_errno(&e)),
-        }
-    }
+    let iovs = iov::checked(mem, iovs, iovs_len, nread)?;
+    // A source that may block is read once, so data already received is
+    // returned rather than held while waiting for more.
+    let total = iov::scatter(mem, &iovs, source.may_block(), |buf, _| source.read(buf))?;
     mem.write_u32(nread, total)
 }
 

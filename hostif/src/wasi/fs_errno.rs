@@ -9,6 +9,9 @@ pub(crate) fn io_errno(e: &std::io::Error) -> Errno {
         // Errors made up by std itself (not from a syscall).
         return match e.kind() {
             std::io::ErrorKind::NotFound => Errno::Noent,
+            std::io::ErrorKind::BrokenPipe => Errno::Pipe,
+            std::io::ErrorKind::Interrupted => Errno::Intr,
+            std::io::ErrorKind::WouldBlock => Errno::Again,
             std::io::ErrorKind::InvalidInput => Errno::Inval,
             std::io::ErrorKind::UnexpectedEof => Errno::Io,
             _ => Errno::Io,

@@ -7,8 +7,9 @@
 use super::ctx::{FdEntry, WasiState};
 use super::fdtable::{FDFLAGS_APPEND, OpenFile, filetype, rights};
 use super::fs_errno::io_errno;
+use super::iov;
 use crate::errno::Errno;
-use crate::memory::{GuestMemory, IoVec};
+use crate::memory::GuestMemory;
 use std::fs::Metadata;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -16,11 +17,6 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 /// Size of `filestat`: `{dev u64 @0, ino u64 @8, filetype u8 @16,
 /// nlink u64 @24, size u64 @32, atim u64 @40, mtim u64 @48, ctim u64 @56}`.
 pub const FILESTAT_SIZE: u32 = 64;
-
-fn checked_total(iovs: &[IoVec]) -> Result<(), Errno> {
-    let total: u64 = iovs.iter().map(|v| u64::from(v.len)).sum();
-    u32::try_from(total).map(|_| ()).map_err(|_| Errno::Inval)
-}
 
 fn file(st: &WasiState, fd: u32) -> Result<&OpenFile, Errno> {
     match st.fd(fd) {
@@ -44,30 +40,14 @@ pub(crate) fn write(
     if f.rights & rights::FD_WRITE == 0 {
         return Err(Errno::Badf);
     }
-    mem.check(nwritten, 4)?;
-    let iovs = mem.iovecs(iovs, iovs_len)?;
-    checked_total(&iovs)?;
+    let iovs = iov::checked(mem, iovs, iovs_len, nwritten)?;
     if f.append && offset.is_none() {
         (&f.file).seek(SeekFrom::End(0)).map_err(|e| io_errno(&e))?;
     }
-    let mut written: u32 = 0;
-    for v in &iovs {
-        let data = mem.slice(v.ptr, v.len)?;
-        let result = match offset {
-            Some(at) => f.file.write_at(data, at.saturating_add(u64::from(written))),
-            None => (&f.file).write(data),
-        };
-        match result {
-            Ok(n) => {
-                written += n as u32;
-                if n < data.len() {
-                    break;
-                }
-            }
-            Err(_) if written > 0 => break,
-            Err(e) => return Err(io_errno(&e)),
-        }
-    }
+    let written = iov::gather(mem, &iovs, |data, done| match offset {
+        Some(at) => f.file.write_at(data, at.saturating_add(u64::from(done))),
+        None => (&f.file).write(data),
+    })?;
     mem.write_u32(nwritten, written)
 }
 
@@ -84,27 +64,11 @@ pub(crate) fn read(
     if f.rights & rights::FD_READ == 0 {
         return Err(Errno::Badf);
     }
-    mem.check(nread, 4)?;
-    let iovs = mem.iovecs(iovs, iovs_len)?;
-    checked_total(&iovs)?;
-    let mut total: u32 = 0;
-    for v in iovs.iter().filter(|v| v.len > 0) {
-        let buf = mem.slice_mut(v.ptr, v.len)?;
-        let result = match offset {
-            Some(at) => f.file.read_at(buf, at.saturating_add(u64::from(total))),
-            None => (&f.file).read(buf),
-        };
-        match result {
-            Ok(n) => {
-                total += n as u32;
-                if n < buf.len() {
-                    break;
-                }
-            }
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(io_errno(&e)),
-        }
-    }
+    let iovs = iov::checked(mem, iovs, iovs_len, nread)?;
+    let total = iov::scatter(mem, &iovs, false, |buf, done| match offset {
+        Some(at) => f.file.read_at(buf, at.saturating_add(u64::from(done))),
+        None => (&f.file).read(buf),
+    })?;
     mem.write_u32(nread, total)
 }
 

@@ -37,6 +37,7 @@ mod fs_path;
 mod fs_tests;
 #[cfg(test)]
 mod fs_testutil;
+mod iov;
 mod path;
 mod poll;
 mod proc;
