@@ -4,7 +4,7 @@ use crate::run::{self, Outcome, RunError};
 use crate::values::format_val;
 use clap::Parser;
 use faasm_hostif::wasi::WasiCtx;
-use faasm_runtime::{Config, Engine};
+use faasm_runtime::{ArtifactKey, Config, Engine};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
@@ -85,7 +85,16 @@ impl Cli {
 
 fn execute(cli: Cli) -> Result<Outcome, RunError> {
     use std::os::unix::ffi::OsStrExt;
-    let engine = Engine::new(Config::default());
+    // Artifacts must carry this installation's tag; only a `.faasm` file
+    // is loaded as one, so only then is the key needed.
+    let mut config = Config::default();
+    if Path::new(cli.file())
+        .extension()
+        .is_some_and(|e| e == "faasm")
+    {
+        config.artifact_key = ArtifactKey::installation().map_err(RunError::ArtifactKey)?;
+    }
+    let engine = Engine::new(config);
     let module = if cli.file() == "demo" {
         run::load_demo(&engine)?
     } else {

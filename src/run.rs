@@ -21,6 +21,8 @@ pub enum RunError {
         "cannot load {path}: neither a WebAssembly module nor a faasm artifact (unrecognised magic number)"
     )]
     UnknownFormat { path: String },
+    #[error("cannot read or create the installation's artifact key: {0}")]
+    ArtifactKey(std::io::Error),
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,

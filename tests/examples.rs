@@ -19,6 +19,7 @@ fn forms(dir: &Path, guest: &str) -> Vec<PathBuf> {
     let api = write(&out, &format!("{guest}-api.faasm"), &artifact(&wasm));
     let cli = out.join(format!("{guest}-cli.faasm"));
     let status = std::process::Command::new(faasmc())
+        .env("FAASM_HOME", common::test_home())
         .arg("compile")
         .arg("-o")
         .arg(&cli)

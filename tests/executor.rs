@@ -522,6 +522,51 @@ fn a_function_that_never_returns_times_out() {
     assert_eq!(exec.invoke("alice", "echo", b"ok".to_vec()).output, b"ok");
 }
 
+/// The ways past a loop-header check: a start function (run while the
+/// instance is made), recursion and self tail calls without loops, and an
+/// atomic wait with no timeout. Each ends at the deadline, and the worker
+/// it held serves the next call.
+#[test]
+fn no_guest_code_escapes_the_deadline() {
+    let exec = executor(1, short_timeout(300));
+    let cases = [
+        (
+            "start",
+            r#"(module (func $s (loop $l (br $l))) (start $s) (func (export "_start")))"#,
+        ),
+        (
+            "tree",
+            r#"(module
+              (func $t (param i32) (result i32)
+                (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 1))
+                  (else (i32.add (call $t (i32.sub (local.get 0) (i32.const 1)))
+                                 (call $t (i32.sub (local.get 0) (i32.const 1)))))))
+              (func (export "_start") (drop (call $t (i32.const 60)))))"#,
+        ),
+        (
+            "tail",
+            r#"(module (func $f (param i64) (return_call $f (i64.add (local.get 0) (i64.const 1))))
+              (func (export "_start") (call $f (i64.const 0))))"#,
+        ),
+        (
+            "wait",
+            r#"(module (memory 1 1 shared)
+              (func (export "_start")
+                (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))))"#,
+        ),
+    ];
+    for (name, src) in cases {
+        exec.upload("alice", name, &wat(src)).unwrap();
+        let start = Instant::now();
+        let r = exec.invoke("alice", name, vec![]);
+        assert!(r.failed, "{name}: {r:?}");
+        assert_eq!(text(&r.output), "timeout after 300ms", "{name}");
+        assert!(start.elapsed() < Duration::from_secs(10), "{name}");
+    }
+    upload(&exec, "echo", ECHO);
+    assert_eq!(exec.invoke("alice", "echo", b"ok".to_vec()).output, b"ok");
+}
+
 #[test]
 fn a_function_asleep_in_poll_oneoff_times_out() {
     let exec = executor(2, short_timeout(300));

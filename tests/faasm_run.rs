@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{artifact, faasm_run, scratch_dir, wat, write};
+use common::{artifact, faasm_run, installation_key, scratch_dir, test_home, wat, write};
 use faasm_abi::Artifact;
 
 /// A module with functions of every scalar type, plus ways to fail.
@@ -167,25 +167,68 @@ fn bad_artifacts_are_one_line_errors() {
     let path = write(&dir, "good.faasm", &good);
     faasm_run(["--invoke", "add", path.to_str().unwrap(), "1", "2"]).assert_ok(0, "3\n");
 
-    // Flip one byte in the middle: the checksum catches it.
+    // Flip one byte in the middle: the tag catches it.
     let mut flipped = good.clone();
     let mid = flipped.len() / 2;
     flipped[mid] ^= 0x40;
-    faasm_run([write(&dir, "flipped.faasm", &flipped)]).assert_error("checksum");
-    faasm_run([write(&dir, "truncated.faasm", &good[..good.len() / 3])]).assert_error("corrupted");
+    faasm_run([write(&dir, "flipped.faasm", &flipped)])
+        .assert_error("not made by this installation");
+    faasm_run([write(&dir, "truncated.faasm", &good[..good.len() / 3])])
+        .assert_error("not made by this installation");
     faasm_run([write(&dir, "magic-only.faasm", &good[..8])]).assert_error("cannot load");
 
     // A well-formed artifact from another compiler version.
-    let mut other = Artifact::deserialize(&good).unwrap();
+    let key = installation_key(test_home());
+    let mut other = Artifact::deserialize(&good, &key).unwrap();
     other.compiler_version = "faasmc 0.0.0 (abi 0)".to_string();
-    let run = faasm_run([write(&dir, "old.faasm", &other.serialize())]);
+    let run = faasm_run([write(&dir, "old.faasm", &other.serialize(&key))]);
     run.assert_error("faasmc 0.0.0 (abi 0)");
     assert!(run.stderr.contains("recompile"), "{run:#?}");
 
     // ... and for another machine.
-    let mut other = Artifact::deserialize(&good).unwrap();
+    let mut other = Artifact::deserialize(&good, &key).unwrap();
     other.target = "riscv64gc-unknown-linux-gnu".to_string();
-    faasm_run([write(&dir, "foreign.faasm", &other.serialize())]).assert_error("riscv64gc");
+    faasm_run([write(&dir, "foreign.faasm", &other.serialize(&key))]).assert_error("riscv64gc");
+}
+
+/// An artifact is native code: it runs only if named `*.faasm` and tagged
+/// with this installation's key, so a crafted file can never run as one.
+#[test]
+fn only_this_installations_artifacts_named_faasm_run() {
+    let dir = scratch_dir("trust");
+    let good = artifact(&wat(FIXTURE));
+    // Valid artifact bytes, but not named as an artifact.
+    for name in ["evil.wasm", "evil", "evil.bin"] {
+        faasm_run([
+            "--invoke",
+            "add",
+            write(&dir, name, &good).to_str().unwrap(),
+            "1",
+            "2",
+        ])
+        .assert_error("only files named *.faasm are loaded as artifacts");
+    }
+    // A well-formed artifact made with another key (another installation,
+    // or an attacker who rebuilt the checksum): refused before decoding.
+    let a = Artifact::deserialize(&good, &installation_key(test_home())).unwrap();
+    let forged = a.serialize(&faasm_abi::ArtifactKey::from_bytes([7; 32]));
+    faasm_run([
+        "--invoke",
+        "add",
+        write(&dir, "forged.faasm", &forged).to_str().unwrap(),
+        "1",
+        "2",
+    ])
+    .assert_error("not made by this installation");
+    // The real one runs.
+    faasm_run([
+        "--invoke",
+        "add",
+        write(&dir, "good.faasm", &good).to_str().unwrap(),
+        "1",
+        "2",
+    ])
+    .assert_ok(0, "3\n");
 }
 
 #[test]

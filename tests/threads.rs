@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 /// Every run here must end on its own: a hang is a failure, not a stuck CI.
 fn faasm_run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
     let mut child = Command::new(common::FAASM_RUN)
+        .env("FAASM_HOME", common::test_home())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -4,13 +4,18 @@
 //! through the instance context, so loading maps the text and applies no
 //! relocations.
 //!
-//! On disk: `ARTIFACT_MAGIC`, a little-endian CRC-32 of the rest, then the
-//! postcard-encoded [`Artifact`].
+//! On disk: `ARTIFACT_MAGIC`, a 32-byte tag of the rest (keyed BLAKE3 with
+//! the installation's [`ArtifactKey`]; see `key.rs` for the trust model),
+//! then the postcard-encoded [`Artifact`]. Nothing past the tag is decoded
+//! unless the tag checks out.
 
+use crate::key::{ArtifactKey, KEY_LEN};
 use crate::{ModuleInfo, TrapKind, TypeIndex};
 use serde::{Deserialize, Serialize};
 
-pub const ARTIFACT_MAGIC: &[u8; 8] = b"\0FAASMAO";
+pub const ARTIFACT_MAGIC: &[u8; 8] = b"\0FAASMA2";
+
+const HEADER_LEN: usize = ARTIFACT_MAGIC.len() + KEY_LEN;
 
 /// Which SFI scheme the code was compiled for; the runtime allocates
 /// memories to match.
@@ -19,10 +24,10 @@ pub enum MemoryStrategy {
     /// Reserve the whole 32-bit space plus `guard_bytes`; accesses whose
     /// static offset lands in the guard need no explicit check.
     Guarded { guard_bytes: u64 },
-    /// Reserve `reservation_bytes` (more on demand by moving the memory);
-    /// every access is checked against the current length, with the address
-    /// clamped by a select so a mispredicted check cannot read out of bounds.
-    Explicit { reservation_bytes: u64 },
+    /// Reserve only the memory's maximum (no guard); every access is
+    /// checked against the current length, with the address clamped by a
+    /// select so a mispredicted check cannot read out of bounds.
+    Explicit,
 }
 
 impl Default for MemoryStrategy {
@@ -74,8 +79,16 @@ pub struct Artifact {
 pub enum ArtifactError {
     #[error("not a faasm artifact (bad magic number)")]
     BadMagic,
-    #[error("artifact is corrupted (checksum mismatch)")]
-    Checksum,
+    #[error(
+        "artifact is corrupted or was not made by this installation (its tag does not match \
+         this installation's artifact key); recompile it from the .wasm"
+    )]
+    Unauthenticated,
+    #[error(
+        "this is a faasm artifact, which runs as native code: only files named *.faasm are \
+         loaded as artifacts"
+    )]
+    NotNamedAsArtifact,
     #[error("artifact is corrupted: {0}")]
     Decode(String),
     #[error("artifact was built by {found}, this runtime needs {expected}; recompile it")]
@@ -85,24 +98,31 @@ pub enum ArtifactError {
 }
 
 impl Artifact {
-    pub fn serialize(&self) -> Vec<u8> {
+    /// The artifact's bytes, tagged with `key`.
+    pub fn serialize(&self, key: &ArtifactKey) -> Vec<u8> {
         let body = postcard::to_stdvec(self).expect("artifact serialisation cannot fail");
-        let mut out = Vec::with_capacity(body.len() + 12);
+        let mut out = Vec::with_capacity(body.len() + HEADER_LEN);
         out.extend_from_slice(ARTIFACT_MAGIC);
-        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        out.extend_from_slice(&key.tag(&body));
         out.extend_from_slice(&body);
         out
     }
 
-    /// Decodes and checks integrity; the caller checks version and target.
-    pub fn deserialize(bytes: &[u8]) -> Result<Artifact, ArtifactError> {
-        if bytes.len() < 12 || &bytes[..8] != ARTIFACT_MAGIC {
+    /// Checks the tag with `key`, then decodes; the caller checks version
+    /// and target.
+    pub fn deserialize(bytes: &[u8], key: &ArtifactKey) -> Result<Artifact, ArtifactError> {
+        if !bytes.starts_with(ARTIFACT_MAGIC) {
             return Err(ArtifactError::BadMagic);
         }
-        let sum = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        let body = &bytes[12..];
-        if crc32fast::hash(body) != sum {
-            return Err(ArtifactError::Checksum);
+        if bytes.len() < HEADER_LEN {
+            return Err(ArtifactError::Decode("truncated header".into()));
+        }
+        let tag: &[u8; KEY_LEN] = bytes[ARTIFACT_MAGIC.len()..HEADER_LEN]
+            .try_into()
+            .expect("header length checked");
+        let body = &bytes[HEADER_LEN..];
+        if !key.verify(body, tag) {
+            return Err(ArtifactError::Unauthenticated);
         }
         let artifact: Artifact =
             postcard::from_bytes(body).map_err(|e| ArtifactError::Decode(e.to_string()))?;

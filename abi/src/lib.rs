@@ -8,6 +8,7 @@
 
 mod artifact;
 mod builtins;
+pub mod key;
 mod module;
 mod trap;
 mod vmctx;
@@ -16,6 +17,7 @@ pub use artifact::{
     ARTIFACT_MAGIC, Artifact, ArtifactError, CompiledFunc, MemoryStrategy, TrapSite, lookup_trap,
 };
 pub use builtins::{Builtin, BuiltinParam};
+pub use key::ArtifactKey;
 pub use module::*;
 pub use trap::TrapKind;
 pub use vmctx::{

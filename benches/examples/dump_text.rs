@@ -25,9 +25,7 @@ fn main() {
         ..CompileConfig::default()
     };
     if flags.contains(&"--explicit") {
-        config.memory_strategy = MemoryStrategy::Explicit {
-            reservation_bytes: 64 << 20,
-        };
+        config.memory_strategy = MemoryStrategy::Explicit;
     }
     let artifact = compile(&wasm, &config).expect("compile");
     let info = &artifact.info;

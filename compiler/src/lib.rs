@@ -87,5 +87,5 @@ impl Default for CompileConfig {
 /// The version string written into artifacts; the runtime only loads
 /// artifacts whose version equals its own compiler's.
 pub fn version() -> String {
-    format!("faasmc {} (abi 1)", env!("CARGO_PKG_VERSION"))
+    format!("faasmc {} (abi 2)", env!("CARGO_PKG_VERSION"))
 }

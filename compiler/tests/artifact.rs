@@ -2,7 +2,11 @@
 
 mod common;
 use common::*;
-use faasm_abi::{ARTIFACT_MAGIC, Artifact, ArtifactError};
+use faasm_abi::{ARTIFACT_MAGIC, Artifact, ArtifactError, ArtifactKey};
+
+fn key() -> ArtifactKey {
+    ArtifactKey::from_bytes([0x5a; 32])
+}
 
 fn sample() -> Artifact {
     compile_wat(
@@ -16,9 +20,9 @@ fn sample() -> Artifact {
 #[test]
 fn round_trip() {
     let a = sample();
-    let bytes = a.serialize();
+    let bytes = a.serialize(&key());
     assert_eq!(&bytes[..8], ARTIFACT_MAGIC);
-    let b = Artifact::deserialize(&bytes).unwrap();
+    let b = Artifact::deserialize(&bytes, &key()).unwrap();
     assert_eq!(a, b);
     b.check_compat(&faasm_compiler::version(), &faasm_compiler::host_target())
         .unwrap();
@@ -26,28 +30,51 @@ fn round_trip() {
 
 #[test]
 fn any_corrupted_byte_is_detected() {
-    let bytes = sample().serialize();
-    // Past the magic, every flipped byte is caught by the checksum (or, in
-    // the checksum itself, by the mismatch it causes).
+    let bytes = sample().serialize(&key());
+    // Past the magic, every flipped byte is caught by the tag (or, in the
+    // tag itself, by the mismatch it causes).
     for i in 8..bytes.len() {
         let mut bad = bytes.clone();
         bad[i] ^= 0x20;
         assert_eq!(
-            Artifact::deserialize(&bad),
-            Err(ArtifactError::Checksum),
+            Artifact::deserialize(&bad, &key()),
+            Err(ArtifactError::Unauthenticated),
             "byte {i}"
         );
     }
     let mut bad = bytes.clone();
     bad[0] ^= 1;
-    assert_eq!(Artifact::deserialize(&bad), Err(ArtifactError::BadMagic));
+    assert_eq!(
+        Artifact::deserialize(&bad, &key()),
+        Err(ArtifactError::BadMagic)
+    );
+}
+
+#[test]
+fn another_key_is_refused_before_decoding() {
+    let bytes = sample().serialize(&key());
+    let other = ArtifactKey::from_bytes([0x5b; 32]);
+    assert_eq!(
+        Artifact::deserialize(&bytes, &other),
+        Err(ArtifactError::Unauthenticated)
+    );
+    // Garbage after a valid header is never decoded without the key.
+    let mut forged = bytes[..40].to_vec();
+    forged.extend_from_slice(&[0xff; 64]);
+    assert_eq!(
+        Artifact::deserialize(&forged, &key()),
+        Err(ArtifactError::Unauthenticated)
+    );
 }
 
 #[test]
 fn truncation_is_detected() {
-    let bytes = sample().serialize();
+    let bytes = sample().serialize(&key());
     for len in [0, 7, 11, 12, bytes.len() / 2, bytes.len() - 1] {
-        assert!(Artifact::deserialize(&bytes[..len]).is_err(), "{len} bytes");
+        assert!(
+            Artifact::deserialize(&bytes[..len], &key()).is_err(),
+            "{len} bytes"
+        );
     }
 }
 
@@ -56,7 +83,7 @@ fn wrong_version_or_target_is_refused() {
     let mut a = sample();
     let (version, target) = (faasm_compiler::version(), faasm_compiler::host_target());
     a.compiler_version = "faasmc 0.0.0 (abi 0)".into();
-    let back = Artifact::deserialize(&a.serialize()).unwrap();
+    let back = Artifact::deserialize(&a.serialize(&key()), &key()).unwrap();
     assert!(matches!(
         back.check_compat(&version, &target),
         Err(ArtifactError::Version { found, .. }) if found == "faasmc 0.0.0 (abi 0)"
@@ -64,7 +91,7 @@ fn wrong_version_or_target_is_refused() {
 
     let mut a = sample();
     a.target = "riscv64gc-unknown-linux-gnu+".into();
-    let back = Artifact::deserialize(&a.serialize()).unwrap();
+    let back = Artifact::deserialize(&a.serialize(&key()), &key()).unwrap();
     assert!(matches!(
         back.check_compat(&version, &target),
         Err(ArtifactError::Target { expected, .. }) if expected == target

@@ -5,8 +5,14 @@ use common::wat;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The `$FAASM_HOME` every faasmc run here uses (its artifact key).
+fn home() -> PathBuf {
+    std::env::temp_dir().join(format!("faasmc-cli-{}-home", std::process::id()))
+}
+
 fn faasmc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_faasmc"))
+        .env("FAASM_HOME", home())
         .args(args)
         .output()
         .expect("running faasmc")
@@ -75,8 +81,6 @@ fn explicit_bounds_and_options_reach_the_artifact() {
         "-o",
         path(&output),
         "--explicit-bounds",
-        "--reservation",
-        "8M",
         "--no-interrupt",
         "--opt-level",
         "none",
@@ -87,13 +91,9 @@ fn explicit_bounds_and_options_reach_the_artifact() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let a = faasm_abi::Artifact::deserialize(&std::fs::read(&output).unwrap()).unwrap();
-    assert_eq!(
-        a.memory_strategy,
-        faasm_abi::MemoryStrategy::Explicit {
-            reservation_bytes: 8 << 20
-        }
-    );
+    let key = faasm_abi::ArtifactKey::load_or_create(&faasm_abi::key::key_path(&home())).unwrap();
+    let a = faasm_abi::Artifact::deserialize(&std::fs::read(&output).unwrap(), &key).unwrap();
+    assert_eq!(a.memory_strategy, faasm_abi::MemoryStrategy::Explicit);
     assert!(!a.interruptible);
 }
 
@@ -169,7 +169,10 @@ fn errors_are_one_line() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&good, &bytes).unwrap();
-    assert_one_line_error(&faasmc(&["info", path(&good)]), "checksum");
+    assert_one_line_error(
+        &faasmc(&["info", path(&good)]),
+        "not made by this installation",
+    );
     std::fs::write(&good, &bytes[..20]).unwrap();
     assert_one_line_error(&faasmc(&["info", path(&good)]), "corrupted");
 }

@@ -181,21 +181,14 @@ fn module_without_bodies_compiles() {
 #[test]
 fn config_is_recorded() {
     let config = faasm_compiler::CompileConfig {
-        memory_strategy: MemoryStrategy::Explicit {
-            reservation_bytes: 1 << 20,
-        },
+        memory_strategy: MemoryStrategy::Explicit,
         interruptible: false,
         parallel: false,
         opt_level: "none",
         ..Default::default()
     };
     let a = faasm_compiler::compile(&wat("(module (memory 1))"), &config).unwrap();
-    assert_eq!(
-        a.memory_strategy,
-        MemoryStrategy::Explicit {
-            reservation_bytes: 1 << 20
-        }
-    );
+    assert_eq!(a.memory_strategy, MemoryStrategy::Explicit);
     assert!(!a.interruptible);
 }
 

@@ -13,12 +13,7 @@ fn main() {
     };
     for (name, strategy) in [
         ("guarded", MemoryStrategy::default()),
-        (
-            "explicit",
-            MemoryStrategy::Explicit {
-                reservation_bytes: 1 << 20,
-            },
-        ),
+        ("explicit", MemoryStrategy::Explicit),
     ] {
         let n = 20_000;
         let t = Instant::now();

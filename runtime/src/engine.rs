@@ -1,5 +1,5 @@
-use faasm_abi::MemoryStrategy;
-use std::sync::Arc;
+use faasm_abi::{ArtifactKey, MemoryStrategy};
+use std::sync::{Arc, OnceLock};
 
 /// Settings shared by everything an [`Engine`] compiles and runs.
 #[derive(Debug, Clone)]
@@ -21,6 +21,21 @@ pub struct Config {
     /// module's own maximum), so an embedder can bound a guest's memory.
     /// `None`: only the module's maximum (and 4 GiB) apply.
     pub max_memory_pages: Option<u64>,
+    /// The key artifacts must be tagged with to load
+    /// ([`crate::Module::from_artifact`]) and are tagged with when
+    /// serialized. By default a key made for this process, so only
+    /// artifacts serialized in-process load; embedders that load files use
+    /// the installation's ([`ArtifactKey::installation`]).
+    pub artifact_key: ArtifactKey,
+}
+
+/// One random key per process: the default [`Config::artifact_key`].
+fn process_key() -> ArtifactKey {
+    static KEY: OnceLock<ArtifactKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        ArtifactKey::random().expect("the operating system's random source (/dev/urandom)")
+    })
+    .clone()
 }
 
 impl Default for Config {
@@ -32,6 +47,7 @@ impl Default for Config {
             parallel_compilation: true,
             features: faasm_compiler::Features::default(),
             max_memory_pages: None,
+            artifact_key: process_key(),
         }
     }
 }

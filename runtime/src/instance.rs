@@ -1,4 +1,5 @@
 use crate::func::FuncKind;
+use crate::interrupt::InterruptHandle;
 use crate::keepalive::KeepAlive;
 use crate::vm::VMContext;
 use crate::{Extern, Func, Global, Memory, Module, Table};
@@ -35,6 +36,9 @@ pub(crate) struct InstanceInner {
     /// which host functions reach through [`crate::Caller::data`]: one
     /// linker can then serve every instance.
     pub data: Option<HostData>,
+    /// The group that stops this instance (joined before any of its code
+    /// ran).
+    pub interrupt: InterruptHandle,
 }
 
 /// What an embedder attaches to an instance.
@@ -102,12 +106,10 @@ impl Instance {
         }
     }
 
-    /// A handle that stops this instance's running wasm from any thread
-    /// (it traps with `TrapKind::Interrupt` at the next loop header).
+    /// The handle that stops this instance's running wasm from any thread
+    /// (and the rest of its group: see [`InterruptHandle`]).
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle {
-            instance: self.inner.clone(),
-        }
+        self.inner.interrupt.clone()
     }
 }
 
@@ -204,35 +206,5 @@ impl InstanceInner {
 
     pub fn drop_elem(&self, index: u32) {
         self.elems.lock().unwrap_or_else(|e| e.into_inner())[index as usize] = None;
-    }
-}
-
-/// Stops an instance's running code from another thread.
-#[derive(Clone)]
-pub struct InterruptHandle {
-    instance: Arc<InstanceInner>,
-}
-
-impl InterruptHandle {
-    /// Sets the interrupt flag: running code of the instance traps with
-    /// `TrapKind::Interrupt` at its next loop header, and so does any later
-    /// call until [`InterruptHandle::clear`].
-    pub fn interrupt(&self) {
-        self.instance
-            .vmctx
-            .interrupt_flag()
-            .store(1, Ordering::Release);
-    }
-
-    /// Clears the interrupt flag so the instance can run again.
-    pub fn clear(&self) {
-        self.instance
-            .vmctx
-            .interrupt_flag()
-            .store(0, Ordering::Release);
-    }
-
-    pub fn is_interrupted(&self) -> bool {
-        self.instance.vmctx.interrupt_flag().load(Ordering::Acquire) != 0
     }
 }

@@ -33,7 +33,7 @@ struct Imports {
 pub(crate) fn instantiate(
     linker: &Linker,
     module: &Module,
-    data: Option<crate::instance::HostData>,
+    opts: crate::InstanceOptions,
 ) -> Result<Instance, Error> {
     let info = module.info();
     let imports = resolve_imports(linker, module)?;
@@ -141,9 +141,11 @@ pub(crate) fn instantiate(
         elems: Mutex::new(elems),
         keepalive: KeepAlive::default(),
         peers,
-        data,
+        data: opts.data,
+        interrupt: opts.interrupt.unwrap_or_default(),
     });
     inner.vmctx.set_instance(Arc::as_ptr(&inner).cast());
+    inner.interrupt.join(&inner);
     register_ownership(&inner, info);
 
     initialise(&inner, info, &offsets)?;
@@ -229,12 +231,12 @@ fn table_matches(want: &TableType, have: &TableType) -> bool {
 /// least that much guard; code with explicit checks works with any memory.
 fn strategy_fits(code: MemoryStrategy, memory: MemoryStrategy) -> bool {
     match (code, memory) {
-        (MemoryStrategy::Explicit { .. }, _) => true,
+        (MemoryStrategy::Explicit, _) => true,
         (
             MemoryStrategy::Guarded { guard_bytes: need },
             MemoryStrategy::Guarded { guard_bytes: have },
         ) => have >= need,
-        (MemoryStrategy::Guarded { .. }, MemoryStrategy::Explicit { .. }) => false,
+        (MemoryStrategy::Guarded { .. }, MemoryStrategy::Explicit) => false,
     }
 }
 
@@ -249,7 +251,7 @@ fn describe_memory(m: &MemoryType, strategy: MemoryStrategy) -> String {
     let shared = if m.shared { " shared" } else { "" };
     let sfi = match strategy {
         MemoryStrategy::Guarded { guard_bytes } => format!("guarded, {guard_bytes} guard bytes"),
-        MemoryStrategy::Explicit { .. } => "explicitly checked".to_string(),
+        MemoryStrategy::Explicit => "explicitly checked".to_string(),
     };
     format!("(memory {}{shared}) [{sfi}]", describe_limits(m.min, m.max))
 }

@@ -35,6 +35,7 @@ mod global;
 mod host_value;
 mod instance;
 mod instantiate;
+mod interrupt;
 mod keepalive;
 mod linker;
 mod memory;
@@ -49,14 +50,16 @@ mod vm;
 pub use engine::{Config, Engine};
 pub use error::{Error, LinkError, Trap, TrapReason};
 pub use faasm_abi::{
-    FuncType, GlobalType, MemoryStrategy, MemoryType, TableType, TrapKind, ValType,
+    ArtifactError, ArtifactKey, FuncType, GlobalType, MemoryStrategy, MemoryType, TableType,
+    TrapKind, ValType,
 };
 pub use faasm_compiler::Features;
 pub use func::HostFn;
 pub use func::{Caller, Func};
 pub use global::Global;
-pub use instance::{Instance, InterruptHandle};
-pub use linker::Linker;
+pub use instance::Instance;
+pub use interrupt::InterruptHandle;
+pub use linker::{InstanceOptions, Linker};
 pub use memory::{Memory, MemoryAccessError};
 pub use module::{ExternType, Module};
 pub use table::Table;

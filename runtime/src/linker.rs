@@ -56,7 +56,7 @@ impl Linker {
     /// start function. A missing or mistyped import is `Error::Link`; a trap
     /// during initialisation is `Error::Trap`.
     pub fn instantiate(&self, module: &Module) -> Result<Instance, Error> {
-        crate::instantiate::instantiate(self, module, None)
+        self.instantiate_opts(module, InstanceOptions::default())
     }
 
     /// As [`Linker::instantiate`], attaching `data` to the instance: host
@@ -68,6 +68,31 @@ impl Linker {
         module: &Module,
         data: Arc<dyn std::any::Any + Send + Sync>,
     ) -> Result<Instance, Error> {
-        crate::instantiate::instantiate(self, module, Some(data))
+        self.instantiate_opts(
+            module,
+            InstanceOptions {
+                data: Some(data),
+                ..InstanceOptions::default()
+            },
+        )
     }
+
+    /// As [`Linker::instantiate`], with everything an embedder can choose.
+    pub fn instantiate_opts(
+        &self,
+        module: &Module,
+        opts: InstanceOptions,
+    ) -> Result<Instance, Error> {
+        crate::instantiate::instantiate(self, module, opts)
+    }
+}
+
+/// How to make an instance ([`Linker::instantiate_opts`]).
+#[derive(Clone, Default)]
+pub struct InstanceOptions {
+    /// Per-instance data for host functions ([`crate::Caller::data`]).
+    pub data: Option<crate::instance::HostData>,
+    /// The group to join before any of the instance's code runs (so a
+    /// deadline also covers its start function); a new group by default.
+    pub interrupt: Option<crate::InterruptHandle>,
 }

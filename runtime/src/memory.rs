@@ -4,6 +4,7 @@ use crate::sys::pool;
 use crate::vm::VMDefinition;
 use faasm_abi::{MemoryStrategy, MemoryType, WASM_PAGE_SIZE};
 use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A host access outside a memory's current size.
@@ -26,19 +27,28 @@ pub struct Memory {
 }
 
 /// The memory itself. Compiled code reaches it through `def`, whose address
-/// never changes; with the explicit strategy `def.base` may change on grow.
+/// never changes.
+///
+/// Invariant: a memory never moves. Its reservation covers its maximum
+/// (4 GiB plus guard for the guarded strategy; the declared maximum, capped
+/// by the embedder's limit, for the explicit one), so `def.base` is fixed
+/// at creation and growth only makes more of the reservation accessible
+/// and raises `def.length`. Other threads running code on a shared memory,
+/// builtins and host calls holding its base can therefore never see it
+/// freed or replaced while the memory lives.
 pub(crate) struct MemoryInner {
     ty: MemoryType,
     strategy: MemoryStrategy,
     max_pages: u64,
     def: Box<UnsafeCell<VMDefinition>>,
-    /// The reservation; replaced when an explicit memory moves. Held while
-    /// growing so that growth is serialised.
+    /// The reservation. Held while growing so that growth is serialised.
     map: Mutex<Mmap>,
 }
 
-// SAFETY: `def` is only mutated under the `map` lock; reads of it are plain
-// loads of two words, as compiled code does. The mapping is owned.
+// SAFETY: `def.base` is written once, before the memory is shared;
+// `def.length` is only written under the `map` lock, and Rust reads and
+// writes it atomically (compiled code reads it with plain loads). The
+// mapping is owned.
 unsafe impl Send for MemoryInner {}
 // SAFETY: as above.
 unsafe impl Sync for MemoryInner {}
@@ -156,11 +166,9 @@ impl MemoryInner {
         let initial = ty.min * WASM_PAGE_SIZE;
         let reserve = match strategy {
             MemoryStrategy::Guarded { guard_bytes } => FOUR_GIB.checked_add(guard_bytes),
-            MemoryStrategy::Explicit { reservation_bytes } => Some(
-                reservation_bytes
-                    .min(max_pages * WASM_PAGE_SIZE)
-                    .max(initial),
-            ),
+            // The maximum, so that the memory never moves (see the type's
+            // invariant); only address space, never backed until grown into.
+            MemoryStrategy::Explicit => Some((max_pages * WASM_PAGE_SIZE).max(initial)),
         }
         .ok_or_else(|| Error::Resource("memory reservation too large".into()))?;
         let pooled = matches!(strategy, MemoryStrategy::Guarded { .. });
@@ -193,22 +201,30 @@ impl MemoryInner {
         self.def.get()
     }
 
-    fn def(&self) -> VMDefinition {
-        // SAFETY: the box is live; the fields are plain words.
-        unsafe { self.def.get().read() }
+    /// The current length in bytes, read atomically: another thread may
+    /// be growing a shared memory.
+    fn length(&self) -> &AtomicU64 {
+        // SAFETY: the field is a live, aligned u64 that Rust only accesses
+        // atomically; compiled code reads it with plain loads.
+        unsafe { AtomicU64::from_ptr(&raw mut (*self.def.get()).length) }
+    }
+
+    fn base(&self) -> *mut u8 {
+        // SAFETY: the box is live; `base` never changes after creation.
+        unsafe { (*self.def.get()).base }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.def().length as usize
+        self.length().load(Ordering::Acquire) as usize
     }
 
     /// Base pointer of `[offset, offset + len)` if it is in bounds.
     pub(crate) fn checked_ptr(&self, offset: u64, len: u64) -> Result<*mut u8, MemoryAccessError> {
-        let def = self.def();
+        let length = self.length().load(Ordering::Acquire);
         match offset.checked_add(len) {
-            Some(end) if end <= def.length => {
+            Some(end) if end <= length => {
                 // SAFETY: `offset <= length`, inside the accessible prefix.
-                Ok(unsafe { def.base.add(offset as usize) })
+                Ok(unsafe { self.base().add(offset as usize) })
             }
             _ => Err(MemoryAccessError),
         }
@@ -217,9 +233,9 @@ impl MemoryInner {
     /// `memory.grow`: the old size in pages, or an error leaving the memory
     /// unchanged.
     pub(crate) fn grow(&self, delta: u64) -> Result<u64, Error> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let def = self.def();
-        let old_pages = def.length / WASM_PAGE_SIZE;
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let old_len = self.len();
+        let old_pages = old_len as u64 / WASM_PAGE_SIZE;
         let new_pages = old_pages
             .checked_add(delta)
             .filter(|p| *p <= self.max_pages)
@@ -232,43 +248,20 @@ impl MemoryInner {
         if delta == 0 {
             return Ok(old_pages);
         }
-        let old_len = def.length as usize;
         let new_len = (new_pages * WASM_PAGE_SIZE) as usize;
-        let resource =
-            |e: std::io::Error| Error::Resource(format!("cannot grow linear memory: {e}"));
-        if new_len <= map.len() {
-            // Whole wasm pages are whole OS pages, so `old_len` is aligned.
-            debug_assert!(old_len.is_multiple_of(page_size()));
-            map.make_accessible(old_len, new_len - old_len)
-                .map_err(resource)?;
-            // SAFETY: the definition is only written under the map lock.
-            unsafe { (*self.def.get()).length = new_len as u64 };
-            return Ok(old_pages);
+        // The reservation covers the maximum (the type's invariant).
+        if new_len > map.len() {
+            return Err(Error::Resource(format!(
+                "cannot grow memory to {new_pages} pages: beyond its reservation"
+            )));
         }
-        // Only an explicit memory can run out of reservation (a guarded one
-        // reserves the full 4 GiB): move it to a bigger one. Compiled code
-        // with explicit checks reloads the base after every call.
-        let MemoryStrategy::Explicit { reservation_bytes } = self.strategy else {
-            unreachable!("guarded memories reserve their maximum");
-        };
-        let max_len = (self.max_pages * WASM_PAGE_SIZE) as usize;
-        let reserve = new_len
-            .max(reservation_bytes as usize)
-            .max(old_len.saturating_mul(2))
-            .min(max_len)
-            .max(new_len);
-        let new_map = Mmap::reserve(reserve).map_err(resource)?;
-        new_map.make_accessible(0, new_len).map_err(resource)?;
-        // SAFETY: both ranges are accessible and belong to different mappings.
-        unsafe { std::ptr::copy_nonoverlapping(map.as_ptr(), new_map.as_ptr(), old_len) };
-        // SAFETY: the definition is only written under the map lock.
-        unsafe {
-            *self.def.get() = VMDefinition {
-                base: new_map.as_ptr(),
-                length: new_len as u64,
-            }
-        };
-        *map = new_map;
+        // Whole wasm pages are whole OS pages, so `old_len` is aligned.
+        debug_assert!(old_len.is_multiple_of(page_size()));
+        map.make_accessible(old_len, new_len - old_len)
+            .map_err(|e| Error::Resource(format!("cannot grow linear memory: {e}")))?;
+        // Published after the pages are accessible, so a reader that sees
+        // the new length can use it.
+        self.length().store(new_len as u64, Ordering::Release);
         Ok(old_pages)
     }
 }
@@ -283,5 +276,61 @@ impl Drop for MemoryInner {
             );
             pool::give(map, self.def.get_mut().length as usize);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(min: u64, max: Option<u64>, shared: bool) -> MemoryType {
+        MemoryType {
+            min,
+            max,
+            shared,
+            memory64: false,
+        }
+    }
+
+    fn base(m: &MemoryInner) -> *mut u8 {
+        m.checked_ptr(0, 0).unwrap()
+    }
+
+    /// Other threads keep using a shared memory's base while one grows it
+    /// (compiled code, builtins, host calls): it must never move.
+    #[test]
+    fn a_shared_explicit_memory_never_moves() {
+        let m = MemoryInner::new(ty(1, Some(4096), true), MemoryStrategy::Explicit).unwrap();
+        let before = base(&m);
+        for _ in 0..64 {
+            m.grow(63).unwrap();
+            assert_eq!(base(&m), before);
+        }
+        assert_eq!(m.len() as u64, (1 + 64 * 63) * WASM_PAGE_SIZE);
+        // The last page is writable where it was mapped.
+        let last = m.checked_ptr(m.len() as u64 - 1, 1).unwrap();
+        // SAFETY: in bounds of the accessible prefix, owned by this test.
+        unsafe { last.write(7) };
+    }
+
+    #[test]
+    fn no_memory_moves_on_grow() {
+        for strategy in [MemoryStrategy::Explicit, MemoryStrategy::default()] {
+            let m = MemoryInner::new(ty(0, None, false), strategy).unwrap();
+            let before = base(&m);
+            assert_eq!(m.grow(1000).unwrap(), 0);
+            assert_eq!(base(&m), before);
+            assert!(m.grow(70_000).is_err(), "past 4 GiB");
+        }
+    }
+
+    #[test]
+    fn growth_past_the_cap_fails_and_changes_nothing() {
+        let m =
+            MemoryInner::new_capped(ty(1, None, false), MemoryStrategy::Explicit, Some(3)).unwrap();
+        assert!(m.grow(3).is_err());
+        assert_eq!(m.len() as u64, WASM_PAGE_SIZE);
+        assert_eq!(m.grow(2).unwrap(), 1);
+        assert!(m.checked_ptr(3 * WASM_PAGE_SIZE, 1).is_err());
     }
 }

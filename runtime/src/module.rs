@@ -55,21 +55,30 @@ impl Module {
     }
 
     /// Loads an artifact written by `faasmc` / [`Module::serialize`],
-    /// checking magic, checksum, compiler version and target.
+    /// checking magic, its tag under the engine's
+    /// [`crate::Config::artifact_key`], compiler version and target.
     pub fn from_artifact(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
-        let artifact = Artifact::deserialize(bytes)?;
+        let artifact = Artifact::deserialize(bytes, &engine.config().artifact_key)?;
         artifact.check_compat(&faasm_compiler::version(), &faasm_compiler::host_target())?;
         Module::load(engine, artifact)
     }
 
-    /// Loads a `.wasm` (compiling it) or an artifact, told apart by magic.
+    /// Loads a binary `.wasm` (compiling it), or an artifact. An artifact
+    /// is native code, so loading one is an explicit choice: only a file
+    /// named `*.faasm` is taken as one (and its tag must check out).
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
-        let bytes = std::fs::read(path.as_ref())?;
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)?;
         if bytes.starts_with(WASM_MAGIC) {
-            Module::new(engine, &bytes)
-        } else {
-            Module::from_artifact(engine, &bytes)
+            return Module::new(engine, &bytes);
         }
+        if path.extension().is_some_and(|e| e == "faasm") {
+            return Module::from_artifact(engine, &bytes);
+        }
+        Err(match bytes.starts_with(faasm_abi::ARTIFACT_MAGIC) {
+            true => ArtifactError::NotNamedAsArtifact.into(),
+            false => ArtifactError::BadMagic.into(),
+        })
     }
 
     /// Maps an artifact's code and registers it for trap handling.
@@ -109,9 +118,12 @@ impl Module {
         })
     }
 
-    /// The artifact bytes of this module.
+    /// The artifact bytes of this module, tagged with the engine's key.
     pub fn serialize(&self) -> Vec<u8> {
-        self.inner.code.artifact.serialize()
+        self.inner
+            .code
+            .artifact
+            .serialize(&self.inner.engine.config().artifact_key)
     }
 
     pub fn info(&self) -> &ModuleInfo {

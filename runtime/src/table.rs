@@ -20,8 +20,9 @@ pub struct Table {
 }
 
 /// Elements are raw words (funcref: `VMFuncRef` pointer, externref:
-/// handle plus one; 0 = null). Compiled code indexes `def.base` directly, so every
-/// change of the storage updates `def` under the `elems` lock.
+/// handle plus one; 0 = null). Compiled code indexes `def.base` directly, so
+/// the storage never moves (its capacity is the table's maximum), and
+/// growth updates `def.length` under the `elems` lock.
 pub(crate) struct TableInner {
     ty: TableType,
     def: Box<UnsafeCell<VMDefinition>>,
@@ -137,7 +138,17 @@ impl TableInner {
         if ty.min > MAX_TABLE_ELEMS {
             return Err(Error::Resource(format!("table of {} elements", ty.min)));
         }
-        let mut elems = vec![init; ty.min as usize];
+        // The storage is allocated for the table's maximum up front and
+        // never reallocated: compiled code (possibly on another thread)
+        // indexes `def.base` without taking the lock, so the elements must
+        // not move when the table grows. Only address space is taken until
+        // elements are written.
+        let capacity = ty.max.unwrap_or(u32::MAX as u64).min(MAX_TABLE_ELEMS) as usize;
+        let mut elems = Vec::new();
+        elems
+            .try_reserve_exact(capacity)
+            .map_err(|_| Error::Resource(format!("table of up to {capacity} elements")))?;
+        elems.resize(ty.min as usize, init);
         let def = VMDefinition {
             base: elems.as_mut_ptr().cast(),
             length: ty.min,
@@ -189,14 +200,14 @@ impl TableInner {
         if new > self.ty.max.unwrap_or(u32::MAX as u64) || new > MAX_TABLE_ELEMS {
             return None;
         }
+        // Within the capacity reserved at creation: no reallocation.
+        if new as usize > elems.capacity() {
+            return None;
+        }
         elems.resize(new as usize, init);
-        // SAFETY: the definition is only written under the elems lock.
-        unsafe {
-            *self.def.get() = VMDefinition {
-                base: elems.as_mut_ptr().cast(),
-                length: new,
-            }
-        };
+        // SAFETY: the definition is only written under the elems lock; the
+        // base is unchanged, only the length grows.
+        unsafe { (*self.def.get()).length = new };
         Some(old)
     }
 
@@ -263,4 +274,53 @@ impl TableInner {
 pub(crate) fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
     (end <= size as u64).then_some(start as usize..end as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faasm_abi::ValType;
+
+    /// Compiled code indexes the element array without the lock, possibly
+    /// on another thread than the one growing the table: it must not move.
+    #[test]
+    fn table_storage_never_moves_on_grow() {
+        for max in [None, Some(5000)] {
+            let t = TableInner::new(
+                TableType {
+                    elem: ValType::FuncRef,
+                    min: 1,
+                    max,
+                },
+                0,
+            )
+            .unwrap();
+            // SAFETY: reads the definition the table owns; no grow runs.
+            let base = unsafe { (*t.def_ptr()).base };
+            for _ in 0..4000 {
+                assert!(t.grow(1, 0).is_some());
+            }
+            // SAFETY: as above.
+            let def = unsafe { t.def_ptr().read() };
+            assert_eq!(def.base, base);
+            assert_eq!(def.length, 4001);
+            assert_eq!(t.size(), 4001);
+        }
+    }
+
+    #[test]
+    fn growth_stops_at_the_maximum() {
+        let t = TableInner::new(
+            TableType {
+                elem: ValType::FuncRef,
+                min: 0,
+                max: Some(2),
+            },
+            0,
+        )
+        .unwrap();
+        assert_eq!(t.grow(2, 0), Some(0));
+        assert_eq!(t.grow(1, 0), None);
+        assert_eq!(t.size(), 2);
+    }
 }

@@ -145,13 +145,7 @@ fn imports_are_type_checked() {
 #[test]
 fn guarded_code_cannot_import_an_explicit_memory() {
     let engine = Engine::default();
-    let explicit = Memory::with_strategy(
-        mem_ty(1, None),
-        MemoryStrategy::Explicit {
-            reservation_bytes: 1 << 20,
-        },
-    )
-    .unwrap();
+    let explicit = Memory::with_strategy(mem_ty(1, None), MemoryStrategy::Explicit).unwrap();
     let mut linker = Linker::new(&engine);
     linker.define("env", "m", explicit.clone());
     let src = r#"(module (import "env" "m" (memory 1)) (func (export "load") (param i32) (result i32) local.get 0 i32.load))"#;
@@ -161,9 +155,7 @@ fn guarded_code_cannot_import_an_explicit_memory() {
     ));
     // Code with explicit checks works with either.
     let engine = Engine::new(faasm_runtime::Config {
-        memory_strategy: MemoryStrategy::Explicit {
-            reservation_bytes: 0,
-        },
+        memory_strategy: MemoryStrategy::Explicit,
         ..Default::default()
     });
     let mut linker = Linker::new(&engine);

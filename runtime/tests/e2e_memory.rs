@@ -64,11 +64,9 @@ fn guarded_memories() {
 }
 
 #[test]
-fn explicit_memories_that_move_on_grow() {
+fn explicit_memories() {
     exercise(&Engine::new(Config {
-        memory_strategy: MemoryStrategy::Explicit {
-            reservation_bytes: 2 << 16,
-        },
+        memory_strategy: MemoryStrategy::Explicit,
         ..Default::default()
     }));
 }

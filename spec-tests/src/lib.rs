@@ -68,13 +68,9 @@ impl Default for Options {
 
 impl Options {
     /// Default options with explicit bounds checks instead of guard pages.
-    /// The small reservation makes memories move on growth, which is the
-    /// interesting case for that strategy.
     pub fn explicit_bounds_checks() -> Options {
         let mut o = Options::default();
-        o.config.memory_strategy = MemoryStrategy::Explicit {
-            reservation_bytes: 16 << 20,
-        };
+        o.config.memory_strategy = MemoryStrategy::Explicit;
         o
     }
 }

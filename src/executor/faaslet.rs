@@ -6,7 +6,10 @@ use super::Shared;
 use faasm_hostif::HostCtx;
 use faasm_hostif::faasm::{CallCtx, CallResult, ChainTarget, FaasmCtx};
 use faasm_hostif::wasi::{OutputPipe, WasiCtx};
-use faasm_runtime::{Error, Func, Instance, Module, Trap, TrapKind, TrapReason, Val, ValType};
+use faasm_runtime::{
+    Error, Func, Instance, InstanceOptions, InterruptHandle, Module, Trap, TrapKind, TrapReason,
+    Val, ValType,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -134,19 +137,29 @@ fn execute(
         wasi,
         faasm: Some(ctx.clone()),
     };
-    let instance = match shared.linker.instantiate_with(module, Arc::new(host)) {
+    // The watchdog is armed before the instance exists, so its start
+    // function (and everything after) runs under the call's deadline.
+    let interrupt = InterruptHandle::new();
+    let _watch = ctx.call().deadline.map(|d| {
+        if d <= Instant::now() {
+            interrupt.interrupt();
+        }
+        shared.watchdog.watch(d, interrupt.clone())
+    });
+    let opts = InstanceOptions {
+        data: Some(Arc::new(host)),
+        interrupt: Some(interrupt),
+    };
+    let instance = match shared.linker.instantiate_opts(module, opts) {
         Ok(i) => i,
         Err(Error::Trap(t)) if t.exit_status().is_some() => {
             return Ended::Returned(t.exit_status().unwrap_or(1));
         }
+        Err(Error::Trap(t)) if matches!(t.reason, TrapReason::Wasm(TrapKind::Interrupt)) => {
+            return Ended::TimedOut;
+        }
         Err(e) => return Ended::Failed(format!("cannot instantiate: {e}")),
     };
-    let _watch = ctx.call().deadline.map(|d| {
-        if d <= Instant::now() {
-            instance.interrupt_handle().interrupt();
-        }
-        shared.watchdog.watch(d, instance.interrupt_handle())
-    });
     match target {
         ChainTarget::Name(_) => {
             let Some(start) = instance.get_func("_start") else {

@@ -25,7 +25,7 @@ use faasm_hostif::faasm::{
     Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
-use faasm_runtime::{Config, Engine, Linker, Module};
+use faasm_runtime::{ArtifactKey, Config, Engine, Linker, Module};
 use limits::Watchdog;
 use pool::Pool;
 use std::collections::HashMap;
@@ -97,8 +97,15 @@ impl CallHandle {
 
 impl Executor {
     pub fn new(store: FunctionStore, config: ExecutorConfig) -> Executor {
+        // The store's artifacts are tagged with its installation's key.
+        // Without one (an unwritable home) the process's own key serves:
+        // artifacts stored by another process then fail their check and
+        // are recompiled from the stored module.
+        let artifact_key = ArtifactKey::load_or_create(&faasm_abi::key::key_path(store.home()))
+            .unwrap_or_else(|_| Config::default().artifact_key);
         let engine = Engine::new(Config {
             max_memory_pages: config.limits.max_memory.map(|b| b / 65536),
+            artifact_key,
             ..Config::default()
         });
         let mut linker = Linker::new(&engine);

@@ -7,7 +7,7 @@
 //! shared/fs/                               the read-only tree every user sees
 //! ```
 
-use faasm_runtime::{Engine, Module};
+use faasm_runtime::{ArtifactError, Engine, Error, Module};
 use std::path::{Path, PathBuf};
 
 /// Why a store operation failed.
@@ -179,11 +179,30 @@ impl FunctionStore {
             }
             Err(e) => return Err(io(&path)(e)),
         };
-        Module::from_artifact(engine, &bytes).map_err(|source| StoreError::Load {
+        let load_err = |source| StoreError::Load {
             user: user.to_string(),
             func: func.to_string(),
             source: Box::new(source),
-        })
+        };
+        match Module::from_artifact(engine, &bytes) {
+            Ok(m) => Ok(m),
+            // Not tagged with this installation's key, or made by another
+            // compiler version: never run it, rebuild it from the stored
+            // module instead (and keep the rebuilt artifact).
+            Err(Error::Artifact(
+                ArtifactError::Unauthenticated
+                | ArtifactError::Version { .. }
+                | ArtifactError::Target { .. },
+            )) => {
+                let wasm_path = path.with_file_name("function.wasm");
+                let wasm = std::fs::read(&wasm_path).map_err(io(&wasm_path))?;
+                let module = Module::new(engine, &wasm).map_err(load_err)?;
+                // Best effort: a read-only store still runs the function.
+                let _ = write_atomic(&path, &module.serialize());
+                Ok(module)
+            }
+            Err(e) => Err(load_err(e)),
+        }
     }
 
     /// Every stored `(user, function)`, sorted.

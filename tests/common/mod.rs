@@ -37,6 +37,7 @@ where
 {
     Command::new(FAASM_RUN)
         .args(args)
+        .env("FAASM_HOME", test_home())
         .stdin(std::process::Stdio::null())
         .output()
         .expect("cannot start faasm-run")
@@ -88,12 +89,25 @@ pub fn wat(text: &str) -> Vec<u8> {
     module.encode().unwrap()
 }
 
+/// The `$FAASM_HOME` that [`faasm_run`] runs with (shared by a test
+/// binary's tests): its artifact key tags [`artifact`]s.
+pub fn test_home() -> &'static Path {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| scratch_dir("home"))
+}
+
 /// Compiles `wasm` to artifact bytes with the compiler's API (what `faasmc
-/// compile` writes).
+/// compile` writes), tagged with [`test_home`]'s key so `faasm_run` runs
+/// them.
 pub fn artifact(wasm: &[u8]) -> Vec<u8> {
     faasm_compiler::compile(wasm, &faasm_compiler::CompileConfig::default())
         .expect("compile")
-        .serialize()
+        .serialize(&installation_key(test_home()))
+}
+
+/// The artifact key of the installation at `home` (made on first use).
+pub fn installation_key(home: &Path) -> faasm_abi::ArtifactKey {
+    faasm_abi::ArtifactKey::load_or_create(&faasm_abi::key::key_path(home)).expect("artifact key")
 }
 
 /// Writes `bytes` to `dir/name` and returns the path.

@@ -52,9 +52,7 @@ fn engine(args: &Args) -> Engine {
         ..Config::default()
     };
     if args.strategy == Strategy::Explicit {
-        config.memory_strategy = MemoryStrategy::Explicit {
-            reservation_bytes: 64 << 20,
-        };
+        config.memory_strategy = MemoryStrategy::Explicit;
     }
     Engine::new(config)
 }

@@ -33,13 +33,9 @@ enum Command {
         #[arg(long)]
         timings: bool,
         /// Check every memory access explicitly instead of relying on guard
-        /// pages (smaller address-space reservations).
+        /// pages (no guard region is reserved).
         #[arg(long)]
         explicit_bounds: bool,
-        /// With --explicit-bounds: bytes reserved per memory up front
-        /// (suffixes K, M, G).
-        #[arg(long, requires = "explicit_bounds", value_parser = parse_size)]
-        reservation: Option<u64>,
         /// Guard region after each memory (suffixes K, M, G).
         #[arg(long, conflicts_with = "explicit_bounds", value_parser = parse_size)]
         guard: Option<u64>,
@@ -62,10 +58,6 @@ enum OptLevel {
     Speed,
     SpeedAndSize,
 }
-
-/// Default up-front reservation for explicitly checked memories: enough for
-/// typical functions without moving, small enough for many instances.
-const DEFAULT_RESERVATION: u64 = 64 << 20;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -91,16 +83,13 @@ fn main() -> ExitCode {
             output,
             timings,
             explicit_bounds,
-            reservation,
             guard,
             no_interrupt,
             opt_level,
             sequential,
         } => {
             let memory_strategy = if explicit_bounds {
-                MemoryStrategy::Explicit {
-                    reservation_bytes: reservation.unwrap_or(DEFAULT_RESERVATION),
-                }
+                MemoryStrategy::Explicit
             } else {
                 match guard {
                     Some(guard_bytes) => MemoryStrategy::Guarded { guard_bytes },
@@ -151,7 +140,7 @@ fn compile(
     }
     let (artifact, t) = faasm_compiler::compile_with_timings(&wasm, config)
         .map_err(|e| format!("{}: {e}", input.display()))?;
-    let bytes = artifact.serialize();
+    let bytes = artifact.serialize(&installation_key()?);
     // Write then rename, so a failed or interrupted compile never leaves a
     // truncated artifact where a good one is expected.
     let tmp = output.with_extension("faasm.tmp");
@@ -206,9 +195,17 @@ fn print_timings(wasm_len: usize, funcs: usize, t: &Timings) {
     );
 }
 
+/// The key artifacts are tagged with: the installation's, under
+/// `$FAASM_HOME` (default `~/.faasm`), which `faasm-run` checks.
+fn installation_key() -> Result<faasm_abi::ArtifactKey, String> {
+    faasm_abi::ArtifactKey::installation()
+        .map_err(|e| format!("cannot read or create the installation's artifact key: {e}"))
+}
+
 fn info(path: &Path) -> Result<(), String> {
     let bytes = read(path)?;
-    let a = Artifact::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let a = Artifact::deserialize(&bytes, &installation_key()?)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let i = &a.info;
     println!("compiler:   {}", a.compiler_version);
     println!("target:     {}", a.target);
@@ -221,10 +218,7 @@ fn info(path: &Path) -> Result<(), String> {
         MemoryStrategy::Guarded { guard_bytes } => {
             println!("memory:     guard pages ({} guard)", size(guard_bytes))
         }
-        MemoryStrategy::Explicit { reservation_bytes } => println!(
-            "memory:     explicit bounds checks ({} reserved)",
-            size(reservation_bytes)
-        ),
+        MemoryStrategy::Explicit => println!("memory:     explicit bounds checks"),
     }
     println!(
         "interrupt:  {}",

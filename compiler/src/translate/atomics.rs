@@ -130,7 +130,13 @@ impl Translator<'_, '_> {
         args.insert(0, ea);
         args.insert(0, mem);
         let r = self.call_builtin(builtin, &args).unwrap();
-        for kind in [TrapKind::MemoryOutOfBounds, TrapKind::ExpectedSharedMemory] {
+        // An interrupted wait ends at once (the call's deadline covers
+        // waits with an infinite timeout too).
+        for kind in [
+            TrapKind::MemoryOutOfBounds,
+            TrapKind::ExpectedSharedMemory,
+            TrapKind::Interrupt,
+        ] {
             let hit = self.b.ins().icmp_imm_s(IntCC::Equal, r, -(kind as i64));
             self.b.ins().trapnz(hit, trap_code(kind));
         }

@@ -320,9 +320,10 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// Loop headers poll the interrupt word so another thread can stop a
-    /// runaway loop (the timeout of a Faaslet).
-    fn interrupt_check(&mut self) {
+    /// Loop headers (and entries of functions that call) poll the
+    /// interrupt word so another thread can stop runaway code (the timeout
+    /// of a Faaslet).
+    pub(super) fn interrupt_check(&mut self) {
         if !self.env.config.interruptible {
             return;
         }

@@ -48,7 +48,7 @@ impl Translator<'_, '_> {
         let end = offset + size as u64;
         let guard = match self.env.config.memory_strategy {
             MemoryStrategy::Guarded { guard_bytes } => guard_bytes,
-            MemoryStrategy::Explicit { .. } => 0,
+            MemoryStrategy::Explicit => 0,
         };
         let base = self.memory_base(memory);
         let addr = self.b.ins().iadd(base, index);

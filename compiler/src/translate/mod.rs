@@ -71,6 +71,13 @@ pub(crate) fn translate_function(
         }
     }
 
+    // A function that calls others can recurse without a loop (tail calls
+    // included), so it polls the interrupt word on entry; leaves and
+    // loop-only functions need not (their loops poll).
+    if env.config.interruptible && makes_calls(body) {
+        t.interrupt_check();
+    }
+
     let mut reader = body.get_operators_reader().map_err(invalid)?;
     while !reader.eof() {
         let (op, offset) = reader.read_with_offset().map_err(invalid)?;
@@ -80,6 +87,30 @@ pub(crate) fn translate_function(
     reader.finish().map_err(invalid)?;
     t.finish();
     Ok(())
+}
+
+/// Whether the body contains a call of any kind. A body that does not
+/// parse counts as calling; the translation pass then reports the error.
+fn makes_calls(body: &FunctionBody<'_>) -> bool {
+    use Operator as O;
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return true;
+    };
+    while !reader.eof() {
+        match reader.read() {
+            Ok(
+                O::Call { .. }
+                | O::CallIndirect { .. }
+                | O::ReturnCall { .. }
+                | O::ReturnCallIndirect { .. }
+                | O::CallRef { .. }
+                | O::ReturnCallRef { .. },
+            ) => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 pub(crate) fn valtype(ty: wasmparser::ValType) -> Result<ValType, CompileError> {

@@ -4,7 +4,7 @@ use super::Translator;
 use crate::signature::POINTER;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, Type, Value, types};
 use cranelift_codegen::isa::CallConv;
-use faasm_abi::{Builtin, BuiltinParam, MemoryStrategy, VMOffsets};
+use faasm_abi::{Builtin, BuiltinParam, VMOffsets};
 
 /// Flags for fields that never change once the instance exists: pure, so
 /// Cranelift deduplicates and hoists them.
@@ -29,14 +29,11 @@ impl Translator<'_, '_> {
         self.load_frozen(POINTER, self.vmctx, off)
     }
 
-    /// With guard pages a memory never moves, so its base is frozen; with
-    /// explicit checks it may move on grow and must be reloaded.
+    /// A memory never moves (its reservation covers its maximum under
+    /// either strategy), so its base is frozen.
     pub(super) fn memory_base(&mut self, index: u32) -> Value {
         let def = self.memory_def(index);
-        match self.env.config.memory_strategy {
-            MemoryStrategy::Guarded { .. } => self.load_frozen(POINTER, def, VMOffsets::DEF_BASE),
-            MemoryStrategy::Explicit { .. } => self.load_field(POINTER, def, VMOffsets::DEF_BASE),
-        }
+        self.load_frozen(POINTER, def, VMOffsets::DEF_BASE)
     }
 
     /// Current length in bytes.

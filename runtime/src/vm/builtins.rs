@@ -180,9 +180,15 @@ fn wait(
     match m.checked_ptr(addr, size) {
         Err(_) => trap(faasm_abi::TrapKind::MemoryOutOfBounds),
         Ok(_) if !m.is_shared() => trap(faasm_abi::TrapKind::ExpectedSharedMemory),
-        // SAFETY: in bounds, aligned (compiled code checked the effective
-        // address) and shared, so the memory never moves while we sleep.
-        Ok(p) => unsafe { waiter::wait(p, expected, timeout) },
+        Ok(p) => {
+            let interrupt = instance(vmctx).vmctx.interrupt_flag();
+            // SAFETY: in bounds, aligned (compiled code checked the effective
+            // address) and shared, so the memory never moves while we sleep.
+            match unsafe { waiter::wait(p, expected, timeout, interrupt) } {
+                waiter::INTERRUPTED => trap(faasm_abi::TrapKind::Interrupt),
+                outcome => outcome,
+            }
+        }
     }
 }
 

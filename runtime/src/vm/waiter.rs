@@ -4,6 +4,12 @@
 //! memories never move, so that address names the location for every
 //! thread. The word is compared under the bucket lock that `notify` also
 //! takes, so a wake-up between the comparison and the sleep cannot be lost.
+//!
+//! A waiter also watches its instance's interrupt word: an interrupt sets
+//! that word and then wakes every bucket under its lock
+//! ([`wake_for_interrupt`]), and a waiter reads the word under the same lock
+//! before each sleep, so an interrupted wait ends at once rather than at its
+//! (possibly infinite) timeout.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -49,17 +55,27 @@ pub(crate) enum Expected {
 pub(crate) const WOKEN: i64 = 0;
 pub(crate) const NOT_EQUAL: i64 = 1;
 pub(crate) const TIMED_OUT: i64 = 2;
+/// Not a wasm outcome: the instance was interrupted while waiting.
+pub(crate) const INTERRUPTED: i64 = -1;
 
-/// Blocks the calling thread until notified or `timeout_ns` (negative:
-/// forever) elapses.
+/// Blocks the calling thread until notified, `timeout_ns` (negative:
+/// forever) elapses, or `interrupt` is set ([`INTERRUPTED`]).
 ///
 /// # Safety
 /// `ptr` must point to a live, naturally aligned word of the expected width
 /// inside a shared memory.
-pub(crate) unsafe fn wait(ptr: *mut u8, expected: Expected, timeout_ns: i64) -> i64 {
+pub(crate) unsafe fn wait(
+    ptr: *mut u8,
+    expected: Expected,
+    timeout_ns: i64,
+    interrupt: &AtomicU64,
+) -> i64 {
     let addr = ptr as usize;
     let b = bucket(addr);
     let mut waiters = lock(b);
+    if interrupt.load(Ordering::Acquire) != 0 {
+        return INTERRUPTED;
+    }
     // SAFETY: the caller guarantees an aligned, live word; other threads
     // access it only atomically or through wasm code.
     let equal = unsafe {
@@ -84,6 +100,10 @@ pub(crate) unsafe fn wait(ptr: *mut u8, expected: Expected, timeout_ns: i64) -> 
         if waiters[pos].woken {
             waiters.swap_remove(pos);
             return WOKEN;
+        }
+        if interrupt.load(Ordering::Acquire) != 0 {
+            waiters.swap_remove(pos);
+            return INTERRUPTED;
         }
         match deadline {
             None => waiters = b.wake.wait(waiters).unwrap_or_else(|e| e.into_inner()),
@@ -120,4 +140,15 @@ pub(crate) fn notify(ptr: *mut u8, count: u32) -> i64 {
         b.wake.notify_all();
     }
     woken as i64
+}
+
+/// Wakes every waiter so that interrupted ones notice their interrupt word
+/// (the others go back to sleep). Called after the word is set.
+pub(crate) fn wake_for_interrupt() {
+    for b in &LOT {
+        // Taking the lock orders this wake-up after any waiter's check of
+        // its word, so the waiter is either already asleep or sees it set.
+        let _waiters = lock(b);
+        b.wake.notify_all();
+    }
 }
