@@ -176,7 +176,11 @@ impl<'a> Caller<'a> {
     /// the instance, not from this `Caller`, so it can be held while the
     /// caller's memory is borrowed mutably.
     pub fn data<T: std::any::Any>(&self) -> Option<&'a T> {
-        self.instance?.data.as_deref()?.downcast_ref::<T>()
+        let inner = self.instance?;
+        // SAFETY: the data is only replaced by `Instance::set_data`, which
+        // requires that no call runs; this `Caller` exists only during one.
+        let data = unsafe { &*inner.data.get() };
+        data.as_deref()?.downcast_ref::<T>()
     }
 
     /// The caller's memory 0, if it has one.

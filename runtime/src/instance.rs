@@ -2,7 +2,7 @@ use crate::func::FuncKind;
 use crate::interrupt::InterruptHandle;
 use crate::keepalive::KeepAlive;
 use crate::vm::VMContext;
-use crate::{Extern, Func, Global, Memory, Module, Table};
+use crate::{Error, Extern, Func, Global, Memory, Module, Table};
 use faasm_abi::ExportKind;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,7 +35,9 @@ pub(crate) struct InstanceInner {
     /// The embedder's per-instance data ([`crate::Linker::instantiate_with`]),
     /// which host functions reach through [`crate::Caller::data`]: one
     /// linker can then serve every instance.
-    pub data: Option<HostData>,
+    /// Replaced only through [`Instance::set_data`], which proves no call
+    /// (hence no [`crate::Caller`] borrowing it) can be running.
+    pub data: std::cell::UnsafeCell<Option<HostData>>,
     /// The group that stops this instance (joined before any of its code
     /// ran).
     pub interrupt: InterruptHandle,
@@ -103,6 +105,41 @@ impl Instance {
         match self.inner.export(ExportKind::Table, index) {
             Extern::Table(t) => Some(t),
             _ => None,
+        }
+    }
+
+    /// Returns this instance, which was restored from `snapshot`
+    /// ([`crate::Linker::instantiate_snapshot`]), to the snapshot's state:
+    /// memories drop every page written since (the image shows through
+    /// again) and shrink back, tables, globals and dropped segments are
+    /// put back. Afterwards nothing written since the restore is
+    /// observable. Needs the only handle to the instance (no call can be
+    /// running, no export handle alive); `Error::Usage` otherwise.
+    pub fn reset(&mut self, snapshot: &crate::Snapshot) -> Result<(), Error> {
+        self.exclusive("reset")?;
+        crate::snapshot::reset(&self.inner, snapshot)
+    }
+
+    /// Replaces the data host functions find with [`crate::Caller::data`]
+    /// (to reuse an instance for another call). Needs the only handle to
+    /// the instance, as [`Instance::reset`] does.
+    pub fn set_data(&mut self, data: Option<HostData>) -> Result<(), Error> {
+        self.exclusive("change the data of")?;
+        // SAFETY: this is the only strong handle (checked above), so no
+        // call runs and no `Caller` borrows the data; `&mut self` keeps it
+        // so until we return. Weak handles (the interrupt group) never
+        // touch the data.
+        unsafe { *self.inner.data.get() = data };
+        Ok(())
+    }
+
+    fn exclusive(&self, what: &str) -> Result<(), Error> {
+        match Arc::strong_count(&self.inner) {
+            1 => Ok(()),
+            n => Err(Error::Usage(format!(
+                "cannot {what} an instance with {} other handles (a call or an export handle)",
+                n - 1
+            ))),
         }
     }
 

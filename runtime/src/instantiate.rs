@@ -8,6 +8,7 @@ use crate::global::GlobalInner;
 use crate::instance::InstanceInner;
 use crate::keepalive::KeepAlive;
 use crate::memory::MemoryInner;
+use crate::snapshot::{SnapValue, Snapshot, raw_ref};
 use crate::table::TableInner;
 use crate::vm::builtins::BUILTINS;
 use crate::vm::{VMContext, VMFuncRef};
@@ -30,27 +31,48 @@ struct Imports {
     globals: Vec<Global>,
 }
 
+/// Makes an instance of `module`: initialised per the specification, or,
+/// from `snapshot` (taken of an instance of the same module), in the
+/// snapshot's state without running any segment or start function.
 pub(crate) fn instantiate(
     linker: &Linker,
     module: &Module,
     opts: crate::InstanceOptions,
+    snapshot: Option<&Snapshot>,
 ) -> Result<Instance, Error> {
     let info = module.info();
     let imports = resolve_imports(linker, module)?;
     let strategy = module.memory_strategy();
+    let snap = snapshot.map(|s| &*s.inner);
 
     let mut memories = imports.memories;
     let cap = module.engine().config().max_memory_pages;
-    for ty in &info.memories[info.num_imported_memories as usize..] {
+    for (i, ty) in info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
+        let image = snap.map(|s| &s.memories[i]);
         memories.push(Memory {
-            inner: Arc::new(MemoryInner::new_capped(*ty, strategy, cap)?),
+            inner: Arc::new(MemoryInner::new_with(*ty, strategy, cap, image)?),
             owner: None,
         });
     }
     let mut tables = imports.tables;
-    for ty in &info.tables[info.num_imported_tables as usize..] {
+    for (i, ty) in info.tables[info.num_imported_tables as usize..]
+        .iter()
+        .enumerate()
+    {
+        // A restored table starts at its snapshot size; its elements are
+        // written once the context they point into exists.
+        let ty = match snap {
+            Some(s) => TableType {
+                min: s.tables[i].len() as u64,
+                ..*ty
+            },
+            None => *ty,
+        };
         tables.push(Table {
-            inner: Arc::new(TableInner::new(*ty, 0)?),
+            inner: Arc::new(TableInner::new(ty, 0)?),
             owner: None,
         });
     }
@@ -91,15 +113,26 @@ pub(crate) fn instantiate(
 
     // Globals in order: an initialiser may read any earlier global.
     let mut globals = imports.globals;
-    for (ty, init) in &info.globals[info.num_imported_globals as usize..] {
-        let init = init.as_ref().expect("defined globals have an initialiser");
-        let raw = eval(
-            init,
-            &ConstEnv {
-                globals: &globals,
-                vmctx: &vmctx,
+    for (i, (ty, init)) in info.globals[info.num_imported_globals as usize..]
+        .iter()
+        .enumerate()
+    {
+        let raw = match snap {
+            Some(s) => match s.globals[i] {
+                SnapValue::Bits(bits) => bits,
+                SnapValue::Ref(r) => raw_ref(&vmctx, r) as u128,
             },
-        );
+            None => {
+                let init = init.as_ref().expect("defined globals have an initialiser");
+                eval(
+                    init,
+                    &ConstEnv {
+                        globals: &globals,
+                        vmctx: &vmctx,
+                    },
+                )
+            }
+        };
         globals.push(Global {
             inner: Arc::new(GlobalInner::new(*ty, raw)),
             owner: None,
@@ -116,7 +149,11 @@ pub(crate) fn instantiate(
     let elems = info
         .elems
         .iter()
-        .map(|seg| Some(seg.items.iter().map(|e| eval(e, &env) as u64).collect()))
+        .enumerate()
+        .map(|(i, seg)| match snap {
+            Some(s) if s.elems_dropped[i] => None,
+            _ => Some(seg.items.iter().map(|e| eval(e, &env) as u64).collect()),
+        })
         .collect();
     let offsets: Vec<Option<u64>> = info
         .elems
@@ -137,18 +174,30 @@ pub(crate) fn instantiate(
         memories,
         tables,
         globals,
-        data_dropped: info.data.iter().map(|_| AtomicBool::new(false)).collect(),
+        data_dropped: (0..info.data.len())
+            .map(|i| AtomicBool::new(snap.is_some_and(|s| s.data_dropped[i])))
+            .collect(),
         elems: Mutex::new(elems),
         keepalive: KeepAlive::default(),
         peers,
-        data: opts.data,
+        data: std::cell::UnsafeCell::new(opts.data),
         interrupt: opts.interrupt.unwrap_or_default(),
     });
     inner.vmctx.set_instance(Arc::as_ptr(&inner).cast());
     inner.interrupt.join(&inner);
     register_ownership(&inner, info);
 
-    initialise(&inner, info, &offsets)?;
+    match snap {
+        Some(s) => {
+            let nt = info.num_imported_tables as usize;
+            for (t, elems) in inner.tables[nt..].iter().zip(&s.tables) {
+                for (j, r) in elems.iter().enumerate() {
+                    t.inner.set(j as u64, raw_ref(&inner.vmctx, *r));
+                }
+            }
+        }
+        None => initialise(&inner, info, &offsets)?,
+    }
     Ok(Instance { inner })
 }
 

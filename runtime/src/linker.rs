@@ -83,7 +83,19 @@ impl Linker {
         module: &Module,
         opts: InstanceOptions,
     ) -> Result<Instance, Error> {
-        crate::instantiate::instantiate(self, module, opts)
+        crate::instantiate::instantiate(self, module, opts, None)
+    }
+
+    /// An instance in the state `snapshot` recorded (see
+    /// [`crate::Snapshot`]): imports are linked as usual, then memories map
+    /// the snapshot's image copy-on-write and tables and globals take its
+    /// values. No segment, start function or initialiser runs.
+    pub fn instantiate_snapshot(
+        &self,
+        snapshot: &crate::Snapshot,
+        opts: InstanceOptions,
+    ) -> Result<Instance, Error> {
+        crate::instantiate::instantiate(self, snapshot.module(), opts, Some(snapshot))
     }
 }
 

@@ -1,4 +1,6 @@
 use crate::Error;
+use crate::snapshot::MemoryState;
+use crate::sys::image::MemoryImage;
 use crate::sys::mmap::{Mmap, page_size};
 use crate::sys::pool;
 use crate::vm::VMDefinition;
@@ -43,6 +45,9 @@ pub(crate) struct MemoryInner {
     def: Box<UnsafeCell<VMDefinition>>,
     /// The reservation. Held while growing so that growth is serialised.
     map: Mutex<Mmap>,
+    /// The snapshot image mapped at the start of the reservation, if the
+    /// memory was restored from one (what a reset returns it to).
+    image: Option<Arc<MemoryImage>>,
 }
 
 // SAFETY: `def.base` is written once, before the memory is shared;
@@ -141,6 +146,17 @@ impl MemoryInner {
         strategy: MemoryStrategy,
         cap_pages: Option<u64>,
     ) -> Result<MemoryInner, Error> {
+        MemoryInner::new_with(ty, strategy, cap_pages, None)
+    }
+
+    /// As `new_capped`; with `snapshot`, the memory starts at the
+    /// snapshot's size with its image mapped copy-on-write.
+    pub(crate) fn new_with(
+        ty: MemoryType,
+        strategy: MemoryStrategy,
+        cap_pages: Option<u64>,
+        snapshot: Option<&MemoryState>,
+    ) -> Result<MemoryInner, Error> {
         if ty.memory64 {
             return Err(Error::Usage("64-bit memories are not supported".into()));
         }
@@ -163,7 +179,13 @@ impl MemoryInner {
                 ty.min
             )));
         }
-        let initial = ty.min * WASM_PAGE_SIZE;
+        let initial_pages = snapshot.map_or(ty.min, |s| s.pages);
+        if initial_pages > max_pages {
+            return Err(Error::Resource(format!(
+                "snapshot memory of {initial_pages} pages exceeds the limit of {max_pages} pages"
+            )));
+        }
+        let initial = initial_pages * WASM_PAGE_SIZE;
         let reserve = match strategy {
             MemoryStrategy::Guarded { guard_bytes } => FOUR_GIB.checked_add(guard_bytes),
             // The maximum, so that the memory never moves (see the type's
@@ -177,7 +199,15 @@ impl MemoryInner {
             None => Mmap::reserve(reserve as usize)
                 .map_err(|e| Error::Resource(format!("cannot reserve linear memory: {e}")))?,
         };
-        map.make_accessible(0, initial as usize)
+        let mapped = match snapshot {
+            Some(s) => {
+                map.map_image(&s.image)
+                    .map_err(|e| Error::Resource(format!("cannot map a memory image: {e}")))?;
+                s.image.len()
+            }
+            None => 0,
+        };
+        map.make_accessible(mapped, (initial as usize).saturating_sub(mapped))
             .map_err(|e| Error::Resource(format!("cannot map linear memory: {e}")))?;
         Ok(MemoryInner {
             ty,
@@ -188,6 +218,7 @@ impl MemoryInner {
                 length: initial,
             })),
             map: Mutex::new(map),
+            image: snapshot.map(|s| s.image.clone()),
         })
     }
 
@@ -228,6 +259,36 @@ impl MemoryInner {
             }
             _ => Err(MemoryAccessError),
         }
+    }
+
+    /// Returns a memory restored from `state` to it: private copies of
+    /// pages are dropped (the image shows through again, pages past it read
+    /// zero) and pages grown since become inaccessible again. The caller
+    /// guarantees nothing runs on the memory meanwhile.
+    pub(crate) fn reset_to(&self, state: &MemoryState) -> Result<(), Error> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if !self
+            .image
+            .as_ref()
+            .is_some_and(|i| Arc::ptr_eq(i, &state.image))
+        {
+            return Err(Error::Usage(
+                "memory was not restored from this snapshot".into(),
+            ));
+        }
+        let io = |e: std::io::Error| Error::Resource(format!("cannot reset linear memory: {e}"));
+        let len = self.len();
+        let keep = state.image.len();
+        map.discard(0, len).map_err(io)?;
+        if len > keep {
+            map.make_inaccessible(keep, len - keep).map_err(io)?;
+        } else if len < keep {
+            // Unreachable (memories only grow), but a reset must leave the
+            // whole image accessible whatever happened.
+            map.make_accessible(len, keep - len).map_err(io)?;
+        }
+        self.length().store(keep as u64, Ordering::Release);
+        Ok(())
     }
 
     /// `memory.grow`: the old size in pages, or an error leaving the memory

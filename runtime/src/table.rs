@@ -7,7 +7,7 @@ use std::cell::UnsafeCell;
 use std::sync::{Arc, Mutex};
 
 /// No table grows beyond this many elements, whatever its declared maximum.
-const MAX_TABLE_ELEMS: u64 = 10_000_000;
+pub(crate) const MAX_TABLE_ELEMS: u64 = 10_000_000;
 
 /// A table of references. Cheap to clone (shared handle).
 #[derive(Clone)]
@@ -209,6 +209,21 @@ impl TableInner {
         // base is unchanged, only the length grows.
         unsafe { (*self.def.get()).length = new };
         Some(old)
+    }
+
+    /// Replaces the whole contents (and size) with `raw`, within the
+    /// capacity reserved at creation (`false` past it, nothing changed).
+    pub(crate) fn reset(&self, raw: &[u64]) -> bool {
+        let mut elems = self.lock();
+        if raw.len() > elems.capacity() {
+            return false;
+        }
+        elems.clear();
+        elems.extend_from_slice(raw);
+        // SAFETY: written under the elems lock; the storage did not move
+        // (within capacity).
+        unsafe { (*self.def.get()).length = raw.len() as u64 };
+        true
     }
 
     /// `table.fill`: checks the whole range first.

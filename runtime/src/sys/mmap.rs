@@ -96,6 +96,11 @@ impl Mmap {
         self.protect(start, len, MprotectFlags::READ | MprotectFlags::WRITE)
     }
 
+    /// Makes `[start, start + len)` (page-aligned) inaccessible again.
+    pub fn make_inaccessible(&self, start: usize, len: usize) -> io::Result<()> {
+        self.protect(start, len, MprotectFlags::empty())
+    }
+
     /// Makes `[start, start + len)` readable and executable (not writable).
     pub fn make_executable(&self, start: usize, len: usize) -> io::Result<()> {
         let len =

@@ -5,6 +5,7 @@
 
 pub mod code;
 pub mod entry;
+pub mod image;
 pub mod mmap;
 pub mod pool;
 pub mod signals;

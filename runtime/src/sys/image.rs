@@ -1,0 +1,174 @@
+//! Memory images: the initial contents of a linear memory in a sealed
+//! memfd, mapped copy-on-write into reservations.
+//!
+//! One image serves every instance restored from a snapshot. Mapping it
+//! `MAP_PRIVATE` over the start of a reservation costs one `mmap`; pages
+//! the instance only reads stay shared with every other instance (and in
+//! the page cache once), pages it writes are copied for it alone. Dropping
+//! the private copies (`madvise(MADV_DONTNEED)`) makes the image show
+//! through again, which is how an instance is reset.
+//!
+//! Invariants: the memfd is sealed against writes, growth and shrinking
+//! once filled, so no mapping can ever see it change; its length is a
+//! whole number of OS pages.
+
+use super::mmap::{Mmap, page_size, round_up_to_page};
+use rustix::fd::OwnedFd;
+use rustix::fs::{MemfdFlags, SealFlags};
+use rustix::mm::{MapFlags, ProtFlags};
+use std::io;
+
+/// Immutable page-aligned bytes in a sealed memfd.
+#[derive(Debug)]
+pub struct MemoryImage {
+    fd: OwnedFd,
+    len: usize,
+}
+
+impl MemoryImage {
+    /// An image of `len` bytes (rounded up to pages), zero except for
+    /// `runs`, each `(offset, bytes)` inside it. Zero stretches are holes:
+    /// they take no memory.
+    pub fn new<'a>(
+        len: usize,
+        runs: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) -> io::Result<Self> {
+        let len = round_up_to_page(len).ok_or(io::ErrorKind::OutOfMemory)?;
+        let fd = rustix::fs::memfd_create(
+            "faasm-memory-image",
+            MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+        )?;
+        rustix::fs::ftruncate(&fd, len as u64)?;
+        for (offset, bytes) in runs {
+            let end = offset
+                .checked_add(bytes.len() as u64)
+                .filter(|e| *e <= len as u64)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "run past the image"))?;
+            let mut done = 0usize;
+            while done < bytes.len() {
+                let n = rustix::io::pwrite(&fd, &bytes[done..], offset + done as u64)?;
+                if n == 0 {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                done += n;
+            }
+            debug_assert_eq!(offset + done as u64, end);
+        }
+        rustix::fs::fcntl_add_seals(
+            &fd,
+            SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
+        )?;
+        Ok(MemoryImage { fd, len })
+    }
+
+    /// Length in bytes (a page multiple).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Reads `[offset, offset + buf.len())` of the image.
+    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let n = rustix::io::pread(&self.fd, &mut buf[done..], offset + done as u64)?;
+            if n == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+impl Mmap {
+    /// Maps `image` copy-on-write, readable and writable, over
+    /// `[0, image.len())` of this reservation, replacing what was there.
+    pub fn map_image(&self, image: &MemoryImage) -> io::Result<()> {
+        if image.len > self.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "image larger than the reservation",
+            ));
+        }
+        if image.len == 0 {
+            return Ok(());
+        }
+        // SAFETY: MAP_FIXED over the start of our own reservation (checked
+        // to fit above) replaces only memory this value owns, and the caller
+        // holds no Rust reference into it. The memfd is sealed, so the
+        // private mapping's contents cannot change under it.
+        let p = unsafe {
+            rustix::mm::mmap(
+                self.as_ptr().cast(),
+                image.len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED,
+                &image.fd,
+                0,
+            )?
+        };
+        debug_assert_eq!(p.cast(), self.as_ptr());
+        Ok(())
+    }
+
+    /// Drops the private copies of `[start, start + len)` (page-aligned):
+    /// an image mapped there shows through again, anonymous pages read as
+    /// zero. The protection is unchanged.
+    pub fn discard(&self, start: usize, len: usize) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        assert!(start.is_multiple_of(page_size()), "unaligned discard");
+        let end = start.checked_add(len).expect("range overflow");
+        assert!(end <= self.len(), "discard outside the reservation");
+        // SAFETY: the range lies inside our own mapping; MADV_DONTNEED only
+        // drops page contents (private copies), it never unmaps, so no
+        // pointer into the reservation becomes dangling.
+        unsafe {
+            rustix::mm::madvise(
+                self.as_ptr().add(start).cast(),
+                len,
+                rustix::mm::Advice::LinuxDontNeed,
+            )?
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_maps_copy_on_write_and_resets() {
+        let ps = page_size();
+        let image = MemoryImage::new(3 * ps, [(ps as u64 + 5, &b"hello"[..])]).unwrap();
+        assert_eq!(image.len(), 3 * ps);
+        let a = Mmap::reserve(8 * ps).unwrap();
+        let b = Mmap::reserve(8 * ps).unwrap();
+        a.map_image(&image).unwrap();
+        b.map_image(&image).unwrap();
+        // SAFETY: inside the mapped image in reservations this test owns.
+        unsafe {
+            assert_eq!(
+                std::slice::from_raw_parts(a.as_ptr().add(ps + 5), 5),
+                b"hello"
+            );
+            a.as_ptr().add(ps + 5).write(b'J');
+            assert_eq!(*a.as_ptr().add(ps + 5), b'J');
+            // The other mapping and the image are untouched.
+            assert_eq!(*b.as_ptr().add(ps + 5), b'h');
+        }
+        let mut buf = [0u8; 5];
+        image.read_at(ps as u64 + 5, &mut buf).unwrap();
+        assert_eq!(&buf, b"hello");
+        a.discard(0, 3 * ps).unwrap();
+        // SAFETY: as above.
+        unsafe { assert_eq!(*a.as_ptr().add(ps + 5), b'h') };
+    }
+
+    #[test]
+    fn runs_outside_the_image_are_refused() {
+        assert!(MemoryImage::new(4096, [(4090, &[1u8; 10][..])]).is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! End-to-end: snapshots of initialised instances, restored copy-on-write.
+
+mod common;
+use common::*;
+use faasm_runtime::{
+    Config, Engine, Error, InstanceOptions, Linker, Memory, MemoryType, Snapshot, SnapshotParts,
+    Val,
+};
+
+/// Initialisation writes memory, sets a global, fills a table slot and
+/// grows memory; `probe` reads all of it back.
+const MODULE: &str = r#"(module
+  (memory (export "memory") 1 100)
+  (global $g (export "g") (mut i32) (i32.const 0))
+  (global $f (mut funcref) (ref.null func))
+  (table $t 2 10 funcref)
+  (type $r (func (result i32)))
+  (data $d "passive")
+  (data (i32.const 16) "from a segment")
+  (func $seven (type $r) i32.const 7)
+  (elem declare func $seven)
+  (func (export "grow_and_init")
+    (drop (memory.grow (i32.const 2)))
+    (i32.store (i32.const 70000) (i32.const 0xabcd))
+    (table.set $t (i32.const 1) (ref.func $seven))
+    (global.set $f (ref.func $seven))
+    (global.set $g (i32.add (global.get $g) (i32.const 1)))
+    (data.drop $d))
+  (func (export "pages") (result i32) memory.size)
+  (func (export "at") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "put") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "call1") (result i32) (call_indirect $t (type $r) (i32.const 1)))
+  (func (export "callf") (result i32)
+    (table.set $t (i32.const 0) (global.get $f))
+    (call_indirect $t (type $r) (i32.const 0)))
+  (func (export "reinit") (memory.init $d (i32.const 0) (i32.const 0) (i32.const 1)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+
+fn setup() -> (Engine, Linker, Snapshot) {
+    let engine = Engine::default();
+    let linker = Linker::new(&engine);
+    let m = module(&engine, MODULE);
+    let inst = linker.instantiate(&m).unwrap();
+    call(&inst, "grow_and_init", &[]).unwrap();
+    (engine, linker, Snapshot::capture(&inst).unwrap())
+}
+
+fn restore(linker: &Linker, s: &Snapshot) -> faasm_runtime::Instance {
+    linker
+        .instantiate_snapshot(s, InstanceOptions::default())
+        .unwrap()
+}
+
+#[test]
+fn a_restored_instance_has_the_snapshot_state() {
+    let (_e, linker, snap) = setup();
+    assert_eq!(snap.memory_pages(), vec![3]);
+    let i = restore(&linker, &snap);
+    assert_eq!(call_i32(&i, "pages", &[]), 3);
+    assert_eq!(call_i32(&i, "at", &[Val::I32(70000)]), 0xabcd);
+    let seg = u32::from_le_bytes(*b"from");
+    assert_eq!(call_i32(&i, "at", &[Val::I32(16)]), seg as i32);
+    let Some(faasm_runtime::Extern::Global(g)) = i.get_export("g") else {
+        panic!("no global g")
+    };
+    assert!(matches!(g.get(), Val::I32(1)));
+    assert_eq!(call_i32(&i, "call1", &[]), 7);
+    assert_eq!(call_i32(&i, "callf", &[]), 7);
+    // The dropped segment stays dropped: initialising from it traps.
+    assert!(call(&i, "reinit", &[]).is_err());
+}
+
+#[test]
+fn restored_instances_do_not_see_each_others_writes() {
+    let (_e, linker, snap) = setup();
+    let a = restore(&linker, &snap);
+    let b = restore(&linker, &snap);
+    call(&a, "put", &[Val::I32(70000), Val::I32(42)]).unwrap();
+    call(&a, "put", &[Val::I32(100_000), Val::I32(43)]).unwrap();
+    assert_eq!(call_i32(&a, "at", &[Val::I32(70000)]), 42);
+    assert_eq!(call_i32(&b, "at", &[Val::I32(70000)]), 0xabcd);
+    assert_eq!(call_i32(&b, "at", &[Val::I32(100_000)]), 0);
+    // A grown instance does not change the snapshot's size.
+    assert_eq!(call_i32(&a, "grow", &[Val::I32(5)]), 3);
+    drop(a);
+    let c = restore(&linker, &snap);
+    assert_eq!(call_i32(&c, "pages", &[]), 3);
+    assert_eq!(call_i32(&c, "at", &[Val::I32(70000)]), 0xabcd);
+    assert_eq!(call_i32(&c, "at", &[Val::I32(100_000)]), 0);
+}
+
+#[test]
+fn parts_round_trip_and_are_checked_against_the_module() {
+    let (engine, linker, snap) = setup();
+    let parts = snap.to_parts().unwrap();
+    // Only non-zero pages are kept.
+    let stored: usize = parts.memories[0].runs.iter().map(|(_, r)| r.len()).sum();
+    assert!(stored <= 2 * 4096, "{stored} bytes stored");
+    let back = Snapshot::from_parts(snap.module(), parts.clone()).unwrap();
+    let i = restore(&linker, &back);
+    assert_eq!(call_i32(&i, "at", &[Val::I32(70000)]), 0xabcd);
+    assert_eq!(call_i32(&i, "call1", &[]), 7);
+    assert_eq!(back.to_parts().unwrap(), parts);
+
+    let mismatched = |f: &dyn Fn(&mut SnapshotParts)| {
+        let mut p = parts.clone();
+        f(&mut p);
+        Snapshot::from_parts(snap.module(), p).unwrap_err()
+    };
+    assert!(matches!(
+        mismatched(&|p| p.memories.clear()),
+        Error::Usage(_)
+    ));
+    assert!(matches!(
+        mismatched(&|p| p.memories[0].pages = 101),
+        Error::Usage(_)
+    ));
+    assert!(matches!(
+        mismatched(&|p| p.globals.pop().map(drop).unwrap_or(())),
+        Error::Usage(_)
+    ));
+    assert!(matches!(
+        mismatched(&|p| p.tables[0] = vec![faasm_runtime::SnapRef::Func(99); 2]),
+        Error::Usage(_)
+    ));
+    assert!(matches!(
+        mismatched(&|p| p.memories[0].runs.push((3 << 16, vec![1]))),
+        Error::Usage(_)
+    ));
+    assert!(matches!(
+        mismatched(&|p| p.data_dropped.push(true)),
+        Error::Usage(_)
+    ));
+
+    // Over the engine's memory cap: a resource error, not a restore.
+    let capped = Engine::new(Config {
+        max_memory_pages: Some(2),
+        ..Config::default()
+    });
+    let m = module(&capped, MODULE);
+    assert!(matches!(
+        Snapshot::from_parts(&m, parts).unwrap_err(),
+        Error::Resource(_)
+    ));
+    drop(engine);
+}
+
+#[test]
+fn instances_with_imported_state_are_refused() {
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    linker.define(
+        "env",
+        "m",
+        Memory::new(MemoryType {
+            min: 1,
+            max: None,
+            shared: false,
+            memory64: false,
+        })
+        .unwrap(),
+    );
+    let m = module(&engine, r#"(module (import "env" "m" (memory 1)))"#);
+    let i = linker.instantiate(&m).unwrap();
+    assert!(matches!(Snapshot::capture(&i), Err(Error::Usage(_))));
+}
+
+#[test]
+fn a_reset_instance_forgets_everything_since_the_restore() {
+    let (_e, linker, snap) = setup();
+    let mut i = restore(&linker, &snap);
+    for round in 0..3 {
+        // A "call" that writes a secret everywhere it can.
+        call(&i, "put", &[Val::I32(70000), Val::I32(0x5ec2e7)]).unwrap();
+        call(&i, "put", &[Val::I32(100_000), Val::I32(0x5ec2e7)]).unwrap();
+        assert_eq!(call_i32(&i, "grow", &[Val::I32(4)]), 3);
+        call(&i, "put", &[Val::I32(5 << 16), Val::I32(0x5ec2e7)]).unwrap();
+        let Some(faasm_runtime::Extern::Global(g)) = i.get_export("g") else {
+            panic!("no global g")
+        };
+        g.set(Val::I32(99)).unwrap();
+        drop(g);
+        i.reset(&snap).unwrap();
+        // The next "call" sees the snapshot, not the secret.
+        assert_eq!(call_i32(&i, "pages", &[]), 3, "round {round}");
+        assert_eq!(call_i32(&i, "at", &[Val::I32(70000)]), 0xabcd);
+        assert_eq!(call_i32(&i, "at", &[Val::I32(100_000)]), 0);
+        assert!(
+            call(&i, "at", &[Val::I32(5 << 16)]).is_err(),
+            "grown pages are gone"
+        );
+        let Some(faasm_runtime::Extern::Global(g)) = i.get_export("g") else {
+            panic!("no global g")
+        };
+        assert!(matches!(g.get(), Val::I32(1)));
+        drop(g);
+        assert_eq!(call_i32(&i, "call1", &[]), 7);
+        // Growing again gives zeroed pages.
+        assert_eq!(call_i32(&i, "grow", &[Val::I32(4)]), 3);
+        assert_eq!(call_i32(&i, "at", &[Val::I32(5 << 16)]), 0);
+        i.reset(&snap).unwrap();
+    }
+}
+
+#[test]
+fn reset_needs_the_only_handle_and_the_right_snapshot() {
+    let (_e, linker, snap) = setup();
+    let mut i = restore(&linker, &snap);
+    let export = i.get_func("pages").unwrap();
+    assert!(matches!(i.reset(&snap), Err(Error::Usage(_))));
+    assert!(matches!(i.set_data(None), Err(Error::Usage(_))));
+    drop(export);
+    i.reset(&snap).unwrap();
+    i.set_data(Some(std::sync::Arc::new(5u32))).unwrap();
+    // A fresh instance (not restored) cannot be reset to a snapshot.
+    let mut fresh = linker.instantiate(snap.module()).unwrap();
+    assert!(matches!(fresh.reset(&snap), Err(Error::Usage(_))));
+}
