@@ -53,6 +53,10 @@ pub enum Command {
         /// Linear-memory limit per Faaslet in bytes.
         #[arg(long, value_name = "BYTES")]
         max_memory: Option<u64>,
+        /// Instantiate and initialise the module for every call instead of
+        /// restoring its Proto-Faaslet (for comparison).
+        #[arg(long)]
+        no_snapshots: bool,
     },
     /// List the stored functions, one USER/FUNC per line.
     List,
@@ -150,6 +154,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             timeout_ms,
             max_output,
             max_memory,
+            no_snapshots,
         } => {
             let (user, func) = store::parse_function(&function)?;
             let input = match (input, input_file) {
@@ -173,6 +178,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
                     max_output,
                     max_memory,
                 },
+                snapshots: !no_snapshots,
                 ..ExecutorConfig::default()
             };
             if let Some(w) = workers {
@@ -180,7 +186,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             }
             let exec = Executor::new(store, config);
             // An unknown function is the command's error, not the call's.
-            exec.store().load(exec.engine(), &user, &func)?;
+            exec.has_snapshot(&user, &func)?;
             let result = exec.invoke(&user, &func, input);
             if result.failed {
                 return Err(CliError::CallFailed {

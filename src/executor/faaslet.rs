@@ -3,12 +3,13 @@
 //! it ended into a [`CallResult`].
 
 use super::Shared;
+use super::function::Function;
 use faasm_hostif::HostCtx;
 use faasm_hostif::faasm::{CallCtx, CallResult, ChainTarget, FaasmCtx};
 use faasm_hostif::wasi::{OutputPipe, WasiCtx};
 use faasm_runtime::{
-    Error, Func, Instance, InstanceOptions, InterruptHandle, Module, Trap, TrapKind, TrapReason,
-    Val, ValType,
+    Error, Func, Instance, InstanceOptions, InterruptHandle, Module, Snapshot, Trap, TrapKind,
+    TrapReason, Val, ValType,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,8 +52,8 @@ pub(crate) fn run(shared: &Arc<Shared>, spec: Spec) -> CallResult {
     if let Err(e) = super::store::validate_name("function", &func) {
         return failed(e.to_string());
     }
-    let module = match shared.module(&call.user, &func) {
-        Ok(m) => m,
+    let function = match shared.function(&call.user, &func) {
+        Ok(f) => f,
         Err(e) => return failed(e.to_string()),
     };
     let call = CallCtx {
@@ -68,7 +69,13 @@ pub(crate) fn run(shared: &Arc<Shared>, spec: Spec) -> CallResult {
         shared.state.clone(),
     );
     let ended = match wasi_ctx(shared, &call, &func, &stdout) {
-        Ok(wasi) => execute(shared, &module, wasi, &ctx, &target),
+        Ok(wasi) => {
+            let host = HostCtx {
+                wasi,
+                faasm: Some(ctx.clone()),
+            };
+            execute(shared, &function, host, call.deadline, &target)
+        }
         Err(e) => Ended::Failed(e),
     };
     // Locks go back before anyone sees the result.
@@ -87,7 +94,7 @@ pub(crate) fn run(shared: &Arc<Shared>, spec: Spec) -> CallResult {
     }
 }
 
-fn wasi_ctx(
+pub(crate) fn wasi_ctx(
     shared: &Shared,
     call: &CallCtx,
     func: &str,
@@ -126,26 +133,48 @@ fn trap_message(t: &Trap) -> String {
     format!("trap: {t}")
 }
 
+/// Runs the call in a Faaslet restored from the function's Proto-Faaslet
+/// (reused from an earlier call where one is idle), or, without a
+/// snapshot, in a freshly initialised instance.
 fn execute(
     shared: &Shared,
-    module: &Module,
-    wasi: WasiCtx,
-    ctx: &FaasmCtx,
+    function: &Function,
+    host: HostCtx,
+    deadline: Option<Instant>,
     target: &ChainTarget,
 ) -> Ended {
-    let host = HostCtx {
-        wasi,
-        faasm: Some(ctx.clone()),
-    };
+    match function.snapshot() {
+        Some(snapshot) => execute_restored(shared, function, snapshot, host, deadline, target),
+        None => execute_fresh(shared, function.module(), host, deadline, target),
+    }
+}
+
+/// Puts `handle` under the watchdog until `deadline` (interrupting at
+/// once if it has passed); unwatched when the guard drops.
+pub(crate) fn watch(
+    shared: &Shared,
+    deadline: Option<Instant>,
+    handle: &InterruptHandle,
+) -> Option<super::limits::Watch> {
+    deadline.map(|d| {
+        if d <= Instant::now() {
+            handle.interrupt();
+        }
+        shared.watchdog.watch(d, handle.clone())
+    })
+}
+
+fn execute_fresh(
+    shared: &Shared,
+    module: &Module,
+    host: HostCtx,
+    deadline: Option<Instant>,
+    target: &ChainTarget,
+) -> Ended {
     // The watchdog is armed before the instance exists, so its start
     // function (and everything after) runs under the call's deadline.
     let interrupt = InterruptHandle::new();
-    let _watch = ctx.call().deadline.map(|d| {
-        if d <= Instant::now() {
-            interrupt.interrupt();
-        }
-        shared.watchdog.watch(d, interrupt.clone())
-    });
+    let _watch = watch(shared, deadline, &interrupt);
     let opts = InstanceOptions {
         data: Some(Arc::new(host)),
         interrupt: Some(interrupt),
@@ -160,6 +189,52 @@ fn execute(
         }
         Err(e) => return Ended::Failed(format!("cannot instantiate: {e}")),
     };
+    // What a snapshot would have captured runs per call instead (an exit
+    // here ends the call with its status).
+    if let Err(e) = faasm_snapshot::run_init(&instance) {
+        return ended_by(e);
+    }
+    entry(&instance, target)
+}
+
+fn execute_restored(
+    shared: &Shared,
+    function: &Function,
+    snapshot: &Snapshot,
+    host: HostCtx,
+    deadline: Option<Instant>,
+    target: &ChainTarget,
+) -> Ended {
+    let mut instance = match function.take_idle() {
+        Some(i) => i,
+        None => match shared
+            .linker
+            .instantiate_snapshot(snapshot, InstanceOptions::default())
+        {
+            Ok(i) => i,
+            Err(e) => return Ended::Failed(format!("cannot restore the snapshot: {e}")),
+        },
+    };
+    if let Err(e) = instance.set_data(Some(Arc::new(host))) {
+        return Ended::Failed(format!("cannot prepare the Faaslet: {e}"));
+    }
+    let interrupt = instance.interrupt_handle();
+    let watched = watch(shared, deadline, &interrupt);
+    let ended = entry(&instance, target);
+    drop(watched);
+    // A call that ended normally leaves a Faaslet worth resetting for the
+    // next one; after a trap or timeout it is dropped instead.
+    if matches!(ended, Ended::Returned(_)) {
+        interrupt.clear();
+        if instance.set_data(None).is_ok() && instance.reset(snapshot).is_ok() {
+            function.give_idle(instance);
+        }
+    }
+    ended
+}
+
+/// The call's entry: `_start`, or a function chained by pointer.
+fn entry(instance: &Instance, target: &ChainTarget) -> Ended {
     match target {
         ChainTarget::Name(_) => {
             let Some(start) = instance.get_func("_start") else {
@@ -170,19 +245,22 @@ fn execute(
                 Err(e) => ended_by(e),
             }
         }
-        ChainTarget::TableIndex(index) => call_table_entry(&instance, *index),
+        ChainTarget::TableIndex(index) => call_table_entry(instance, *index),
     }
 }
 
-/// `chain_ptr`: the module's initialisers, then `table0[index]()`.
+/// `chain_ptr`: `table0[index]()`. The initialisation exports have run
+/// (in the snapshot, or just before); a module with neither gets its
+/// constructors run here, if it exports them.
 fn call_table_entry(instance: &Instance, index: u32) -> Ended {
-    for init in ["_initialize", "__wasm_call_ctors"] {
-        if let Some(f) = instance.get_func(init) {
-            if let Err(e) = f.call(&[]) {
-                return ended_by(e);
-            }
-            break;
-        }
+    let initialised = faasm_snapshot::INIT_EXPORTS
+        .iter()
+        .any(|n| instance.get_func(n).is_some());
+    if !initialised
+        && let Some(f) = instance.get_func("__wasm_call_ctors")
+        && let Err(e) = f.call(&[])
+    {
+        return ended_by(e);
     }
     let entry: Option<Func> = instance
         .table(0)

@@ -12,6 +12,7 @@
 pub mod call;
 pub mod cli;
 mod faaslet;
+mod function;
 pub mod limits;
 pub mod pool;
 pub mod store;
@@ -25,7 +26,8 @@ use faasm_hostif::faasm::{
     Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
-use faasm_runtime::{ArtifactKey, Config, Engine, Linker, Module};
+use faasm_runtime::{ArtifactKey, Config, Engine, Linker};
+use function::Function;
 use limits::Watchdog;
 use pool::Pool;
 use std::collections::HashMap;
@@ -44,6 +46,11 @@ pub struct ExecutorConfig {
     pub limits: Limits,
     /// Bytes of state (values and appended elements) in total.
     pub state_limit: usize,
+    /// Start every call from the function's Proto-Faaslet (a snapshot
+    /// taken after initialisation, restored copy-on-write, Faaslets reset
+    /// and reused between calls). Off: every call instantiates and
+    /// initialises the module afresh.
+    pub snapshots: bool,
 }
 
 impl Default for ExecutorConfig {
@@ -53,6 +60,7 @@ impl Default for ExecutorConfig {
             max_calls: 4096,
             limits: Limits::default(),
             state_limit: DEFAULT_STATE_LIMIT,
+            snapshots: true,
         }
     }
 }
@@ -74,7 +82,7 @@ pub(crate) struct Shared {
     calls: CallTable,
     pool: Pool,
     inflight: AtomicUsize,
-    modules: Mutex<HashMap<(String, String), Module>>,
+    functions: Mutex<HashMap<(String, String), Arc<Function>>>,
     /// Each user's filesystem, checked once (creating and canonicalising
     /// the trees per call cost more than instantiating the Faaslet).
     filesystems: Mutex<HashMap<String, Preopen>>,
@@ -120,7 +128,7 @@ impl Executor {
             calls: CallTable::default(),
             pool: Pool::new(config.workers, config.max_calls + 1),
             inflight: AtomicUsize::new(0),
-            modules: Mutex::default(),
+            functions: Mutex::default(),
             filesystems: Mutex::default(),
             me: me.clone(),
             config,
@@ -155,8 +163,28 @@ impl Executor {
             .shared
             .store
             .upload(&self.shared.engine, user, func, wasm)?;
-        lock(&self.shared.modules).remove(&(user.to_string(), func.to_string()));
+        lock(&self.shared.functions).remove(&(user.to_string(), func.to_string()));
+        // Make the Proto-Faaslet now rather than on the first call; a
+        // function whose initialisation fails still uploads (its calls
+        // report the failure).
+        if self.shared.config.snapshots {
+            let _ = self.shared.function(user, func);
+        }
         Ok(stored)
+    }
+
+    /// How many reset Faaslets of `user/func` wait for the next call (0
+    /// without a snapshot or before the first call ended).
+    pub fn idle_faaslets(&self, user: &str, func: &str) -> usize {
+        let key = (user.to_string(), func.to_string());
+        lock(&self.shared.functions)
+            .get(&key)
+            .map_or(0, |f| f.idle_count())
+    }
+
+    /// Whether `user/func` runs from a Proto-Faaslet (loading it if needed).
+    pub fn has_snapshot(&self, user: &str, func: &str) -> Result<bool, StoreError> {
+        Ok(self.shared.function(user, func)?.snapshot().is_some())
     }
 
     /// Queues a call of `user/func` with `input`.
@@ -204,17 +232,21 @@ impl Shared {
         Arc::new(ExecChainer(self.me.clone()))
     }
 
-    /// The loaded module of a function, from the cache or the store.
-    pub(crate) fn module(&self, user: &str, func: &str) -> Result<Module, StoreError> {
+    /// A loaded function (module and Proto-Faaslet), from the cache or
+    /// the store.
+    pub(crate) fn function(&self, user: &str, func: &str) -> Result<Arc<Function>, StoreError> {
         let key = (user.to_string(), func.to_string());
-        if let Some(m) = lock(&self.modules).get(&key) {
-            return Ok(m.clone());
+        if let Some(f) = lock(&self.functions).get(&key) {
+            return Ok(f.clone());
         }
         // Load outside the lock: two racing loads of one function are
         // harmless, serialising every load behind one would not be.
-        let m = self.store.load(&self.engine, user, func)?;
-        lock(&self.modules).entry(key).or_insert(m.clone());
-        Ok(m)
+        let f = Arc::new(function::load(self, user, func)?);
+        Ok(lock(&self.functions).entry(key).or_insert(f).clone())
+    }
+
+    pub(crate) fn new_call_id(&self) -> faasm::CallId {
+        self.calls.new_id()
     }
 
     /// `user`'s filesystem: guest `/` = their writable tree over the

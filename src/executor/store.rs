@@ -3,6 +3,7 @@
 //! ```text
 //! functions/<user>/<func>/function.wasm    the uploaded module, for reference
 //! functions/<user>/<func>/function.faasm   its compiled artifact (what runs)
+//! functions/<user>/<func>/function.snap    its Proto-Faaslet (snapshot after init)
 //! users/<user>/fs/                         the user's private writable tree
 //! shared/fs/                               the read-only tree every user sees
 //! ```
@@ -157,6 +158,8 @@ impl FunctionStore {
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let wasm_path = dir.join("function.wasm");
         let artifact_path = dir.join("function.faasm");
+        // A snapshot of the previous upload no longer applies.
+        let _ = std::fs::remove_file(dir.join("function.snap"));
         write_atomic(&wasm_path, wasm)?;
         write_atomic(&artifact_path, &artifact)?;
         Ok(StoredFunction {
@@ -168,6 +171,18 @@ impl FunctionStore {
 
     /// Loads a stored function's artifact.
     pub fn load(&self, engine: &Engine, user: &str, func: &str) -> Result<Module, StoreError> {
+        self.load_with_fingerprint(engine, user, func)
+            .map(|(m, _)| m)
+    }
+
+    /// As [`FunctionStore::load`], with the fingerprint of the artifact
+    /// that was loaded (what binds its snapshot to it).
+    pub fn load_with_fingerprint(
+        &self,
+        engine: &Engine,
+        user: &str,
+        func: &str,
+    ) -> Result<(Module, [u8; 32]), StoreError> {
         let path = self.function_dir(user, func)?.join("function.faasm");
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -185,7 +200,7 @@ impl FunctionStore {
             source: Box::new(source),
         };
         match Module::from_artifact(engine, &bytes) {
-            Ok(m) => Ok(m),
+            Ok(m) => Ok((m, faasm_snapshot::fingerprint(&bytes))),
             // Not tagged with this installation's key, or made by another
             // compiler version: never run it, rebuild it from the stored
             // module instead (and keep the rebuilt artifact).
@@ -197,12 +212,23 @@ impl FunctionStore {
                 let wasm_path = path.with_file_name("function.wasm");
                 let wasm = std::fs::read(&wasm_path).map_err(io(&wasm_path))?;
                 let module = Module::new(engine, &wasm).map_err(load_err)?;
+                let artifact = module.serialize();
                 // Best effort: a read-only store still runs the function.
-                let _ = write_atomic(&path, &module.serialize());
-                Ok(module)
+                let _ = write_atomic(&path, &artifact);
+                Ok((module, faasm_snapshot::fingerprint(&artifact)))
             }
             Err(e) => Err(load_err(e)),
         }
+    }
+
+    /// The stored snapshot of a function, if there is one.
+    pub fn read_snapshot(&self, user: &str, func: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.function_dir(user, func).ok()?.join("function.snap")).ok()
+    }
+
+    /// Stores a function's snapshot (atomically) beside its artifact.
+    pub fn write_snapshot(&self, user: &str, func: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        write_atomic(&self.function_dir(user, func)?.join("function.snap"), bytes)
     }
 
     /// Every stored `(user, function)`, sorted.
