@@ -152,3 +152,23 @@ fn pi_reports_a_failed_worker() {
         assert!(said.contains("the input must be"), "{run:#?}");
     }
 }
+
+/// FAASM_ZYGOTE runs once, at snapshot time: every call sees it ran once and
+/// is the first call (nothing one call writes reaches the next). Without
+/// snapshots the same holds (it runs per fresh Faaslet). Plain runs of a
+/// module, with no snapshot, are `sdk_abi`'s entry-point test.
+#[test]
+fn the_zygote_runs_once_and_calls_start_from_it() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("sdk-zygote");
+    home.upload("demo/zygote", dir, "zygote-c");
+    assert!(home.0.join("functions/demo/zygote/function.snap").is_file());
+    for _ in 0..3 {
+        assert_output(&home.invoke("demo/zygote", ""), "zygote ran 1 time(s), call 1");
+    }
+    // Once, at upload: not in any of the three calls.
+    let log = home.0.join("users/demo/fs/zygote.log");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "zygote\n");
+    let run = home.run(&["invoke", "--no-snapshots", "demo/zygote", "--input", ""]);
+    assert_output(&run, "zygote ran 1 time(s), call 1");
+}

@@ -138,12 +138,20 @@ extern volatile int faasm_ctors_ran__FAASM_FUNC_needs_FAASM_MAIN;
  * Defines `int name(void)` as the function's entry point: it expands to a C
  * `main` that runs the constructors if need be (see FAASM_ZYGOTE) and
  * returns name()'s result, which becomes the call's return code. Required in
- * modules that use FAASM_FUNC; otherwise a plain `int main` works as well.
+ * modules that use FAASM_FUNC or FAASM_ZYGOTE; otherwise a plain `int main`
+ * works as well. It also exports `faasm_init`, which runs the constructors
+ * (libc's, C++ static initialisers, FAASM_ZYGOTE): faasm calls it once,
+ * before taking the function's snapshot, and every call then starts from
+ * that snapshot with the constructors already run. Other WebAssembly hosts
+ * just run `_start`, and main runs them then.
  */
 #define FAASM_MAIN(name)                                                                           \
     volatile int faasm_ctors_ran__FAASM_FUNC_needs_FAASM_MAIN = 0;                                 \
     __attribute__((constructor)) static void faasm_note_ctors_ran_(void) {                         \
         faasm_ctors_ran__FAASM_FUNC_needs_FAASM_MAIN = 1;                                          \
+    }                                                                                              \
+    __attribute__((export_name("faasm_init"))) void faasm_init(void) {                            \
+        FAASM_RUN_CTORS_ONCE_();                                                                   \
     }                                                                                              \
     int name(void);                                                                                \
     int main(void) {                                                                               \
@@ -178,9 +186,12 @@ extern volatile int faasm_ctors_ran__FAASM_FUNC_needs_FAASM_MAIN;
 /**
  * FAASM_ZYGOTE() { ... return 0; }
  *
- * Initialisation that runs before main and before any FAASM_FUNC chained by
- * pointer, once per call: it is a constructor. A non-zero result ends the
- * call at once with that return code. At most one per module.
+ * Initialisation that runs once per function, not per call: faasm runs it
+ * (through `faasm_init`, see FAASM_MAIN) before taking the function's
+ * snapshot, and every call starts from what it left. Under a host without
+ * snapshots it runs before main and before any FAASM_FUNC chained by
+ * pointer (it is a constructor). A non-zero result ends the call at once
+ * with that return code. At most one per module; needs FAASM_MAIN.
  */
 #define FAASM_ZYGOTE()                                                                             \
     static int faasm_zygote_(void);                                                                \
