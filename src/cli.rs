@@ -148,6 +148,9 @@ pub fn main() -> ExitCode {
     // `upload`, `invoke` and `list` are commands only as the first word:
     // any other FILE (also one named so, given as `./upload`) runs as before.
     let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "bench") {
+        return crate::bench::main(args);
+    }
     if args
         .get(1)
         .is_some_and(|a| crate::executor::cli::COMMANDS.iter().any(|c| a == c))

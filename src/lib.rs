@@ -7,6 +7,7 @@
 //! one module, links WASI and calls it (`faasm-run FILE`); [`cli`] is the
 //! command line; [`values`] converts between text and wasm values.
 
+pub mod bench;
 pub mod cli;
 pub mod executor;
 pub mod run;

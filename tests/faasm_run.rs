@@ -265,3 +265,55 @@ fn usage_errors_exit_2() {
     assert_eq!(help.code, Some(0));
     assert!(help.stdout.contains("Exit status"), "{help:#?}");
 }
+
+/// `faasm-run bench cold-start` reports every figure, and a restored
+/// Faaslet really runs the call (a trapping `--call` is an error).
+#[test]
+fn bench_cold_start_reports_its_figures() {
+    let dir = scratch_dir("bench");
+    let m = write(
+        &dir,
+        "m.wat",
+        br#"(module (memory 2) (data (i32.const 8) "x")
+             (func (export "init") (i32.store (i32.const 70000) (i32.const 1)))
+             (func (export "noop"))
+             (func (export "boom") unreachable))"#,
+    );
+    let m = m.to_str().unwrap();
+    let run = faasm_run([
+        "bench",
+        "cold-start",
+        m,
+        "--init",
+        "init",
+        "--call",
+        "noop",
+        "--instances",
+        "20",
+        "--max-live",
+        "50",
+        "--json",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    for key in [
+        "restore_call_us",
+        "fresh_call_us",
+        "rss_per_faaslet_kib",
+        "pss_per_faaslet_kib",
+        "max_live_faaslets\":50",
+        "starts_per_s_1t",
+        "starts_per_s_2t",
+    ] {
+        assert!(run.stdout.contains(key), "{key} missing: {run:#?}");
+    }
+    faasm_run([
+        "bench",
+        "cold-start",
+        m,
+        "--call",
+        "boom",
+        "--max-live",
+        "1",
+    ])
+    .assert_error("unreachable");
+}

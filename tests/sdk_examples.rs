@@ -164,7 +164,10 @@ fn the_zygote_runs_once_and_calls_start_from_it() {
     home.upload("demo/zygote", dir, "zygote-c");
     assert!(home.0.join("functions/demo/zygote/function.snap").is_file());
     for _ in 0..3 {
-        assert_output(&home.invoke("demo/zygote", ""), "zygote ran 1 time(s), call 1");
+        assert_output(
+            &home.invoke("demo/zygote", ""),
+            "zygote ran 1 time(s), call 1",
+        );
     }
     // Once, at upload: not in any of the three calls.
     let log = home.0.join("users/demo/fs/zygote.log");
