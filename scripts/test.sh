@@ -2,7 +2,7 @@
 # The project's whole test suite, as CI runs it: installs the guest
 # toolchain (so the end-to-end tests cannot skip), then runs every test of
 # the workspace in release mode (the spec suite is slow unoptimised).
-# Extra arguments go to `cargo test`.
+# Extra arguments go to `cargo test`. Then the WASI conformance suite.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -10,3 +10,7 @@ bash scripts/install-toolchain.sh
 # Tests that need the example guests fail instead of skipping.
 export FAASM_REQUIRE_EXAMPLES=1
 cargo test --release --workspace "$@"
+
+# The WASI preview 1 conformance suite (wasi-testsuite), next to the
+# repository: a missing suite fails here rather than being skipped.
+cargo run --release -p faasm-spec-tests --bin faasm-wasi-suite -- ../shared/wasi-testsuite

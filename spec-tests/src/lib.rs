@@ -13,6 +13,7 @@ mod sources;
 mod spectest;
 mod traps;
 mod values;
+pub mod wasi_suite;
 mod watchdog;
 
 pub use report::{Counts, Failure, FileReport, Location, Skip};

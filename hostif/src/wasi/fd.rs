@@ -103,7 +103,7 @@ pub fn fd_fdstat_get(
             0,
         ),
         FdEntry::File(f) => {
-            let flags = if f.append { FDFLAGS_APPEND } else { 0 };
+            let flags = f.flags | if f.append { FDFLAGS_APPEND } else { 0 };
             (f.filetype, flags, f.rights, 0)
         }
         FdEntry::Dir(d) => (filetype::DIRECTORY, 0, d.rights, d.inheriting),

@@ -64,6 +64,7 @@ pub mod rights {
         | PATH_RENAME_TARGET
         | PATH_FILESTAT_SET_SIZE
         | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_SET_TIMES
         | PATH_SYMLINK
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
@@ -89,6 +90,20 @@ pub mod filetype {
     pub const SOCKET_STREAM: u8 = 6;
     pub const SYMBOLIC_LINK: u8 = 7;
 
+    /// A host file type as seen through `rustix` (directory listings).
+    pub fn of_host(t: rustix::fs::FileType) -> u8 {
+        use rustix::fs::FileType as T;
+        match t {
+            T::Directory => DIRECTORY,
+            T::RegularFile => REGULAR_FILE,
+            T::Symlink => SYMBOLIC_LINK,
+            T::CharacterDevice => CHARACTER_DEVICE,
+            T::BlockDevice => BLOCK_DEVICE,
+            T::Socket => SOCKET_STREAM,
+            _ => UNKNOWN,
+        }
+    }
+
     pub fn of(t: std::fs::FileType) -> u8 {
         use std::os::unix::fs::FileTypeExt;
         if t.is_dir() {
@@ -109,8 +124,14 @@ pub mod filetype {
     }
 }
 
-/// `fdflags::append`, the only descriptor flag with an effect here.
+/// `fdflags` bits. Append is emulated (it can be switched); the sync
+/// flags are the host's own `O_DSYNC`/`O_RSYNC`/`O_SYNC`, fixed at open;
+/// non-blocking has no effect on files and is only recorded.
 pub const FDFLAGS_APPEND: u16 = 1 << 0;
+pub const FDFLAGS_DSYNC: u16 = 1 << 1;
+pub const FDFLAGS_NONBLOCK: u16 = 1 << 2;
+pub const FDFLAGS_RSYNC: u16 = 1 << 3;
+pub const FDFLAGS_SYNC: u16 = 1 << 4;
 
 /// An open regular file (or other non-directory).
 #[derive(Debug)]
@@ -121,6 +142,9 @@ pub(crate) struct OpenFile {
     /// `fd_fdstat_set_flags` can turn it on and off: each write first moves
     /// to the end (under the context lock, so atomic for this guest).
     pub append: bool,
+    /// The other `fdflags` the file was opened with (sync, non-blocking),
+    /// reported by `fd_fdstat_get`.
+    pub flags: u16,
     pub filetype: u8,
 }
 

@@ -49,12 +49,8 @@ pub fn fd_readdir(
         (b".".to_vec(), me.ino(), filetype::DIRECTORY),
         (b"..".to_vec(), parent, filetype::DIRECTORY),
     ];
-    for (name, m) in dir.vfs.list(&dir.rel)? {
-        entries.push((
-            name.as_bytes().to_vec(),
-            m.ino(),
-            filetype::of(m.file_type()),
-        ));
+    for e in dir.vfs.list(&dir.rel)? {
+        entries.push((e.name.as_bytes().to_vec(), e.ino, e.filetype));
     }
     let cap = buf_len as usize;
     let mut out: Vec<u8> = Vec::with_capacity(cap.min(64 * 1024));

@@ -226,17 +226,17 @@ pub fn fd_allocate(st: &WasiState, fd: u32, offset: u64, len: u64) -> Result<(),
     Ok(())
 }
 
-/// Only `append` can be changed; asking for other flags is `ENOTSUP`.
+/// Only `append` can be changed; asking to change any other flag is
+/// `ENOTSUP` (the sync flags are fixed when the file is opened).
 pub fn fd_fdstat_set_flags(st: &mut WasiState, fd: u32, flags: u32) -> Result<(), Errno> {
     let entry = st.fd_mut(fd).ok_or(Errno::Badf)?;
-    if flags & !u32::from(FDFLAGS_APPEND) != 0 {
-        return Err(Errno::Notsup);
-    }
+    let other = flags & !u32::from(FDFLAGS_APPEND);
     match entry {
-        FdEntry::File(f) => {
-            f.append = flags != 0;
+        FdEntry::File(f) if other == u32::from(f.flags) => {
+            f.append = flags & u32::from(FDFLAGS_APPEND) != 0;
             Ok(())
         }
+        FdEntry::File(_) => Err(Errno::Notsup),
         _ if flags == 0 => Ok(()),
         _ => Err(Errno::Notsup),
     }
@@ -275,37 +275,35 @@ const FST_ATIM_NOW: u32 = 1 << 1;
 const FST_MTIM: u32 = 1 << 2;
 const FST_MTIM_NOW: u32 = 1 << 3;
 
-/// The times `fst_flags` asks for.
+/// The times `fst_flags` asks for, as `utimensat(2)` takes them (a time
+/// not asked for is left alone).
 pub(crate) fn file_times(
     atim: u64,
     mtim: u64,
     fst_flags: u32,
-) -> Result<std::fs::FileTimes, Errno> {
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+) -> Result<rustix::fs::Timestamps, Errno> {
+    use rustix::fs::{Timespec, UTIME_NOW, UTIME_OMIT};
     if fst_flags & !0xf != 0
         || fst_flags & (FST_ATIM | FST_ATIM_NOW) == FST_ATIM | FST_ATIM_NOW
         || fst_flags & (FST_MTIM | FST_MTIM_NOW) == FST_MTIM | FST_MTIM_NOW
     {
         return Err(Errno::Inval);
     }
-    let at = |ns: u64| {
-        UNIX_EPOCH
-            .checked_add(Duration::from_nanos(ns))
-            .ok_or(Errno::Inval)
+    let one = |ns: u64, given: u32, now: u32| {
+        let (tv_sec, tv_nsec) = if fst_flags & given != 0 {
+            // u64 nanoseconds: at most ~584 years, well inside i64 seconds.
+            ((ns / 1_000_000_000) as i64, (ns % 1_000_000_000) as _)
+        } else if fst_flags & now != 0 {
+            (0, UTIME_NOW)
+        } else {
+            (0, UTIME_OMIT)
+        };
+        Timespec { tv_sec, tv_nsec }
     };
-    let now = SystemTime::now();
-    let mut times = std::fs::FileTimes::new();
-    if fst_flags & FST_ATIM != 0 {
-        times = times.set_accessed(at(atim)?);
-    } else if fst_flags & FST_ATIM_NOW != 0 {
-        times = times.set_accessed(now);
-    }
-    if fst_flags & FST_MTIM != 0 {
-        times = times.set_modified(at(mtim)?);
-    } else if fst_flags & FST_MTIM_NOW != 0 {
-        times = times.set_modified(now);
-    }
-    Ok(times)
+    Ok(rustix::fs::Timestamps {
+        last_access: one(atim, FST_ATIM, FST_ATIM_NOW),
+        last_modification: one(mtim, FST_MTIM, FST_MTIM_NOW),
+    })
 }
 
 pub fn fd_filestat_set_times(
@@ -317,10 +315,10 @@ pub fn fd_filestat_set_times(
 ) -> Result<(), Errno> {
     let times = file_times(atim, mtim, fst_flags)?;
     match st.fd(fd).ok_or(Errno::Badf)? {
-        FdEntry::File(f) => f.file.set_times(times).map_err(|e| io_errno(&e)),
+        FdEntry::File(f) => rustix::fs::futimens(&f.file, &times).map_err(|e| io_errno(&e.into())),
         FdEntry::Dir(d) => {
-            d.require(rights::PATH_FILESTAT_SET_TIMES)?;
-            d.vfs.set_times(&d.rel, times)
+            d.require(rights::FD_FILESTAT_SET_TIMES)?;
+            d.vfs.set_times(&d.rel, &times)
         }
         _ => Err(Errno::Badf),
     }

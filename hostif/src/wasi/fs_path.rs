@@ -1,17 +1,22 @@
 //! Path calls: `path_open`, creating and removing directories, unlinking,
-//! renaming, `path_filestat_get`, `path_readlink`.
+//! renaming, `path_filestat_get`/`_set_times`, symlinks (`path_symlink`,
+//! `path_readlink`) and hard links (`path_link`).
 //!
 //! Every path goes through [`resolve`] (the sandbox rules live there) and
 //! every change goes to the mount's writable layer (see `vfs.rs`). Guest
 //! pointers are all checked before anything is looked up on the host.
 
 use super::ctx::{FdEntry, WasiState};
-use super::fdtable::{FDFLAGS_APPEND, OpenDir, OpenFile, filetype, rights};
+use super::fdtable::{
+    FDFLAGS_APPEND, FDFLAGS_DSYNC, FDFLAGS_NONBLOCK, FDFLAGS_RSYNC, FDFLAGS_SYNC, OpenDir,
+    OpenFile, filetype, rights,
+};
 use super::fs_file::{FILESTAT_SIZE, write_filestat};
 use super::path::{MAX_PATH, Resolved, resolve};
-use super::vfs::Layer;
+use super::vfs::{Access, Layer};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
+use rustix::fs::OFlags;
 use std::sync::Arc;
 
 /// `oflags` bits.
@@ -71,17 +76,35 @@ pub fn path_open(
     let creat = oflags & OFLAGS_CREAT != 0;
     let directory = oflags & OFLAGS_DIRECTORY != 0;
     let truncate = oflags & OFLAGS_TRUNC != 0;
-    let append = fdflags & u32::from(FDFLAGS_APPEND) != 0;
-    // Sync flags are accepted and have no further effect: fd_sync exists.
+    // fdflags fit in 16 bits (checked above).
+    let fdflags = fdflags as u16;
+    let append = fdflags & FDFLAGS_APPEND != 0;
+    let mut sync = OFlags::empty();
+    for (bit, host) in [
+        (FDFLAGS_SYNC, OFlags::SYNC),
+        (FDFLAGS_DSYNC, OFlags::DSYNC),
+        (FDFLAGS_RSYNC, OFlags::RSYNC),
+    ] {
+        if fdflags & bit != 0 {
+            sync |= host;
+        }
+    }
+    let flags = fdflags & (FDFLAGS_SYNC | FDFLAGS_DSYNC | FDFLAGS_RSYNC | FDFLAGS_NONBLOCK);
     let read = rights_base & rights::FD_READ != 0;
     let write = rights_base & rights::FD_WRITE != 0 || truncate || append;
+    let access = Access { read, write, sync };
     let follow = lookupflags & LOOKUP_SYMLINK_FOLLOW != 0;
     let (dir, r) = lookup(st, dirfd, rights::PATH_OPEN, &path, follow)?;
+    if truncate {
+        // Truncating through a path is setting a size through it.
+        dir.require(rights::PATH_FILESTAT_SET_SIZE)?;
+    }
     let new_file = |file| {
         FdEntry::File(OpenFile {
             file,
             rights: rights_base,
             append,
+            flags,
             filetype: filetype::REGULAR_FILE,
         })
     };
@@ -91,7 +114,7 @@ pub fn path_open(
         None => {
             dir.require(rights::PATH_CREATE_FILE)?;
             dir.vfs.ensure_upper_dir(r.parent())?;
-            new_file(dir.vfs.create_file(&r.rel, read)?)
+            new_file(dir.vfs.create_file(&r.rel, &access)?)
         }
         // Only reached without `symlink_follow`: like O_NOFOLLOW.
         Some((_, m)) if m.file_type().is_symlink() => return Err(Errno::Loop),
@@ -114,11 +137,12 @@ pub fn path_open(
             if write && !dir.vfs.writable() {
                 return Err(Errno::Rofs);
             }
-            let file = dir.vfs.open_file(*layer, &r.rel, read, write, truncate)?;
+            let file = dir.vfs.open_file(*layer, &r.rel, &access, truncate)?;
             FdEntry::File(OpenFile {
                 file,
                 rights: rights_base,
                 append,
+                flags,
                 filetype: filetype::of(m.file_type()),
             })
         }
@@ -264,14 +288,12 @@ pub fn path_filestat_set_times(
     match &r.found {
         None => Err(Errno::Noent),
         Some((Layer::Lower, _)) => Err(Errno::Rofs),
-        // Changing a link's own times is not offered (links are the host's).
-        Some((_, m)) if m.file_type().is_symlink() => Err(Errno::Notsup),
-        Some(_) => dir.vfs.set_times(&r.rel, times),
+        // Without `symlink_follow`, a link's own times.
+        Some(_) => dir.vfs.set_times(&r.rel, &times),
     }
 }
 
-/// Reads a symlink's target as stored (the guest may have been given
-/// links by the host; it cannot make any).
+/// Reads a symlink's target as stored.
 pub fn path_readlink(
     st: &WasiState,
     mem: &mut GuestMemory<'_>,
@@ -296,4 +318,84 @@ pub fn path_readlink(
     let n = bytes.len().min(buf_len as usize);
     mem.write(buf, &bytes[..n])?;
     mem.write_u32(bufused, n as u32)
+}
+
+/// Whether a guest path names a directory by its form (`x/`, `x/.`).
+fn trailing_slash(path: &[u8]) -> bool {
+    path.ends_with(b"/") || path.ends_with(b"/.")
+}
+
+/// Creates the symlink `new` holding the relative path `target`. An
+/// absolute target could never be followed and is refused up front
+/// (`EPERM`, as the conformance suite expects); any relative one is stored
+/// as given, like `symlink(2)`: links are only ever followed by the
+/// resolver, in the guest's namespace, so one that climbs out of its
+/// directory is `ENOTCAPABLE` when used, never at creation.
+pub fn path_symlink(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    target: (u32, u32),
+    fd: u32,
+    new: (u32, u32),
+) -> Result<(), Errno> {
+    let target = guest_path(mem, target.0, target.1)?;
+    let new = guest_path(mem, new.0, new.1)?;
+    if target.contains(&0) {
+        return Err(Errno::Inval);
+    }
+    if target.is_empty() {
+        return Err(Errno::Noent);
+    }
+    if target[0] == b'/' {
+        return Err(Errno::Perm);
+    }
+    let (dir, r) = lookup(st, fd, rights::PATH_SYMLINK, &new, false)?;
+    if r.found.is_some() {
+        return Err(Errno::Exist);
+    }
+    // A new name with a trailing slash would have to be a directory.
+    if trailing_slash(&new) {
+        return Err(Errno::Noent);
+    }
+    use std::os::unix::ffi::OsStrExt;
+    dir.vfs.ensure_upper_dir(r.parent())?;
+    dir.vfs
+        .symlink(std::ffi::OsStr::from_bytes(&target), &r.rel)
+}
+
+/// Makes `new` another name of the file `old` (a symlink itself unless
+/// `symlink_follow`). Directories cannot be linked (`EPERM`), and both
+/// names must be in the same mount (`EXDEV`).
+pub fn path_link(
+    st: &WasiState,
+    mem: &mut GuestMemory<'_>,
+    old_fd: u32,
+    old_flags: u32,
+    old: (u32, u32),
+    new_fd: u32,
+    new: (u32, u32),
+) -> Result<(), Errno> {
+    let old = guest_path(mem, old.0, old.1)?;
+    let new = guest_path(mem, new.0, new.1)?;
+    let follow = old_flags & LOOKUP_SYMLINK_FOLLOW != 0;
+    let (from_dir, from) = lookup(st, old_fd, rights::PATH_LINK_SOURCE, &old, follow)?;
+    let (to_dir, to) = lookup(st, new_fd, rights::PATH_LINK_TARGET, &new, false)?;
+    if !Arc::ptr_eq(&from_dir.vfs, &to_dir.vfs) {
+        return Err(Errno::Xdev);
+    }
+    let Some((layer, m)) = &from.found else {
+        return Err(Errno::Noent);
+    };
+    if m.is_dir() {
+        return Err(Errno::Perm);
+    }
+    if to.found.is_some() {
+        return Err(Errno::Exist);
+    }
+    if trailing_slash(&new) {
+        return Err(Errno::Noent);
+    }
+    let vfs = &from_dir.vfs;
+    vfs.ensure_upper_dir(to.parent())?;
+    vfs.link(*layer, &from.rel, &to.rel)
 }

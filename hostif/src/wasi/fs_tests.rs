@@ -140,6 +140,14 @@ impl Guest {
         }
     }
 
+    /// One checked mount (e.g. one forced onto the fallback walk).
+    pub fn with_preopen(p: &super::vfs::Preopen) -> Guest {
+        Guest {
+            ctx: WasiCtx::builder().preopen(p).build().unwrap(),
+            mem: vec![0; MEM],
+        }
+    }
+
     pub fn mem_len(&self) -> u32 {
         self.mem.len() as u32
     }
@@ -352,6 +360,18 @@ impl Guest {
         let (p, l) = self.put_path(PATH, from);
         let (p2, l2) = self.put_path(PATH2, to);
         self.call("path_rename", &[3, p, l, 3, p2, l2])
+    }
+
+    pub fn symlink(&mut self, target: &str, path: &str) -> Result<(), Errno> {
+        let (p, l) = self.put_path(PATH, target);
+        let (p2, l2) = self.put_path(PATH2, path);
+        self.call("path_symlink", &[p, l, 3, p2, l2])
+    }
+
+    pub fn link(&mut self, from: &str, follow: bool, to: &str) -> Result<(), Errno> {
+        let (p, l) = self.put_path(PATH, from);
+        let (p2, l2) = self.put_path(PATH2, to);
+        self.call("path_link", &[3, follow.into(), p, l, 3, p2, l2])
     }
 
     pub fn readlink(&mut self, path: &str, buf_len: u32) -> Result<Vec<u8>, Errno> {
@@ -583,13 +603,164 @@ fn escapes_never_reach_the_host() {
         g.open_at(sub, 1, "../sub", 0, RO, 0),
         Err(Errno::Notcapable)
     );
-    // Guests cannot make links.
+    // A guest may store any relative target in a link it makes, but
+    // following one that leads out is refused like a host-made one, and
+    // an absolute target is refused at once.
+    g.symlink("../secret.txt", "mine").unwrap();
+    g.symlink("sub/../..", "up").unwrap();
+    assert_eq!(g.open("mine", 0, RO, 0), Err(Errno::Notcapable));
+    assert_eq!(g.open("up/secret.txt", 0, RO, 0), Err(Errno::Notcapable));
+    assert_eq!(g.symlink("/etc/passwd", "abs"), Err(Errno::Perm));
+    assert_eq!(g.symlink("", "empty"), Err(Errno::Noent));
+    assert!(!outer.exists("root/abs") && !outer.exists("root/empty"));
+    assert_eq!(outer.read("secret.txt"), "secret");
+}
+
+#[test]
+fn guest_made_symlinks_and_hard_links() {
+    let t = TempDir::new("links");
+    t.write("f.txt", "data");
+    t.mkdir("d");
+    let mut g = Guest::with_dir(&t);
+    // A link inside is followed when asked, seen as itself otherwise.
+    g.symlink("d/../f.txt", "ln").unwrap();
+    assert_eq!(
+        std::fs::read_link(t.path("ln")).unwrap().to_str(),
+        Some("d/../f.txt")
+    );
+    let fd = g.open("ln", 0, RO, 0).unwrap();
+    assert_eq!(g.read(fd, 10).unwrap(), b"data");
+    assert_eq!(g.open_at(3, 0, "ln", 0, RO, 0), Err(Errno::Loop));
+    assert_eq!(g.readlink("ln", 100).unwrap(), b"d/../f.txt");
+    assert_eq!(g.symlink("x", "ln"), Err(Errno::Exist));
+    assert_eq!(g.symlink("x", "d/"), Err(Errno::Exist));
+    assert_eq!(g.symlink("x", "f.txt/"), Err(Errno::Notdir));
+    assert_eq!(g.symlink("x", "new/"), Err(Errno::Noent));
+    // A link to a directory works as one on the way.
+    g.symlink("d", "dl").unwrap();
+    let fd = g.open("dl/in.txt", OFLAGS_CREAT, RW, 0).unwrap();
+    g.write(fd, b"in").unwrap();
+    assert_eq!(t.read("d/in.txt"), "in");
+    // Its own times change without following, the target's with.
+    let (p, l) = g.put_path(PATH, "ln");
+    g.call(
+        "path_filestat_set_times",
+        &[3, 0, p, l, 0, 7_000_000_000, 4],
+    )
+    .unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::symlink_metadata(t.path("ln")).unwrap().mtime(), 7);
+    assert_ne!(std::fs::metadata(t.path("f.txt")).unwrap().mtime(), 7);
+    g.call(
+        "path_filestat_set_times",
+        &[3, 1, p, l, 0, 9_000_000_000, 4],
+    )
+    .unwrap();
+    assert_eq!(std::fs::metadata(t.path("f.txt")).unwrap().mtime(), 9);
+    // Hard links: another name of the same file.
+    g.link("f.txt", false, "d/hard").unwrap();
+    assert_eq!(
+        g.path_stat("f.txt", false).unwrap().ino,
+        g.path_stat("d/hard", false).unwrap().ino
+    );
+    assert_eq!(std::fs::metadata(t.path("f.txt")).unwrap().nlink(), 2);
+    assert_eq!(g.link("f.txt", false, "d/hard"), Err(Errno::Exist));
+    assert_eq!(g.link("f.txt", false, "f.txt"), Err(Errno::Exist));
+    assert_eq!(g.link("d", false, "dhard"), Err(Errno::Perm));
+    assert_eq!(g.link("f.txt", false, "x/"), Err(Errno::Noent));
+    assert_eq!(g.link("missing", false, "x"), Err(Errno::Noent));
+    assert_eq!(g.link("f.txt", false, "../x"), Err(Errno::Notcapable));
+    // Unfollowed, the link itself gets the name; followed, its target.
+    g.link("ln", false, "ln2").unwrap();
+    assert!(
+        std::fs::symlink_metadata(t.path("ln2"))
+            .unwrap()
+            .is_symlink()
+    );
+    g.link("ln", true, "f2").unwrap();
+    assert_eq!(
+        g.path_stat("f2", false).unwrap().ino,
+        g.path_stat("f.txt", false).unwrap().ino
+    );
+    // Rights: a descriptor without them cannot make links.
+    let d = g.open("d", OFLAGS_DIRECTORY, RO, 0).unwrap();
+    g.call("fd_fdstat_set_rights", &[d.into(), rights::PATH_OPEN, 0])
+        .unwrap();
     let (p, l) = g.put_path(PATH, "x");
     let (p2, l2) = g.put_path(PATH2, "y");
     assert_eq!(
-        g.call("path_symlink", &[p, l, 3, p2, l2]),
-        Err(Errno::Notsup)
+        g.call("path_symlink", &[p, l, d.into(), p2, l2]),
+        Err(Errno::Notcapable)
     );
+    assert_eq!(
+        g.call("path_link", &[3, 0, p, l, d.into(), p2, l2]),
+        Err(Errno::Notcapable)
+    );
+}
+
+#[test]
+fn links_in_layered_and_read_only_mounts() {
+    let t = TempDir::new("links-layered");
+    t.write("shared/lib/data.txt", "shared");
+    t.mkdir("user");
+    t.mkdir("other");
+    t.mkdir("w");
+    let mut g = Guest::with_mounts(vec![
+        Mount::layered("/", t.path("user"), t.path("shared")),
+        Mount::read_only(t.path("other"), "/ro"),
+        Mount::dir(t.path("w"), "/w"),
+    ]);
+    // A user link may lead into what only the shared tree has.
+    g.symlink("lib", "mylib").unwrap();
+    let fd = g.open("mylib/data.txt", 0, RO, 0).unwrap();
+    assert_eq!(g.read(fd, 10).unwrap(), b"shared");
+    // Linking a shared file gives the user a private copy with two names:
+    // the shared inode never gets a name the user can write through.
+    g.link("lib/data.txt", false, "alias").unwrap();
+    let fd = g.open("alias", 0, RW, FDFLAGS_APPEND_U16).unwrap();
+    g.write(fd, b"!").unwrap();
+    assert_eq!(t.read("user/lib/data.txt"), "shared!");
+    assert_eq!(t.read("shared/lib/data.txt"), "shared");
+    // Across mounts, and into a read-only one.
+    let (p, l) = g.put_path(PATH, "alias");
+    let (p2, l2) = g.put_path(PATH2, "x");
+    assert_eq!(
+        g.call("path_link", &[3, 0, p, l, 5, p2, l2]),
+        Err(Errno::Xdev)
+    );
+    assert_eq!(
+        g.call("path_link", &[3, 0, p, l, 4, p2, l2]),
+        Err(Errno::Rofs)
+    );
+    assert_eq!(g.call("path_symlink", &[p, l, 4, p2, l2]), Err(Errno::Rofs));
+    assert!(!t.exists("other/x") && !t.exists("w/x"));
+}
+
+#[test]
+fn open_rights_and_flags() {
+    let t = TempDir::new("open-rights");
+    t.write("f", "data");
+    let mut g = Guest::with_dir(&t);
+    // The sync flags are the host's, fixed at open and reported.
+    let sync = super::fdtable::FDFLAGS_SYNC | super::fdtable::FDFLAGS_DSYNC;
+    let fd = g.open("f", 0, RW, sync | FDFLAGS_APPEND_U16).unwrap();
+    assert_eq!(g.fdstat(fd).unwrap().1, sync | FDFLAGS_APPEND_U16);
+    g.set_flags(fd, sync).unwrap();
+    assert_eq!(g.fdstat(fd).unwrap().1, sync);
+    assert_eq!(g.set_flags(fd, 0), Err(Errno::Notsup));
+    // Truncating through a path needs path_filestat_set_size.
+    let (_, _, base, inheriting) = g.fdstat(3).unwrap();
+    assert_eq!(
+        base & rights::FD_FILESTAT_SET_TIMES,
+        rights::FD_FILESTAT_SET_TIMES
+    );
+    assert_eq!(base & rights::FD_FILESTAT_SET_SIZE, 0);
+    let without = base & !rights::PATH_FILESTAT_SET_SIZE;
+    g.call("fd_fdstat_set_rights", &[3, without, inheriting])
+        .unwrap();
+    assert_eq!(g.open("f", OFLAGS_TRUNC, 0, 0), Err(Errno::Notcapable));
+    assert_eq!(t.read("f"), "data");
+    g.open("f", 0, RW, 0).unwrap();
 }
 
 #[test]
@@ -731,8 +902,51 @@ fn read_only_mount_is_erofs_for_every_change() {
 }
 
 #[test]
-fn sockets_are_not_supported() {
+fn no_descriptor_is_a_socket() {
     let mut g = Guest::with_mounts(vec![]);
-    assert_eq!(g.call("sock_shutdown", &[3, 0]), Err(Errno::Notsup));
-    assert_eq!(g.call("sock_accept", &[3, 0, 0]), Err(Errno::Notsup));
+    assert_eq!(g.call("sock_shutdown", &[3, 0]), Err(Errno::Badf));
+    assert_eq!(g.call("sock_accept", &[3, 0, 0]), Err(Errno::Badf));
+    assert_eq!(g.call("sock_shutdown", &[1, 0]), Err(Errno::Notsock));
+    // The descriptor is checked before the (bad) pointers.
+    let end = u64::from(g.mem_len());
+    assert_eq!(
+        g.call("sock_send", &[0, end, 5, 0, end]),
+        Err(Errno::Notsock)
+    );
+}
+
+/// Kernels without `openat2` get the component-by-component walk: the
+/// guest must not be able to tell, escapes included.
+#[test]
+fn the_fallback_walk_behaves_the_same() {
+    use super::vfs::{Preopen, Vfs};
+    use std::sync::Arc;
+    for fallback in [false, true] {
+        let t = TempDir::new("fallback");
+        t.write("secret.txt", "secret");
+        t.write("shared/lib/data.txt", "shared");
+        t.mkdir("user/d");
+        let mut v = Vfs::new(&Mount::layered("/", t.path("user"), t.path("shared"))).unwrap();
+        if fallback {
+            v = v.with_component_walk();
+        }
+        let mut g = Guest::with_preopen(&Preopen(Arc::new(v)));
+        std::os::unix::fs::symlink(t.path("secret.txt"), t.path("user/host-abs")).unwrap();
+        std::os::unix::fs::symlink("../../secret.txt", t.path("user/d/host-up")).unwrap();
+        for path in ["host-abs", "d/host-up", "../secret.txt"] {
+            assert_eq!(g.open(path, 0, RO, 0), Err(Errno::Notcapable), "{path}");
+        }
+        g.symlink("lib", "mylib").unwrap();
+        let fd = g.open("mylib/data.txt", 0, RO, 0).unwrap();
+        assert_eq!(g.read(fd, 10).unwrap(), b"shared");
+        let fd = g.open("d/f", OFLAGS_CREAT, RW, 0).unwrap();
+        g.write(fd, b"f").unwrap();
+        g.rename("d/f", "mylib/f").unwrap();
+        assert_eq!(t.read("user/lib/f"), "f");
+        g.link("mylib/f", false, "d/f2").unwrap();
+        let names: Vec<String> = g.list(3, 4096).into_iter().map(|e| e.0).collect();
+        assert_eq!(names, [".", "..", "d", "host-abs", "lib", "mylib"]);
+        assert_eq!(t.read("secret.txt"), "secret");
+        assert_eq!(t.read("shared/lib/data.txt"), "shared");
+    }
 }

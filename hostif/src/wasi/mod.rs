@@ -13,18 +13,20 @@
 //!   `fd_advise` (a hint), `fd_allocate` (extends the file).
 //! - Paths (`fs_path.rs`): `path_open`, `path_create_directory`,
 //!   `path_remove_directory`, `path_unlink_file`, `path_rename`,
-//!   `path_filestat_get`/`_set_times`, `path_readlink`. Resolution and its
-//!   sandbox rules are in `path.rs`, the read-global / write-local layers
-//!   of a [`Mount`] in `vfs.rs`.
-//! - Refused with `ENOTSUP`: sockets (`sock_*`) and making links
-//!   (`path_link`, `path_symlink`). `proc_raise` is `ENOSYS`. Every
-//!   function is defined, so every WASI program links.
+//!   `path_filestat_get`/`_set_times`, `path_symlink`, `path_readlink`,
+//!   `path_link`. Resolution and its sandbox rules are in `path.rs`, the
+//!   read-global / write-local layers of a [`Mount`] in `vfs.rs`, and the
+//!   race-free host opens under a mount root in `beneath.rs`.
+//! - Sockets: a Faaslet has none, so `sock_*` is `EBADF` for a closed
+//!   descriptor and `ENOTSOCK` for any open one. `proc_raise` is `ENOSYS`.
+//!   Every function is defined, so every WASI program links.
 //!
 //! Each function's logic is a plain Rust function over [`GuestMemory`] and
 //! the context state (unit-tested without a runtime); this module only
 //! adapts them to the runtime's host-function calling convention.
 
 mod args;
+mod beneath;
 mod clock;
 mod ctx;
 mod fd;
@@ -91,11 +93,13 @@ fn unsupported(_: &mut WasiState, _: &mut GuestMemory<'_>, _: &Args<'_>) -> Resu
     Err(Errno::Nosys)
 }
 
-/// Deliberately refused: sockets (a Faaslet has no network descriptors)
-/// and creating links (guests cannot make symlinks, which keeps path
-/// resolution free of guest-made races; hard links are not offered).
-fn refused(_: &mut WasiState, _: &mut GuestMemory<'_>, _: &Args<'_>) -> Result<(), Errno> {
-    Err(Errno::Notsup)
+/// `sock_*`: a Faaslet has no sockets, so the descriptor (always the first
+/// argument) is checked and found not to be one.
+fn no_socket(st: &mut WasiState, _: &mut GuestMemory<'_>, a: &Args<'_>) -> Result<(), Errno> {
+    match st.fd(a.u32(0)) {
+        None => Err(Errno::Badf),
+        Some(_) => Err(Errno::Notsock),
+    }
 }
 
 /// The implementation of `name`, if it has one (other than `proc_exit`,
@@ -183,8 +187,15 @@ fn implementation(name: &str) -> Option<Body> {
         "poll_oneoff" => {
             |st, m, a| poll::poll_oneoff(st, m, a.u32(0), a.u32(1), a.u32(2), a.u32(3))
         }
-        "path_link" | "path_symlink" | "sock_accept" | "sock_recv" | "sock_send"
-        | "sock_shutdown" => refused,
+        "path_symlink" => |st, m, a| {
+            let (target, new) = ((a.u32(0), a.u32(1)), (a.u32(3), a.u32(4)));
+            fs_path::path_symlink(st, m, target, a.u32(2), new)
+        },
+        "path_link" => |st, m, a| {
+            let (old, new) = ((a.u32(2), a.u32(3)), (a.u32(5), a.u32(6)));
+            fs_path::path_link(st, m, a.u32(0), a.u32(1), old, a.u32(4), new)
+        },
+        "sock_accept" | "sock_recv" | "sock_send" | "sock_shutdown" => no_socket,
         "fd_fdstat_get" => |st, m, a| fd::fd_fdstat_get(st, m, a.u32(0), a.u32(1)),
         "fd_prestat_get" => |st, m, a| fs_dir::fd_prestat_get(st, m, a.u32(0), a.u32(1)),
         "fd_prestat_dir_name" => {
@@ -344,19 +355,20 @@ mod tests {
         }
         // Signals have no meaning for a Faaslet; everything else is there.
         assert_eq!(unimplemented, ["proc_raise"]);
-        // Deliberately refused, with ENOTSUP rather than ENOSYS.
-        for name in [
-            "sock_accept",
-            "sock_recv",
-            "sock_send",
-            "sock_shutdown",
-            "path_link",
-            "path_symlink",
-        ] {
+        // No descriptor is a socket: ENOTSOCK (57) for stdin, EBADF (8)
+        // for a closed one; checked before any pointer.
+        for name in ["sock_accept", "sock_recv", "sock_send", "sock_shutdown"] {
             let sig = signatures::signature(name).unwrap();
             assert_eq!(
                 call_named(&ctx, name, &mut memory, &zeros(sig)).unwrap(),
-                58,
+                57,
+                "{name}"
+            );
+            let mut params = zeros(sig);
+            params[0] = Val::I32(99);
+            assert_eq!(
+                call_named(&ctx, name, &mut memory, &params).unwrap(),
+                8,
                 "{name}"
             );
         }

@@ -15,11 +15,12 @@
 //!   climbs out is `ENOTCAPABLE`, and more than [`MAX_SYMLINKS`]
 //!   expansions is `ELOOP`.
 //!
-//! The result is a list of plain names under the mount root; `vfs.rs`
-//! joins it to a host root. What remains is a TOCTOU window against
-//! *host* processes changing the trees between this check and the final
-//! open (the open itself uses `O_NOFOLLOW`); guests cannot create
-//! symlinks, so one guest cannot race another this way.
+//! The result is a list of plain names under the mount root, each before
+//! the last a real directory when it was looked at. `vfs.rs` hands it to
+//! `beneath.rs`, which has the kernel walk those names from the mount's
+//! open root refusing to cross any symlink, so a tree changed between this
+//! check and the host operation (a link swapped in by the host, or by a
+//! guest renaming one it made) yields an error, never a file outside.
 
 use super::vfs::{Layer, Vfs};
 use crate::errno::Errno;

@@ -15,17 +15,22 @@
 //!   one makes the shared one visible again;
 //! - a mount without upper is read-only: every change is `EROFS`.
 //!
-//! This module only knows host paths for already-validated component
-//! lists; turning a guest path into one (`..`, symlinks) is `path.rs`'s
-//! job. Within one layer it still refuses to walk through anything but
-//! real directories, so a component that is a symlink in one layer can
-//! never be followed by a lookup in that layer.
+//! This module only takes already-validated component lists; turning a
+//! guest path into one (`..`, symlinks) is `path.rs`'s job. Every host
+//! access goes through `beneath.rs` from a root held open: the kernel
+//! walks the names and refuses to cross a symlink, so a component that is
+//! a symlink in one layer is never followed by a lookup in that layer,
+//! even if it became one a moment ago.
 
+use super::beneath::{self, Walk};
+use super::fdtable::filetype;
 use super::fs_errno::io_errno;
 use crate::errno::Errno;
-use std::ffi::OsString;
-use std::fs::{File, Metadata, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use rustix::fs::{AtFlags, Mode, OFlags, Timestamps};
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, Metadata};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// One preopened directory as the embedder describes it.
@@ -109,42 +114,79 @@ pub(crate) enum Layer {
     Lower,
 }
 
-/// A mount after validation: host roots canonicalised once, so later
-/// joins of checked components cannot be redirected by a symlink in the
-/// configured root path itself changing meaning.
+/// A mount after validation: each host root opened once and held, so every
+/// later lookup starts from the very directory that was checked, whatever
+/// happens to the path it was configured by.
 #[derive(Debug)]
 pub(crate) struct Vfs {
     pub guest_path: String,
-    upper: Option<PathBuf>,
-    lower: Option<PathBuf>,
+    upper: Option<Root>,
+    lower: Option<Root>,
+    walk: Walk,
 }
 
-fn root(guest: &str, path: &Path) -> Result<PathBuf, MountError> {
+/// One host tree of a mount.
+#[derive(Debug)]
+struct Root {
+    fd: OwnedFd,
+}
+
+/// One name in a directory listing of the merged view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DirEntry {
+    pub name: OsString,
+    pub ino: u64,
+    /// The WASI `filetype` (unfollowed).
+    pub filetype: u8,
+}
+
+fn root(guest: &str, path: &Path) -> Result<Root, MountError> {
     let err = |reason: String| MountError::HostDir {
         guest: guest.to_string(),
         path: path.to_path_buf(),
         reason,
     };
-    let canonical = std::fs::canonicalize(path).map_err(|e| err(e.to_string()))?;
-    if !canonical.is_dir() {
-        return Err(err("not a directory".to_string()));
+    // The embedder's own path may go through symlinks; from here on only
+    // the directory it named at this moment counts.
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => Ok(Root { fd }),
+        Err(rustix::io::Errno::NOTDIR) => Err(err("not a directory".to_string())),
+        Err(e) => Err(err(std::io::Error::from(e).to_string())),
     }
-    Ok(canonical)
 }
 
-/// Whether a lookup error only means "not in this layer".
+/// Whether a lookup error only means "not in this layer": missing, or a
+/// component on the way is not a real directory there (a file, or a
+/// symlink, which a layer lookup never crosses).
 fn absent(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-    )
+    use rustix::io::Errno as H;
+    matches!(H::from_io_error(e), Some(H::NOENT | H::NOTDIR | H::LOOP))
 }
 
-/// Opens without following a final symlink: the resolver has checked the
-/// name is not one, and this closes the window in which a host process
-/// could swap one in (intermediate components stay a documented TOCTOU).
-fn nofollow(opts: &mut OpenOptions) -> &mut OpenOptions {
-    opts.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+fn host(e: rustix::io::Errno) -> Errno {
+    io_errno(&e.into())
+}
+
+/// Access mode and sync flags of a host open.
+pub(crate) struct Access {
+    pub read: bool,
+    pub write: bool,
+    /// `O_SYNC` / `O_DSYNC` / `O_RSYNC` as the guest asked.
+    pub sync: OFlags,
+}
+
+impl Access {
+    fn flags(&self) -> OFlags {
+        // The host needs some access mode; a guest asking for neither
+        // (only to fstat, say) gets a read-only host handle it cannot use.
+        let mode = match (self.read, self.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
+        mode | self.sync
+    }
 }
 
 impl Vfs {
@@ -165,48 +207,61 @@ impl Vfs {
             guest_path: m.guest_path.clone(),
             upper: upper.transpose()?,
             lower: lower.transpose()?,
+            walk: Walk::Best,
         })
+    }
+
+    /// The same mount looked up with the `openat2`-less fallback walk.
+    #[cfg(test)]
+    pub fn with_component_walk(mut self) -> Vfs {
+        self.walk = Walk::Components;
+        self
     }
 
     pub fn writable(&self) -> bool {
         self.upper.is_some()
     }
 
-    fn layer_root(&self, layer: Layer) -> Option<&Path> {
+    fn root_fd(&self, layer: Layer) -> Option<BorrowedFd<'_>> {
         match layer {
-            Layer::Upper => self.upper.as_deref(),
-            Layer::Lower => self.lower.as_deref(),
+            Layer::Upper => self.upper.as_ref().map(|r| r.fd.as_fd()),
+            Layer::Lower => self.lower.as_ref().map(|r| r.fd.as_fd()),
         }
     }
 
-    /// The host path of `rel` in `layer` (the layer must exist).
-    pub fn host_path(&self, layer: Layer, rel: &[OsString]) -> Result<PathBuf, Errno> {
-        let mut p = self.layer_root(layer).ok_or(Errno::Rofs)?.to_path_buf();
-        p.extend(rel);
-        Ok(p)
+    /// Opens `rel` in `layer` (see `beneath.rs`; never follows a link).
+    fn open_in(
+        &self,
+        layer: Layer,
+        rel: &[OsString],
+        flags: OFlags,
+        mode: Mode,
+    ) -> Result<OwnedFd, Errno> {
+        let root = self.root_fd(layer).ok_or(Errno::Rofs)?;
+        beneath::open(root, rel, flags, mode, self.walk).map_err(|e| io_errno(&e))
+    }
+
+    /// The directory of `rel` in `layer` and `rel`'s name in it.
+    fn parent_in<'r>(
+        &self,
+        layer: Layer,
+        rel: &'r [OsString],
+    ) -> Result<(OwnedFd, &'r OsStr), Errno> {
+        let root = self.root_fd(layer).ok_or(Errno::Rofs)?;
+        beneath::parent(root, rel, self.walk).map_err(|e| io_errno(&e))
     }
 
     /// `lstat` of `rel` in one layer; `None` if it is not there, including
     /// when one of its parents in that layer is not a real directory.
     fn lstat_in(&self, layer: Layer, rel: &[OsString]) -> Result<Option<Metadata>, Errno> {
-        let Some(root) = self.layer_root(layer) else {
+        let Some(root) = self.root_fd(layer) else {
             return Ok(None);
         };
-        let mut p = root.to_path_buf();
-        for (i, c) in rel.iter().enumerate() {
-            p.push(c);
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if i + 1 == rel.len() => return Ok(Some(m)),
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => return Ok(None),
-                Err(e) if absent(&e) => return Ok(None),
-                Err(e) => return Err(io_errno(&e)),
-            }
+        match beneath::lstat(root, rel, self.walk) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if absent(&e) => Ok(None),
+            Err(e) => Err(io_errno(&e)),
         }
-        // The root itself.
-        std::fs::symlink_metadata(&p)
-            .map(Some)
-            .map_err(|e| io_errno(&e))
     }
 
     /// `lstat` of `rel` in the merged view: upper first, then lower.
@@ -220,17 +275,40 @@ impl Vfs {
     }
 
     pub fn read_link(&self, layer: Layer, rel: &[OsString]) -> Result<PathBuf, Errno> {
-        std::fs::read_link(self.host_path(layer, rel)?).map_err(|e| io_errno(&e))
+        let (dir, name) = self.parent_in(layer, rel)?;
+        let target = rustix::fs::readlinkat(&dir, name, Vec::new()).map_err(host)?;
+        Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
     }
 
-    /// The names in directory `rel` of the merged view, sorted, each with
-    /// its (unfollowed) metadata. Lower entries show only if upper has a
-    /// directory or nothing at `rel`, and only where upper lacks the name.
-    pub fn list(&self, rel: &[OsString]) -> Result<Vec<(OsString, Metadata)>, Errno> {
-        let mut out: Vec<(OsString, Metadata)> = Vec::new();
-        let upper = self.lstat_in(Layer::Upper, rel)?;
+    /// The entries of directory `rel` in one layer.
+    fn list_in(&self, layer: Layer, rel: &[OsString]) -> Result<Vec<DirEntry>, Errno> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY;
+        let dir = self.open_in(layer, rel, flags, Mode::empty())?;
+        let mut out = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&dir).map_err(host)? {
+            let entry = entry.map_err(host)?;
+            let name = OsStr::from_bytes(entry.file_name().to_bytes());
+            if name == "." || name == ".." {
+                continue;
+            }
+            // An entry deleted while listing is simply skipped.
+            if let Ok((ino, ty)) = beneath::entry_stat(dir.as_fd(), name) {
+                out.push(DirEntry {
+                    name: name.to_os_string(),
+                    ino,
+                    filetype: filetype::of_host(ty),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The names in directory `rel` of the merged view, sorted. Lower
+    /// entries show only if upper has a directory or nothing at `rel`, and
+    /// only where upper lacks the name.
+    pub fn list(&self, rel: &[OsString]) -> Result<Vec<DirEntry>, Errno> {
         let mut layers = Vec::new();
-        match &upper {
+        match self.lstat_in(Layer::Upper, rel)? {
             Some(m) if m.is_dir() => layers.push(Layer::Upper),
             Some(_) => return Err(Errno::Notdir),
             None => {}
@@ -241,21 +319,15 @@ impl Vfs {
         if layers.is_empty() {
             return Err(Errno::Noent);
         }
+        let mut out: Vec<DirEntry> = Vec::new();
         for layer in layers {
-            let dir = self.host_path(layer, rel)?;
-            for entry in std::fs::read_dir(&dir).map_err(|e| io_errno(&e))? {
-                let entry = entry.map_err(|e| io_errno(&e))?;
-                let name = entry.file_name();
-                if out.iter().any(|(n, _)| *n == name) {
-                    continue;
-                }
-                // An entry deleted while listing is simply skipped.
-                if let Ok(meta) = std::fs::symlink_metadata(entry.path()) {
-                    out.push((name, meta));
+            for e in self.list_in(layer, rel)? {
+                if !out.iter().any(|o| o.name == e.name) {
+                    out.push(e);
                 }
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
@@ -271,14 +343,10 @@ impl Vfs {
             match self.lstat_in(Layer::Upper, prefix)? {
                 Some(m) if m.is_dir() => {}
                 Some(_) => return Err(Errno::Notdir),
-                None => {
-                    let p = self.host_path(Layer::Upper, prefix)?;
-                    match std::fs::create_dir(&p) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                        Err(e) => return Err(io_errno(&e)),
-                    }
-                }
+                None => match self.create_dir(prefix) {
+                    Ok(()) | Err(Errno::Exist) => {}
+                    Err(e) => return Err(e),
+                },
             }
         }
         Ok(())
@@ -291,89 +359,113 @@ impl Vfs {
         &self,
         layer: Layer,
         rel: &[OsString],
-        read: bool,
-        write: bool,
+        access: &Access,
         truncate: bool,
     ) -> Result<File, Errno> {
-        let mut opts = OpenOptions::new();
-        // The host needs some access mode; a guest asking for neither
-        // (only to fstat, say) gets a read-only host handle it cannot use.
-        opts.read(read || !write)
-            .write(write)
-            .truncate(truncate && write);
-        nofollow(&mut opts);
-        if write && layer == Layer::Lower {
+        let mut flags = access.flags();
+        if truncate && access.write {
+            flags |= OFlags::TRUNC;
+        }
+        if access.write && layer == Layer::Lower {
             self.copy_up(rel, truncate)?;
         }
-        let layer = if write { Layer::Upper } else { layer };
-        opts.open(self.host_path(layer, rel)?)
-            .map_err(|e| io_errno(&e))
+        let layer = if access.write { Layer::Upper } else { layer };
+        Ok(File::from(self.open_in(
+            layer,
+            rel,
+            flags,
+            Mode::empty(),
+        )?))
     }
 
+    /// Gives upper its own copy of the lower file or symlink `rel`.
     fn copy_up(&self, rel: &[OsString], empty: bool) -> Result<(), Errno> {
         let (parent, _) = rel.split_at(rel.len().saturating_sub(1));
         self.ensure_upper_dir(parent)?;
-        let mut dst = self.create_file(rel, false)?;
+        let (_, m) = self.lstat(rel)?.ok_or(Errno::Noent)?;
+        if m.is_symlink() {
+            let target = self.read_link(Layer::Lower, rel)?;
+            return self.symlink(target.as_os_str(), rel);
+        }
+        let write = Access {
+            read: false,
+            write: true,
+            sync: OFlags::empty(),
+        };
+        let mut dst = self.create_file(rel, &write)?;
         if !empty {
-            let mut src = File::options();
-            src.read(true);
-            nofollow(&mut src);
-            let mut src = src
-                .open(self.host_path(Layer::Lower, rel)?)
-                .map_err(|e| io_errno(&e))?;
-            std::io::copy(&mut src, &mut dst).map_err(|e| io_errno(&e))?;
+            let src = self.open_in(Layer::Lower, rel, OFlags::RDONLY, Mode::empty())?;
+            std::io::copy(&mut File::from(src), &mut dst).map_err(|e| io_errno(&e))?;
         }
         Ok(())
     }
 
     /// Creates a new file `rel` in upper (its parent must exist there).
-    pub fn create_file(&self, rel: &[OsString], read: bool) -> Result<File, Errno> {
-        let mut opts = OpenOptions::new();
-        opts.read(read).write(true).create_new(true);
-        nofollow(&mut opts);
-        opts.open(self.host_path(Layer::Upper, rel)?)
-            .map_err(|e| io_errno(&e))
+    pub fn create_file(&self, rel: &[OsString], access: &Access) -> Result<File, Errno> {
+        let access = Access {
+            write: true,
+            sync: access.sync,
+            read: access.read,
+        };
+        let flags = access.flags() | OFlags::CREATE | OFlags::EXCL;
+        let fd = self.open_in(Layer::Upper, rel, flags, Mode::from_raw_mode(0o666))?;
+        Ok(File::from(fd))
     }
 
     pub fn create_dir(&self, rel: &[OsString]) -> Result<(), Errno> {
-        std::fs::create_dir(self.host_path(Layer::Upper, rel)?).map_err(|e| io_errno(&e))
+        let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(0o777)).map_err(host)
     }
 
     pub fn remove_file(&self, rel: &[OsString]) -> Result<(), Errno> {
-        std::fs::remove_file(self.host_path(Layer::Upper, rel)?).map_err(|e| io_errno(&e))
+        let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(host)
     }
 
     /// Removes an upper directory that is empty in the merged view.
     pub fn remove_dir(&self, rel: &[OsString]) -> Result<(), Errno> {
         if let Some(m) = self.lstat_in(Layer::Lower, rel)?
             && m.is_dir()
+            && !self.list_in(Layer::Lower, rel)?.is_empty()
         {
-            let lower = self.host_path(Layer::Lower, rel)?;
-            let mut entries = std::fs::read_dir(lower).map_err(|e| io_errno(&e))?;
-            if entries.next().is_some() {
-                return Err(Errno::Notempty);
-            }
+            return Err(Errno::Notempty);
         }
-        std::fs::remove_dir(self.host_path(Layer::Upper, rel)?).map_err(|e| io_errno(&e))
+        let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(host)
     }
 
-    /// Sets the times of `rel` (in upper; the shared tree is read-only).
-    pub fn set_times(&self, rel: &[OsString], times: std::fs::FileTimes) -> Result<(), Errno> {
-        let mut opts = OpenOptions::new();
-        opts.read(true);
-        nofollow(&mut opts);
-        let f = opts
-            .open(self.host_path(Layer::Upper, rel)?)
-            .map_err(|e| io_errno(&e))?;
-        f.set_times(times).map_err(|e| io_errno(&e))
+    /// Sets the times of `rel` itself, even if it is a symlink (in upper;
+    /// the shared tree is read-only).
+    pub fn set_times(&self, rel: &[OsString], times: &Timestamps) -> Result<(), Errno> {
+        let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        rustix::fs::utimensat(&dir, name, times, AtFlags::SYMLINK_NOFOLLOW).map_err(host)
     }
 
     pub fn rename(&self, from: &[OsString], to: &[OsString]) -> Result<(), Errno> {
-        std::fs::rename(
-            self.host_path(Layer::Upper, from)?,
-            self.host_path(Layer::Upper, to)?,
-        )
-        .map_err(|e| io_errno(&e))
+        let (from_dir, from_name) = self.parent_in(Layer::Upper, from)?;
+        let (to_dir, to_name) = self.parent_in(Layer::Upper, to)?;
+        rustix::fs::renameat(&from_dir, from_name, &to_dir, to_name).map_err(host)
+    }
+
+    /// Creates the symlink `rel` (in upper) holding `target` as given:
+    /// what a link says is the guest's business, following it is
+    /// `path.rs`'s, and the host never follows one.
+    pub fn symlink(&self, target: &OsStr, rel: &[OsString]) -> Result<(), Errno> {
+        let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        rustix::fs::symlinkat(target, &dir, name).map_err(host)
+    }
+
+    /// Makes `to` another name of the file (or symlink, unfollowed) `from`
+    /// found in `layer`. Both names end up in upper: a lower file is copied
+    /// up first, so the shared inode never gets a name a user can write
+    /// through.
+    pub fn link(&self, layer: Layer, from: &[OsString], to: &[OsString]) -> Result<(), Errno> {
+        if layer == Layer::Lower {
+            self.copy_up(from, false)?;
+        }
+        let (from_dir, from_name) = self.parent_in(Layer::Upper, from)?;
+        let (to_dir, to_name) = self.parent_in(Layer::Upper, to)?;
+        rustix::fs::linkat(&from_dir, from_name, &to_dir, to_name, AtFlags::empty()).map_err(host)
     }
 }
 
@@ -420,15 +512,20 @@ mod tests {
         assert_eq!(layer, Layer::Lower);
         assert!(v.lstat(&rel("nope")).unwrap().is_none());
         t.write("up/mine.txt", "");
-        let names: Vec<_> = v.list(&[]).unwrap().into_iter().map(|e| e.0).collect();
+        let names: Vec<_> = v.list(&[]).unwrap().into_iter().map(|e| e.name).collect();
         assert_eq!(names, ["both.txt", "mine.txt", "shared"]);
     }
 
     #[test]
     fn writing_a_lower_file_copies_it_up() {
         let (t, v) = layered();
+        let rw = Access {
+            read: true,
+            write: true,
+            sync: OFlags::empty(),
+        };
         let mut f = v
-            .open_file(Layer::Lower, &rel("shared/data.txt"), true, true, false)
+            .open_file(Layer::Lower, &rel("shared/data.txt"), &rw, false)
             .unwrap();
         use std::io::{Read, Seek, Write};
         let mut s = String::new();
@@ -452,9 +549,13 @@ mod tests {
         assert!(!v.writable());
         assert_eq!(v.ensure_upper_dir(&rel("a")), Err(Errno::Rofs));
         assert_eq!(v.create_dir(&rel("a")), Err(Errno::Rofs));
+        let w = Access {
+            read: false,
+            write: true,
+            sync: OFlags::empty(),
+        };
         assert_eq!(
-            v.open_file(Layer::Lower, &rel("f"), false, true, false)
-                .unwrap_err(),
+            v.open_file(Layer::Lower, &rel("f"), &w, false).unwrap_err(),
             Errno::Rofs
         );
         assert_eq!(display(&rel("a/b")), "a/b");
@@ -468,6 +569,81 @@ mod tests {
         let (_, m) = v.lstat(&rel("etc")).unwrap().unwrap();
         assert!(m.file_type().is_symlink());
         assert!(v.lstat(&rel("etc/passwd")).unwrap().is_none());
+    }
+
+    /// The open-time race: the resolver checks `d` is a real directory,
+    /// then a host process (or a guest sharing the tree, by renaming a
+    /// link) swaps a symlink to somewhere else in for it before the host
+    /// operation. Opening by joined host path would follow it; every host
+    /// access here is one kernel lookup that refuses to cross a link.
+    #[test]
+    fn a_symlink_swapped_in_after_resolution_is_never_crossed() {
+        use crate::wasi::path::resolve;
+        for fallback in [false, true] {
+            let t = TempDir::new("vfs-race");
+            t.write("outside/secret.txt", "secret");
+            t.write("root/d/secret.txt", "inside");
+            let mut v = Vfs::new(&Mount::dir(t.path("root"), "/")).unwrap();
+            if fallback {
+                v = v.with_component_walk();
+            }
+            let r = resolve(&v, &[], b"d/secret.txt", false).unwrap();
+            assert!(r.found.is_some());
+            std::fs::rename(t.path("root/d"), t.path("root/d.old")).unwrap();
+            std::os::unix::fs::symlink(t.path("outside"), t.path("root/d")).unwrap();
+            let refused = |e: Errno| matches!(e, Errno::Loop | Errno::Notdir);
+            let (read, write) = (
+                Access {
+                    read: true,
+                    write: false,
+                    sync: OFlags::empty(),
+                },
+                Access {
+                    read: true,
+                    write: true,
+                    sync: OFlags::empty(),
+                },
+            );
+            let secret = rel("d/secret.txt");
+            let e = v.open_file(Layer::Upper, &r.rel, &read, false).unwrap_err();
+            assert!(refused(e), "fallback={fallback}: {e:?}");
+            let e = v
+                .open_file(Layer::Upper, &secret, &write, true)
+                .unwrap_err();
+            assert!(refused(e), "{e:?}");
+            assert!(refused(v.create_file(&rel("d/new"), &write).unwrap_err()));
+            assert!(refused(v.create_dir(&rel("d/x")).unwrap_err()));
+            assert!(refused(
+                v.symlink(OsStr::new("x"), &rel("d/l")).unwrap_err()
+            ));
+            assert!(refused(v.remove_file(&secret).unwrap_err()));
+            assert!(refused(v.rename(&secret, &rel("stolen")).unwrap_err()));
+            assert!(refused(
+                v.link(Layer::Upper, &secret, &rel("stolen")).unwrap_err()
+            ));
+            let times = Timestamps {
+                last_access: rustix::fs::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: rustix::fs::UTIME_OMIT,
+                },
+                last_modification: rustix::fs::Timespec {
+                    tv_sec: 1,
+                    tv_nsec: 0,
+                },
+            };
+            assert!(refused(v.set_times(&secret, &times).unwrap_err()));
+            // Lookups see the link, and nothing behind it.
+            assert!(v.lstat(&secret).unwrap().is_none());
+            assert_eq!(v.list(&rel("d")).unwrap_err(), Errno::Notdir);
+            // The outside tree is untouched.
+            assert_eq!(t.read("outside/secret.txt"), "secret");
+            let names: Vec<_> = std::fs::read_dir(t.path("outside"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(names, ["secret.txt"]);
+            assert!(!t.exists("root/stolen"));
+        }
     }
 
     #[test]
