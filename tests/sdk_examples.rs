@@ -71,18 +71,31 @@ fn echo_returns_its_input() {
     }
 }
 
-/// The state tier is local to one executor process: each `faasm-run invoke`
-/// starts with an empty store, so a fresh home (and, today, every separate
-/// invocation) counts 1. Shared increments across calls of one executor are
-/// the host's state tests' business.
+/// State persists in the installation's global tier (embedded, under
+/// `$FAASM_HOME/state`): separate `faasm-run invoke` processes count 1, 2,
+/// 3, and two processes incrementing at once lose no increment (the write
+/// lock holds across processes).
 #[test]
-fn counter_counts_from_zero() {
+fn counter_counts_across_processes() {
     let Some(dir) = examples() else { return };
     for guest in ["counter-c", "counter-rust"] {
         let home = Home::new("sdk-counter");
         let function = format!("demo/{guest}");
         home.upload(&function, dir, guest);
-        assert_output(&home.invoke(&function, ""), "1");
+        for n in 1..=3 {
+            assert_output(&home.invoke(&function, ""), &n.to_string());
+        }
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    for _ in 0..10 {
+                        let run = home.invoke(&function, "");
+                        assert_eq!(run.code, Some(0), "{run:#?}");
+                    }
+                });
+            }
+        });
+        assert_output(&home.invoke(&function, ""), "24");
     }
 }
 

@@ -23,7 +23,8 @@ pub use store::{FunctionStore, StoreError, StoredFunction};
 use call::{CallTable, Slot};
 use faasm_hostif::faasm;
 use faasm_hostif::faasm::{
-    Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, StateStore,
+    Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, EmbeddedStore,
+    StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
 use faasm_runtime::{ArtifactKey, Config, Engine, Linker};
@@ -116,6 +117,8 @@ impl Executor {
             artifact_key,
             ..Config::default()
         });
+        // The global state tier: embedded, beside the function store.
+        let state_dir = store.home().join("state");
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker_shared(&mut linker);
         faasm::add_to_linker_shared(&mut linker);
@@ -123,7 +126,10 @@ impl Executor {
             store,
             engine,
             linker,
-            state: Arc::new(StateStore::new(config.state_limit)),
+            state: Arc::new(StateStore::with_global(
+                config.state_limit,
+                Arc::new(EmbeddedStore::new(state_dir)),
+            )),
             watchdog: Watchdog::default(),
             calls: CallTable::default(),
             pool: Pool::new(config.workers, config.max_calls + 1),

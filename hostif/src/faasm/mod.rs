@@ -15,6 +15,7 @@
 //! traps with a message naming the call.
 
 mod chain;
+pub mod global;
 mod guest;
 mod io;
 mod mman;
@@ -22,6 +23,7 @@ mod ptr;
 mod state;
 
 pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer};
+pub use global::{EmbeddedStore, GlobalError, GlobalStore};
 pub use guest::MAX_CSTR;
 pub use state::{DEFAULT_STATE_LIMIT, HeldLocks, LockMode, StateStore, Tier};
 
@@ -87,6 +89,21 @@ pub enum FaasmError {
     NotLocked { call: &'static str, key: String },
     #[error("{call}: the call's deadline passed while waiting")]
     DeadlinePassed { call: &'static str },
+    #[error("{call}: {source}")]
+    Global {
+        call: &'static str,
+        source: global::GlobalError,
+    },
+}
+
+impl FaasmError {
+    /// The global tier's error as this call's.
+    pub(crate) fn global(call: &'static str, source: global::GlobalError) -> FaasmError {
+        match source {
+            global::GlobalError::DeadlinePassed => FaasmError::DeadlinePassed { call },
+            source => FaasmError::Global { call, source },
+        }
+    }
 }
 
 /// What one Faaslet's Faasm calls share: its call, input and output, the
@@ -281,6 +298,7 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
     ("__faasm_read_state", 3, true, |ctx, c, a| {
         const CALL: &str = "__faasm_read_state";
         let k = key(c, CALL, a[0])?;
+        ctx.state.fetch(CALL, &ctx.call.user, &k)?;
         let size = ctx.state.size(&ctx.call.user, &k);
         if a[2] != 0 {
             let mut m = mem(c);
@@ -294,6 +312,7 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         const CALL: &str = "__faasm_read_state_offset";
         let k = key(c, CALL, a[0])?;
         ptr::check_state_range(CALL, a[1], a[2], a[4])?;
+        ctx.state.fetch(CALL, &ctx.call.user, &k)?;
         let mut m = mem(c);
         let dst = guest::slice_mut(&mut m, CALL, "guest buffer", a[3], a[4])?;
         ctx.state.read_at(&ctx.call.user, &k, a[2] as usize, dst);
@@ -304,7 +323,8 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         let k = key(c, CALL, a[0])?;
         let m = mem(c);
         let data = guest::slice(&m, CALL, "guest buffer", a[1], a[2])?;
-        ctx.state.set(CALL, &ctx.call.user, &k, data).map(|()| 0)
+        ctx.state.set(CALL, &ctx.call.user, &k, data)?;
+        ctx.state.push(CALL, &ctx.call.user, &k).map(|()| 0)
     }),
     ("__faasm_write_state_offset", 5, false, |ctx, c, a| {
         const CALL: &str = "__faasm_write_state_offset";
@@ -312,9 +332,10 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         ptr::check_state_range(CALL, a[1], a[2], a[4])?;
         let m = mem(c);
         let data = guest::slice(&m, CALL, "guest buffer", a[3], a[4])?;
+        ctx.state.fetch(CALL, &ctx.call.user, &k)?;
         ctx.state
-            .write_at(CALL, &ctx.call.user, &k, a[1] as usize, a[2] as usize, data)
-            .map(|()| 0)
+            .write_at(CALL, &ctx.call.user, &k, a[1] as usize, a[2] as usize, data)?;
+        ctx.state.push(CALL, &ctx.call.user, &k).map(|()| 0)
     }),
     ("__faasm_read_state_ptr", 2, true, |ctx, c, a| {
         const CALL: &str = "__faasm_read_state_ptr";

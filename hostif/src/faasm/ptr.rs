@@ -3,7 +3,8 @@
 //! makes room by growing memory by whole pages (below anything the guest's
 //! allocator will hand out later: it always grows from the current end),
 //! remembers the region per key for this Faaslet, and copies between the
-//! region and the store on push / pull.
+//! region and the store on push / pull (which also reach the global tier,
+//! if the store has one).
 
 use super::FaasmError;
 use super::guest::{slice, slice_mut};
@@ -97,6 +98,7 @@ impl Regions {
             }
             return Ok(r.ptr);
         }
+        state.store.fetch(call, state.user, key)?;
         let pages = u64::from(total_len).div_ceil(PAGE);
         let old = mem.grow(pages).ok_or(FaasmError::Grow { call, pages })?;
         let ptr = u32::try_from(old * PAGE).map_err(|_| FaasmError::Grow { call, pages })?;
@@ -157,7 +159,7 @@ impl Regions {
                 .store
                 .write_at(call, state.user, key, r.len as usize, offset as usize, src)?;
         }
-        Ok(())
+        state.store.push(call, state.user, key)
     }
 
     /// `pull_state`: maps the region if needed and refreshes all of it.
@@ -169,6 +171,7 @@ impl Regions {
         key: &str,
         total_len: u32,
     ) -> Result<(), FaasmError> {
+        state.store.pull(call, state.user, key)?;
         let ptr = self.map(call, mem, state, key, total_len)?;
         let len = self.map[key].len;
         let mut guest = GuestMemory::new(mem.bytes());

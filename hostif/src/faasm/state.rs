@@ -8,6 +8,7 @@
 //! out while holding a lock cannot wedge the others.
 
 use super::FaasmError;
+use super::global::{GlobalLock, GlobalStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -60,6 +61,10 @@ pub struct StateStore {
     /// Signalled whenever a lock is released.
     released: Condvar,
     limit: usize,
+    /// The global tier pushes go to and pulls come from, and whose locks
+    /// make state locks hold across processes; none: state lives and dies
+    /// with this store.
+    global: Option<Arc<dyn GlobalStore>>,
 }
 
 impl Default for StateStore {
@@ -108,7 +113,45 @@ impl StateStore {
             locks: Mutex::default(),
             released: Condvar::new(),
             limit,
+            global: None,
         }
+    }
+
+    /// A store backed by the global tier `global`: values absent here are
+    /// fetched from it, pushes and writes go to it, and every state lock
+    /// also takes its lock.
+    pub fn with_global(limit: usize, global: Arc<dyn GlobalStore>) -> StateStore {
+        StateStore {
+            global: Some(global),
+            ..StateStore::new(limit)
+        }
+    }
+
+    /// `pull`: replaces the local value with the global tier's, if it has
+    /// one (nothing to do without a global tier).
+    pub fn pull(&self, call: &'static str, user: &str, key: &str) -> Result<(), FaasmError> {
+        let Some(g) = &self.global else { return Ok(()) };
+        match g.get(user, key).map_err(|e| FaasmError::global(call, e))? {
+            Some(v) => self.set(call, user, key, &v),
+            None => Ok(()),
+        }
+    }
+
+    /// Pulls a value this store does not hold yet (a read of a key another
+    /// process wrote).
+    pub fn fetch(&self, call: &'static str, user: &str, key: &str) -> Result<(), FaasmError> {
+        if self.global.is_none() || lock(&self.data).values.contains_key(&skey(user, key)) {
+            return Ok(());
+        }
+        self.pull(call, user, key)
+    }
+
+    /// `push`: writes the local value (empty if unset) to the global tier.
+    pub fn push(&self, call: &'static str, user: &str, key: &str) -> Result<(), FaasmError> {
+        let Some(g) = &self.global else { return Ok(()) };
+        let value = self.get(user, key).unwrap_or_default();
+        g.set(user, key, &value)
+            .map_err(|e| FaasmError::global(call, e))
     }
 
     /// The value of `user`'s `key`, if set.
@@ -238,6 +281,8 @@ impl StateStore {
 pub struct HeldLocks {
     store: Arc<StateStore>,
     held: HashMap<LockKey, (u32, bool)>,
+    /// The global tier's locks behind `held` (one per acquisition).
+    guards: HashMap<LockKey, Vec<Box<dyn GlobalLock>>>,
 }
 
 impl std::fmt::Debug for HeldLocks {
@@ -253,6 +298,7 @@ impl HeldLocks {
         HeldLocks {
             store,
             held: HashMap::new(),
+            guards: HashMap::new(),
         }
     }
 
@@ -317,6 +363,17 @@ impl HeldLocks {
                 return Err(FaasmError::DeadlinePassed { call });
             }
         }
+        // Then across processes (in-process first, so only other
+        // processes can make this wait).
+        if let Some(g) = &self.store.global {
+            match g.lock(user, key, mode, deadline) {
+                Ok(guard) => self.guards.entry(k.clone()).or_default().push(guard),
+                Err(e) => {
+                    self.store.release(&k, mode);
+                    return Err(FaasmError::global(call, e));
+                }
+            }
+        }
         let entry = self.held.entry(k).or_default();
         match mode {
             LockMode::Read => entry.0 += 1,
@@ -355,12 +412,16 @@ impl HeldLocks {
         if self.held.get(&k) == Some(&(0, false)) {
             self.held.remove(&k);
         }
+        if let Some(gs) = self.guards.get_mut(&k) {
+            gs.pop();
+        }
         self.store.release(&k, mode);
         Ok(())
     }
 
     /// Releases everything still held.
     pub fn release_all(&mut self) {
+        self.guards.clear();
         for (k, (reads, write)) in self.held.drain() {
             for _ in 0..reads {
                 self.store.release(&k, LockMode::Read);
