@@ -243,6 +243,60 @@ fn state_pointers_map_into_memory_and_push_back() {
     );
 }
 
+/// Zero copy: a Faaslet writes through its state pointer and, without
+/// pushing, chains a second Faaslet that maps the same key and reads the
+/// write; the second's write is then seen by the first, still unpushed.
+/// The host's value is the mapped memory itself.
+#[test]
+fn faaslets_share_state_regions_through_memory() {
+    let exec = executor(2, Limits::default());
+    upload(
+        &exec,
+        "reader",
+        r#"(data (i32.const 0) "shared\00")
+           (func (export "_start") (local $p i32)
+             (local.set $p (call $read_state_ptr (i32.const 0) (i32.const 100000)))
+             (i32.store (i32.const 16) (i32.load (i32.add (local.get $p) (i32.const 70000))))
+             (i32.store (i32.add (local.get $p) (i32.const 4)) (i32.const 0xbeef))
+             (call $write_output (i32.const 16) (i32.const 4)))"#,
+    );
+    upload(
+        &exec,
+        "writer",
+        r#"(data (i32.const 0) "shared\00")
+           (data (i32.const 8) "reader\00")
+           (func (export "_start") (local $p i32)
+             (local.set $p (call $read_state_ptr (i32.const 0) (i32.const 100000)))
+             (i32.store (i32.add (local.get $p) (i32.const 70000)) (i32.const 0x5eed))
+             (drop (call $await_output
+               (call $chain_name (i32.const 8) (i32.const 0) (i32.const 0))
+               (i32.const 32) (i32.const 4)))
+             (i32.store (i32.const 36) (i32.load (i32.add (local.get $p) (i32.const 4))))
+             (call $write_output (i32.const 32) (i32.const 8)))"#,
+    );
+    let r = exec.invoke("alice", "writer", vec![]);
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    assert_eq!(
+        as_i32(&r.output[..4]),
+        0x5eed,
+        "the reader saw the unpushed write"
+    );
+    assert_eq!(
+        as_i32(&r.output[4..]),
+        0xbeef,
+        "the writer saw the reader's"
+    );
+    // Neither pushed, and the value is still empty: the region is the
+    // mapped file, its length grows on push.
+    assert_eq!(
+        exec.state()
+            .get("alice", "shared")
+            .unwrap_or_default()
+            .len(),
+        0
+    );
+}
+
 #[test]
 fn fan_out_of_1000_with_a_pool_of_2() {
     let exec = executor(2, Limits::default());

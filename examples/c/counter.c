@@ -7,9 +7,9 @@
  *   faasm-run upload demo/counter counter.wasm
  *   faasm-run invoke demo/counter                 -> 1
  *
- * The state tier is local to one executor process, so each `faasm-run
- * invoke` starts from 0; calls within one executor share the value, and the
- * lock keeps concurrent increments from being lost. The Rust example
+ * The value persists in the installation's global state tier, so each
+ * `faasm-run invoke` counts on from the last; the write lock holds across
+ * processes, so concurrent increments are never lost. The Rust example
  * (examples/counter-rust) uses the same key and format.
  */
 #include <faasm.h>

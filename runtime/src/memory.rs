@@ -48,6 +48,9 @@ pub(crate) struct MemoryInner {
     /// The snapshot image mapped at the start of the reservation, if the
     /// memory was restored from one (what a reset returns it to).
     image: Option<Arc<MemoryImage>>,
+    /// Ranges `(offset, len)` where a shared file is mapped
+    /// ([`Memory::map_shared`]); a reset drops them.
+    shared: Mutex<Vec<(usize, usize)>>,
 }
 
 // SAFETY: `def.base` is written once, before the memory is shared;
@@ -125,6 +128,39 @@ impl Memory {
     /// The SFI scheme this memory was allocated for.
     pub fn strategy(&self) -> MemoryStrategy {
         self.inner.strategy
+    }
+
+    /// Maps the first `len` bytes of the file `fd` shared over
+    /// `[offset, offset + len)` of this memory, which must be page-aligned
+    /// and inside its current size: writes through either side are seen by
+    /// every mapping of the file, with no copy. This is how state values
+    /// are shared between Faaslets. The caller keeps the file at least
+    /// `len` bytes long while the memory lives (a shorter file makes guest
+    /// accesses trap). A reset ([`crate::Instance::reset`]) drops the
+    /// mapping.
+    pub fn map_shared(
+        &self,
+        offset: u64,
+        len: u64,
+        fd: rustix::fd::BorrowedFd<'_>,
+    ) -> Result<(), Error> {
+        let inner = &self.inner;
+        let map = inner.map.lock().unwrap_or_else(|e| e.into_inner());
+        let end = offset.checked_add(len);
+        if end.is_none_or(|e| e > inner.len() as u64) {
+            return Err(Error::Usage(format!(
+                "shared region {offset:#x} + {len} is outside memory ({} bytes)",
+                inner.len()
+            )));
+        }
+        map.map_shared(offset as usize, len as usize, fd)
+            .map_err(|e| Error::Resource(format!("cannot map a shared region: {e}")))?;
+        inner
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((offset as usize, len as usize));
+        Ok(())
     }
 
     /// Whether two handles denote the same entity.
@@ -219,6 +255,7 @@ impl MemoryInner {
             })),
             map: Mutex::new(map),
             image: snapshot.map(|s| s.image.clone()),
+            shared: Mutex::default(),
         })
     }
 
@@ -277,6 +314,19 @@ impl MemoryInner {
             ));
         }
         let io = |e: std::io::Error| Error::Resource(format!("cannot reset linear memory: {e}"));
+        // Shared regions go first: the ranges become private, reserved
+        // address space again (the grown part is made inaccessible below,
+        // a region inside the image is covered by the image again).
+        for (offset, len) in
+            std::mem::take(&mut *self.shared.lock().unwrap_or_else(|e| e.into_inner()))
+        {
+            map.unmap_to_reserved(offset, len).map_err(io)?;
+            if offset < state.image.len() {
+                let end = (offset + len).min(state.image.len());
+                map.map_image_range(&state.image, offset, end - offset)
+                    .map_err(io)?;
+            }
+        }
         let len = self.len();
         let keep = state.image.len();
         map.discard(0, len).map_err(io)?;

@@ -216,3 +216,51 @@ fn reset_needs_the_only_handle_and_the_right_snapshot() {
     let mut fresh = linker.instantiate(snap.module()).unwrap();
     assert!(matches!(fresh.reset(&snap), Err(Error::Usage(_))));
 }
+
+/// A shared file mapped into a restored Faaslet's memory (how state
+/// regions are shared) is visible through it and to the host, and a reset
+/// drops the mapping: the next call's grown pages are private zeros.
+#[test]
+fn a_reset_drops_shared_mappings() {
+    use rustix::fs::{MemfdFlags, ftruncate, memfd_create};
+    let (_e, linker, snap) = setup();
+    let mut i = restore(&linker, &snap);
+    let fd = memfd_create("test", MemfdFlags::CLOEXEC).unwrap();
+    ftruncate(&fd, 65536).unwrap();
+    rustix::io::pwrite(&fd, &7u32.to_le_bytes(), 0).unwrap();
+    assert_eq!(call_i32(&i, "grow", &[Val::I32(1)]), 3);
+    let Some(faasm_runtime::Extern::Memory(m)) = i.get_export("memory") else {
+        panic!("no memory")
+    };
+    m.map_shared(3 << 16, 65536, rustix::fd::AsFd::as_fd(&fd))
+        .unwrap();
+    // Outside memory or unaligned: refused.
+    assert!(
+        m.map_shared(4 << 16, 65536, rustix::fd::AsFd::as_fd(&fd))
+            .is_err()
+    );
+    assert!(
+        m.map_shared((3 << 16) + 1, 4096, rustix::fd::AsFd::as_fd(&fd))
+            .is_err()
+    );
+    drop(m);
+    assert_eq!(call_i32(&i, "at", &[Val::I32(3 << 16)]), 7);
+    call(&i, "put", &[Val::I32(3 << 16), Val::I32(0x5ec2e7)]).unwrap();
+    let mut back = [0u8; 4];
+    rustix::io::pread(&fd, &mut back, 0).unwrap();
+    assert_eq!(
+        u32::from_le_bytes(back),
+        0x5ec2e7,
+        "the write reached the file"
+    );
+    i.reset(&snap).unwrap();
+    assert_eq!(call_i32(&i, "grow", &[Val::I32(1)]), 3);
+    assert_eq!(
+        call_i32(&i, "at", &[Val::I32(3 << 16)]),
+        0,
+        "private zeros again"
+    );
+    call(&i, "put", &[Val::I32(3 << 16), Val::I32(1)]).unwrap();
+    rustix::io::pread(&fd, &mut back, 0).unwrap();
+    assert_eq!(u32::from_le_bytes(back), 0x5ec2e7, "the file is untouched");
+}

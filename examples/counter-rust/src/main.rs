@@ -6,8 +6,8 @@
 //!   faasm-run upload demo/counter counter-rust.wasm
 //!   faasm-run invoke demo/counter                 -> 1
 //!
-//! The state tier is local to one executor process: each `faasm-run invoke`
-//! starts from 0, calls within one executor share the value.
+//! The value persists in the installation's global state tier: each
+//! `faasm-run invoke` counts on, and the write lock holds across processes.
 
 use faasm_sdk::state::{self, StatePtr};
 

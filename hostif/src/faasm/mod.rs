@@ -195,6 +195,12 @@ impl RegionMemory for CallerMemory<'_, '_> {
     fn bytes(&mut self) -> &mut [u8] {
         self.0.memory_mut().unwrap_or_default()
     }
+
+    fn map_shared(&mut self, offset: u32, len: u32, fd: rustix::fd::BorrowedFd<'_>) -> bool {
+        self.0
+            .memory()
+            .is_some_and(|m| m.map_shared(offset.into(), len.into(), fd).is_ok())
+    }
 }
 
 type Handler = fn(&Inner, &mut Caller<'_>, &[u32]) -> Result<i32, FaasmError>;

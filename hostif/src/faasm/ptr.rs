@@ -1,10 +1,14 @@
 //! State regions: `__faasm_read_state_ptr` and friends give the guest a
-//! pointer into its own linear memory holding a copy of a value. The host
-//! makes room by growing memory by whole pages (below anything the guest's
+//! pointer into its own linear memory where the value is. The host makes
+//! room by growing memory by whole pages (below anything the guest's
 //! allocator will hand out later: it always grows from the current end),
-//! remembers the region per key for this Faaslet, and copies between the
-//! region and the store on push / pull (which also reach the global tier,
-//! if the store has one).
+//! then maps the value's shared file over those pages
+//! ([`StateStore::share`], `Memory::map_shared`): every Faaslet of the host
+//! that maps the key sees the others' writes at once, with no copy, and
+//! SFI is intact (the pages are inside the Faaslet's own reservation).
+//! Where the memory cannot map (a test's plain buffer) the region is a
+//! copy instead. Push and pull reach the global tier, if the store has
+//! one; for a copied region they also copy between region and store.
 
 use super::FaasmError;
 use super::guest::{slice, slice_mut};
@@ -20,6 +24,11 @@ pub(crate) trait RegionMemory {
     fn grow(&mut self, pages: u64) -> Option<u64>;
     /// The memory's current contents.
     fn bytes(&mut self) -> &mut [u8];
+    /// Maps `fd`'s first `len` bytes shared at `offset` (page-aligned,
+    /// inside the memory); `false` if this memory cannot.
+    fn map_shared(&mut self, _offset: u32, _len: u32, _fd: rustix::fd::BorrowedFd<'_>) -> bool {
+        false
+    }
 }
 
 impl RegionMemory for Vec<u8> {
@@ -44,6 +53,8 @@ struct Region {
     len: u32,
     /// `(offset, len)` ranges flagged dirty since the last push.
     dirty: Vec<(u32, u32)>,
+    /// Mapped from the value's shared file (else a copy).
+    shared: bool,
 }
 
 /// One Faaslet's regions, by key.
@@ -102,15 +113,21 @@ impl Regions {
         let pages = u64::from(total_len).div_ceil(PAGE);
         let old = mem.grow(pages).ok_or(FaasmError::Grow { call, pages })?;
         let ptr = u32::try_from(old * PAGE).map_err(|_| FaasmError::Grow { call, pages })?;
-        let mut guest = GuestMemory::new(mem.bytes());
-        let dst = slice_mut(&mut guest, call, "state region", ptr, total_len)?;
-        state.store.read_at(state.user, key, 0, dst);
+        let span = u32::try_from(pages * PAGE).map_err(|_| FaasmError::Grow { call, pages })?;
+        let fd = state.store.share(call, state.user, key, span as usize)?;
+        let shared = mem.map_shared(ptr, span, rustix::fd::AsFd::as_fd(&*fd));
+        if !shared {
+            let mut guest = GuestMemory::new(mem.bytes());
+            let dst = slice_mut(&mut guest, call, "state region", ptr, total_len)?;
+            state.store.read_at(state.user, key, 0, dst);
+        }
         self.map.insert(
             key.to_string(),
             Region {
                 ptr,
                 len: total_len,
                 dirty: Vec::new(),
+                shared,
             },
         );
         Ok(ptr)
@@ -146,6 +163,13 @@ impl Regions {
         let Some(r) = self.map.get_mut(key) else {
             return Ok(());
         };
+        if r.shared {
+            // The value is the mapped memory: only its length may grow to
+            // the region's (zero-extended bytes the guest now owns).
+            r.dirty.clear();
+            state.store.extend(call, state.user, key, r.len as usize)?;
+            return state.store.push(call, state.user, key);
+        }
         let guest = GuestMemory::new(mem.bytes());
         let ranges = if partial {
             std::mem::take(&mut r.dirty)
@@ -174,6 +198,10 @@ impl Regions {
         state.store.pull(call, state.user, key)?;
         let ptr = self.map(call, mem, state, key, total_len)?;
         let len = self.map[key].len;
+        if self.map[key].shared {
+            // The mapping shows the (pulled) value already.
+            return Ok(());
+        }
         let mut guest = GuestMemory::new(mem.bytes());
         let dst = slice_mut(&mut guest, call, "state region", ptr, len)?;
         state.store.read_at(state.user, key, 0, dst);

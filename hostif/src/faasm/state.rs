@@ -9,6 +9,7 @@
 
 use super::FaasmError;
 use super::global::{GlobalLock, GlobalStore};
+use rustix::fd::OwnedFd;
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -26,10 +27,97 @@ fn skey(user: &str, key: &str) -> StateKey {
 
 #[derive(Default)]
 struct Data {
-    values: HashMap<StateKey, Vec<u8>>,
+    values: HashMap<StateKey, Value>,
     appended: HashMap<StateKey, Vec<Vec<u8>>>,
     /// Bytes held by `values` and `appended`.
     bytes: usize,
+}
+
+/// A value: plain bytes, or, once a Faaslet has mapped it into its memory
+/// ([`StateStore::share`]), a memfd that every Faaslet mapping the key
+/// shares, so their writes are each other's with no copy.
+enum Value {
+    Bytes(Vec<u8>),
+    Shared(SharedValue),
+}
+
+/// Invariant: the file is `capacity` bytes and never shrinks (a mapping
+/// past the end of a file faults); bytes past `len` read as zero.
+struct SharedValue {
+    fd: Arc<OwnedFd>,
+    len: usize,
+    capacity: usize,
+}
+
+fn io_err(call: &'static str) -> impl Fn(std::io::Error) -> FaasmError {
+    move |e| FaasmError::global(call, e.into())
+}
+
+fn pread_all(fd: &OwnedFd, offset: usize, dst: &mut [u8]) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < dst.len() {
+        let n = rustix::io::pread(fd, &mut dst[done..], (offset + done) as u64)?;
+        if n == 0 {
+            // Past the end of the file (never for `len <= capacity`).
+            dst[done..].fill(0);
+            break;
+        }
+        done += n;
+    }
+    Ok(())
+}
+
+fn pwrite_all(fd: &OwnedFd, offset: usize, src: &[u8]) -> std::io::Result<()> {
+    let mut done = 0;
+    while done < src.len() {
+        done += rustix::io::pwrite(fd, &src[done..], (offset + done) as u64)?;
+    }
+    Ok(())
+}
+
+impl SharedValue {
+    fn new(bytes: &[u8], capacity: usize) -> std::io::Result<SharedValue> {
+        let fd = rustix::fs::memfd_create("faasm-state", rustix::fs::MemfdFlags::CLOEXEC)?;
+        let capacity = capacity.max(bytes.len()).next_multiple_of(PAGE);
+        rustix::fs::ftruncate(&fd, capacity as u64)?;
+        pwrite_all(&fd, 0, bytes)?;
+        Ok(SharedValue {
+            fd: Arc::new(fd),
+            len: bytes.len(),
+            capacity,
+        })
+    }
+
+    fn reserve(&mut self, capacity: usize) -> std::io::Result<()> {
+        if capacity > self.capacity {
+            let capacity = capacity.next_multiple_of(PAGE);
+            rustix::fs::ftruncate(&*self.fd, capacity as u64)?;
+            self.capacity = capacity;
+        }
+        Ok(())
+    }
+
+    /// Sets the length, zeroing what a shorter value leaves behind.
+    fn set_len(&mut self, len: usize) -> std::io::Result<()> {
+        self.reserve(len)?;
+        if len < self.len {
+            pwrite_all(&self.fd, len, &vec![0; self.len - len])?;
+        }
+        self.len = len;
+        Ok(())
+    }
+}
+
+/// Region and file granularity (a wasm page).
+const PAGE: usize = 65536;
+
+impl Value {
+    fn len(&self) -> usize {
+        match self {
+            Value::Bytes(b) => b.len(),
+            Value::Shared(s) => s.len,
+        }
+    }
 }
 
 /// Which lock of a key: the ABI has a local and a global one, separate
@@ -156,27 +244,97 @@ impl StateStore {
 
     /// The value of `user`'s `key`, if set.
     pub fn get(&self, user: &str, key: &str) -> Option<Vec<u8>> {
-        lock(&self.data).values.get(&skey(user, key)).cloned()
+        match lock(&self.data).values.get(&skey(user, key))? {
+            Value::Bytes(b) => Some(b.clone()),
+            Value::Shared(s) => {
+                let mut out = vec![0; s.len];
+                pread_all(&s.fd, 0, &mut out).ok()?;
+                Some(out)
+            }
+        }
     }
 
     pub fn size(&self, user: &str, key: &str) -> usize {
         lock(&self.data)
             .values
             .get(&skey(user, key))
-            .map_or(0, Vec::len)
+            .map_or(0, Value::len)
+    }
+
+    /// Extends the value (with zeros, or what a shared mapping wrote past
+    /// its end) to at least `len` bytes.
+    pub fn extend(
+        &self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        len: usize,
+    ) -> Result<(), FaasmError> {
+        let mut data = lock(&self.data);
+        let k = skey(user, key);
+        let old = data.values.get(&k).map_or(0, Value::len);
+        if len <= old {
+            return Ok(());
+        }
+        data.charge(call, old, len, self.limit)?;
+        match data.values.entry(k).or_insert(Value::Bytes(Vec::new())) {
+            Value::Bytes(b) => b.resize(len, 0),
+            Value::Shared(s) => {
+                s.reserve(len).map_err(io_err(call))?;
+                s.len = len;
+            }
+        }
+        Ok(())
+    }
+
+    /// The memfd behind `user`'s `key`, at least `capacity` bytes long
+    /// (a page multiple), made from the current value (or empty) on first
+    /// use: what a Faaslet maps to share the value. The file never
+    /// shrinks, so mappings of it stay valid.
+    pub fn share(
+        &self,
+        call: &'static str,
+        user: &str,
+        key: &str,
+        capacity: usize,
+    ) -> Result<Arc<OwnedFd>, FaasmError> {
+        let mut data = lock(&self.data);
+        let k = skey(user, key);
+        let v = data.values.remove(&k);
+        let shared = match v {
+            Some(Value::Shared(mut s)) => s.reserve(capacity).map(|()| s),
+            Some(Value::Bytes(b)) => SharedValue::new(&b, capacity),
+            None => SharedValue::new(&[], capacity),
+        };
+        match shared {
+            Ok(s) => {
+                let fd = s.fd.clone();
+                data.values.insert(k, Value::Shared(s));
+                Ok(fd)
+            }
+            Err(e) => Err(io_err(call)(e)),
+        }
     }
 
     /// Copies `value[offset..offset + dst.len()]` into `dst`, reading
     /// past the value's end as zeros.
     pub fn read_at(&self, user: &str, key: &str, offset: usize, dst: &mut [u8]) {
         let data = lock(&self.data);
-        let value = data
-            .values
-            .get(&skey(user, key))
-            .map_or(&[][..], Vec::as_slice);
-        let have = value.len().saturating_sub(offset).min(dst.len());
-        if have > 0 {
-            dst[..have].copy_from_slice(&value[offset..offset + have]);
+        let value = data.values.get(&skey(user, key));
+        let have = value
+            .map_or(0, Value::len)
+            .saturating_sub(offset)
+            .min(dst.len());
+        match value {
+            Some(Value::Bytes(b)) if have > 0 => {
+                dst[..have].copy_from_slice(&b[offset..offset + have])
+            }
+            Some(Value::Shared(s))
+                if have > 0 && pread_all(&s.fd, offset, &mut dst[..have]).is_err() =>
+            {
+                dst[..have].fill(0)
+            }
+            _ => {}
         }
         dst[have..].fill(0);
     }
@@ -191,10 +349,20 @@ impl StateStore {
     ) -> Result<(), FaasmError> {
         let mut data = lock(&self.data);
         let k = skey(user, key);
-        let old = data.values.get(&k).map_or(0, Vec::len);
+        let old = data.values.get(&k).map_or(0, Value::len);
         data.charge(call, old, value.len(), self.limit)?;
-        data.values.insert(k, value.to_vec());
-        Ok(())
+        match data.values.get_mut(&k) {
+            Some(Value::Shared(s)) => {
+                let r = s
+                    .set_len(value.len())
+                    .and_then(|()| pwrite_all(&s.fd, 0, value));
+                r.map_err(io_err(call))
+            }
+            _ => {
+                data.values.insert(k, Value::Bytes(value.to_vec()));
+                Ok(())
+            }
+        }
     }
 
     /// Resizes the value (zero fill) to at least `min_len`, then replaces
@@ -210,13 +378,20 @@ impl StateStore {
     ) -> Result<(), FaasmError> {
         let mut data = lock(&self.data);
         let k = skey(user, key);
-        let old = data.values.get(&k).map_or(0, Vec::len);
+        let old = data.values.get(&k).map_or(0, Value::len);
         let new = old.max(min_len).max(offset + bytes.len());
         data.charge(call, old, new, self.limit)?;
-        let value = data.values.entry(k).or_default();
-        value.resize(new, 0);
-        value[offset..offset + bytes.len()].copy_from_slice(bytes);
-        Ok(())
+        match data.values.entry(k).or_insert(Value::Bytes(Vec::new())) {
+            Value::Bytes(value) => {
+                value.resize(new, 0);
+                value[offset..offset + bytes.len()].copy_from_slice(bytes);
+                Ok(())
+            }
+            Value::Shared(s) => s
+                .set_len(new)
+                .and_then(|()| pwrite_all(&s.fd, offset, bytes))
+                .map_err(io_err(call)),
+        }
     }
 
     pub fn append(

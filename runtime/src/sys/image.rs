@@ -111,6 +111,31 @@ impl Mmap {
         Ok(())
     }
 
+    /// Maps `[start, start + len)` of `image` copy-on-write at the same
+    /// offset of this reservation (page-aligned, inside both).
+    pub fn map_image_range(&self, image: &MemoryImage, start: usize, len: usize) -> io::Result<()> {
+        self.check_range(start, len)?;
+        if start + len > image.len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "range past the image",
+            ));
+        }
+        // SAFETY: as in `map_image`, for a sub-range of it.
+        let p = unsafe {
+            rustix::mm::mmap(
+                self.as_ptr().add(start).cast(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::PRIVATE | MapFlags::FIXED,
+                &image.fd,
+                start as u64,
+            )?
+        };
+        debug_assert_eq!(p.cast(), self.as_ptr().wrapping_add(start));
+        Ok(())
+    }
+
     /// Drops the private copies of `[start, start + len)` (page-aligned):
     /// an image mapped there shows through again, anonymous pages read as
     /// zero. The protection is unchanged.
@@ -131,6 +156,67 @@ impl Mmap {
                 rustix::mm::Advice::LinuxDontNeed,
             )?
         };
+        Ok(())
+    }
+}
+
+impl Mmap {
+    /// Maps the first `len` bytes of the file `fd` shared, readable and
+    /// writable, over `[start, start + len)` (page-aligned) of this
+    /// reservation: writes through it reach the file and every other
+    /// mapping of it. The caller keeps the file at least `len` bytes long
+    /// for as long as the mapping lives (a shorter file faults).
+    pub fn map_shared(
+        &self,
+        start: usize,
+        len: usize,
+        fd: rustix::fd::BorrowedFd<'_>,
+    ) -> io::Result<()> {
+        self.check_range(start, len)?;
+        // SAFETY: MAP_FIXED inside our own reservation (checked) replaces
+        // only memory this value owns; no Rust reference into that range
+        // exists (guest memory is only reached through raw pointers and
+        // per-call slices).
+        let p = unsafe {
+            rustix::mm::mmap(
+                self.as_ptr().add(start).cast(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED | MapFlags::FIXED,
+                fd,
+                0,
+            )?
+        };
+        debug_assert_eq!(p.cast(), self.as_ptr().wrapping_add(start));
+        Ok(())
+    }
+
+    /// Replaces `[start, start + len)` (page-aligned) with fresh reserved,
+    /// inaccessible address space, dropping whatever was mapped there.
+    pub fn unmap_to_reserved(&self, start: usize, len: usize) -> io::Result<()> {
+        self.check_range(start, len)?;
+        // SAFETY: as in `map_shared`: our own range, no references into it.
+        let p = unsafe {
+            rustix::mm::mmap_anonymous(
+                self.as_ptr().add(start).cast(),
+                len,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE | MapFlags::FIXED,
+            )?
+        };
+        debug_assert_eq!(p.cast(), self.as_ptr().wrapping_add(start));
+        Ok(())
+    }
+
+    fn check_range(&self, start: usize, len: usize) -> io::Result<()> {
+        let aligned = start.is_multiple_of(page_size()) && len.is_multiple_of(page_size());
+        let inside = start.checked_add(len).is_some_and(|e| e <= self.len());
+        if !aligned || !inside || len == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "range not page-aligned or outside the reservation",
+            ));
+        }
         Ok(())
     }
 }
