@@ -418,6 +418,28 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
     }
 }
 
+/// The corrupted artifact of a case, without loading it (to save the
+/// input of a case that panicked or crashed).
+pub fn corrupted(wasm: &[u8], rng: &mut ChaCha8Rng) -> Option<Vec<u8>> {
+    let engine = crate::faasm_side::engine(MemoryStrategy::default());
+    let good = Module::new(&engine, wasm).ok()?.serialize();
+    let art = Artifact::deserialize(&good).ok()?;
+    Some(corrupt(rng, &good, &art).0)
+}
+
+/// Loads (and, if it loads, instantiates) a given artifact file: any
+/// outcome but a panic passes.
+pub fn check_file(runner: &Runner, bytes: &[u8]) -> Verdict {
+    let engine = crate::faasm_side::engine(MemoryStrategy::default());
+    check(
+        runner,
+        &engine,
+        &[],
+        bytes,
+        &Corruption::Hostile("given file".into()),
+    )
+}
+
 /// One `artifact` case: `wasm` is the generated module the artifact is
 /// compiled from.
 pub fn run(runner: &Runner, wasm: &[u8], rng: &mut ChaCha8Rng) -> (Verdict, CaseInput) {
@@ -481,6 +503,9 @@ fn check(
     }
     // Instantiation reads the (possibly corrupted) metadata without running
     // compiled code, unless there is a start function.
+    if runner.opts.load_only {
+        return Verdict::Skip("corrupted artifact loads (not instantiated: --load-only)".into());
+    }
     if module.info().start.is_some() {
         return Verdict::Skip("corrupted artifact loads (start function, not run)".into());
     }

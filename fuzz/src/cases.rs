@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub rounds: u32,
     /// Print every call's outcome.
     pub verbose: bool,
+    /// `artifact`: do not instantiate hostile artifacts that load.
+    pub load_only: bool,
 }
 
 impl Default for RunOptions {
@@ -54,6 +56,7 @@ impl Default for RunOptions {
             call_timeout: Duration::from_secs(2),
             rounds: 2,
             verbose: false,
+            load_only: false,
         }
     }
 }

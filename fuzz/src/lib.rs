@@ -77,12 +77,17 @@ pub fn run_one(runner: &Runner, mode: Mode, seed: u64, case: u64) -> (Verdict, O
     }
 }
 
-/// The input a case would run, regenerated without running it (for a
+/// The input a case would run (for `artifact`, the corrupted artifact),
+/// regenerated without running it (for a
 /// crash, which leaves no input behind).
 pub fn case_input(mode: Mode, seed: u64, case: u64, opts: &smith::GenOptions) -> Option<Vec<u8>> {
     let mut opts = opts.clone();
     opts.unsupported_features = mode == Mode::Compile;
     let g = smith::generate(seed, case, &opts).ok()?;
+    if mode == Mode::Artifact {
+        let mut rng = g.rng;
+        return artifact::corrupted(&g.wasm, &mut rng);
+    }
     if mode == Mode::Compile {
         // Apply the same mutation the case would.
         use rand_chacha::rand_core::RngCore;

@@ -71,6 +71,12 @@ struct Args {
     /// Print every call and comparison.
     #[arg(long)]
     verbose: bool,
+    /// `artifact`: hostile artifacts that load are not instantiated.
+    #[arg(long)]
+    load_only: bool,
+    /// With --case: print the case's module as text and exit.
+    #[arg(long)]
+    print: bool,
     /// Internal: run as a worker for the supervisor.
     #[arg(long, hide = true)]
     worker: bool,
@@ -93,6 +99,7 @@ impl Args {
             },
             call_timeout: Duration::from_millis(self.call_timeout_ms),
             verbose: self.verbose,
+            load_only: self.load_only,
             ..Default::default()
         }
     }
@@ -117,6 +124,8 @@ fn main() {
         on_big_stack(move || worker(&args))
     } else if let Some(path) = args.wasm.clone() {
         on_big_stack(move || run_file(&args, &path))
+    } else if let (Some(k), true) = (args.case, args.print) {
+        print_case(&args, k)
     } else if args.case.is_some() || args.in_process {
         on_big_stack(move || in_process(&args))
     } else {
@@ -170,12 +179,7 @@ fn worker(args: &Args) -> i32 {
         }
         let (v, input) = faasm_fuzz::run_one(&runner, args.mode, args.seed, case);
         if let Verdict::Fail(m) = &v {
-            let ext = input.as_ref().map_or("wasm", |i| i.ext);
-            let ext = if args.mode == Mode::Artifact && input.is_none() {
-                "wasm"
-            } else {
-                ext
-            };
+            let ext = input.as_ref().map_or(ext_of(args.mode), |i| i.ext);
             save(
                 args,
                 case,
@@ -194,6 +198,41 @@ fn worker(args: &Args) -> i32 {
     0
 }
 
+fn print_case(args: &Args, case: u64) -> i32 {
+    let opts = args.run_options().generation;
+    let Some(wasm) = faasm_fuzz::case_input(
+        if args.mode == Mode::Artifact {
+            Mode::Diff
+        } else {
+            args.mode
+        },
+        args.seed,
+        case,
+        &opts,
+    ) else {
+        eprintln!("case {case}: generation failed");
+        return 2;
+    };
+    match wasmprinter::print_bytes(&wasm) {
+        Ok(text) => {
+            println!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("case {case}: {e}");
+            2
+        }
+    }
+}
+
+fn ext_of(mode: Mode) -> &'static str {
+    if mode == Mode::Artifact {
+        "faasm"
+    } else {
+        "wasm"
+    }
+}
+
 fn strategy_from(name: &str) -> faasm_abi::MemoryStrategy {
     match name {
         "explicit-small" => faasm_abi::MemoryStrategy::Explicit {
@@ -207,6 +246,18 @@ fn strategy_from(name: &str) -> faasm_abi::MemoryStrategy {
 }
 
 fn run_file(args: &Args, path: &std::path::Path) -> i32 {
+    let runner = Runner::new(args.run_options());
+    if args.mode == Mode::Artifact {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        if !bytes.starts_with(b"\0asm") && path.extension().is_none_or(|e| e != "wat") {
+            let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                faasm_fuzz::artifact::check_file(&runner, &bytes)
+            }))
+            .unwrap_or_else(|_| Verdict::Fail("panic".into()));
+            println!("{}: {}", path.display(), verdict_line(&v));
+            return i32::from(matches!(v, Verdict::Fail(_)));
+        }
+    }
     let wasm = match faasm_fuzz::read_module(path) {
         Ok(w) => w,
         Err(e) => {
@@ -214,7 +265,6 @@ fn run_file(args: &Args, path: &std::path::Path) -> i32 {
             return 2;
         }
     };
-    let runner = Runner::new(args.run_options());
     let mut rng = smith::case_rng(args.seed, args.case.unwrap_or(0));
     let strategy = strategy_from(&args.strategy);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match args.mode {
@@ -303,7 +353,7 @@ fn in_process(args: &Args) -> i32 {
         }
         let (v, input) = faasm_fuzz::run_one(&runner, args.mode, args.seed, case);
         if let Verdict::Fail(m) = &v {
-            let ext = input.as_ref().map_or("wasm", |i| i.ext);
+            let ext = input.as_ref().map_or(ext_of(args.mode), |i| i.ext);
             let path = save(
                 args,
                 case,
@@ -360,6 +410,9 @@ fn spawn_worker(
         .stderr(Stdio::inherit());
     if args.no_simd {
         cmd.arg("--no-simd");
+    }
+    if args.load_only {
+        cmd.arg("--load-only");
     }
     if let Some(t) = remaining {
         cmd.args(["--time-secs", &format!("{t:.3}")]);
@@ -490,14 +543,7 @@ fn supervise(args: &Args) -> i32 {
 }
 
 fn crashed(args: &Args, tally: &mut Tally, case: u64, why: &str) {
-    let ext = if args.mode == Mode::Artifact {
-        // The corrupted artifact is not regenerated here; the module it
-        // was compiled from is, and --case K redoes the corruption.
-        "wasm"
-    } else {
-        "wasm"
-    };
-    let path = save(args, case, None, ext, why);
+    let path = save(args, case, None, ext_of(args.mode), why);
     println!(
         "FINDING case {case}: {why}\n  saved {path}; reproduce: --mode {} --seed {} --case {case}",
         args.mode.name(),
