@@ -5,8 +5,9 @@
 # the script; its input is in target/fuzz-findings/ and the failing line
 # names the --seed/--case that reproduces it.
 #
-# Counts were sized on the CI machine (2 workers): diff ~900 cases/s,
-# exec ~1,500/s, compile ~2,500/s, artifact ~800/s.
+# Counts were sized on this 2-core machine (2 workers): diff ~950
+# cases/s (~65 s), exec ~700/s (~20 s), compile ~1,450/s (~20 s),
+# artifact ~730/s (~16 s).
 #
 # `artifact` runs with --load-only: hostile artifacts (checksum
 # recomputed over corrupted metadata) that load are not instantiated,
