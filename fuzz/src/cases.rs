@@ -4,6 +4,7 @@
 
 use crate::faasm_side::{self, FaasmInstance};
 use crate::oracle::{self, Oracle};
+use crate::oracle_bugs;
 use crate::smith::{self, GenOptions};
 use crate::value::{Outcome, TrapClass, Value};
 use crate::watchdog::Watchdog;
@@ -155,6 +156,16 @@ impl Runner {
             (Err(_), Err(_)) => return Verdict::skip("both reject module"),
         };
 
+        // A divergence is a finding unless the module has the shape of a
+        // known oracle miscompilation (see `oracle_bugs`): then it is
+        // skipped, with the bug named.
+        let differ = |what: String| match oracle_bugs::scan(wasm).first() {
+            Some(bug) => {
+                self.log(|| format!("{what}; module has the shape of a known oracle bug"));
+                Verdict::skip(bug.reason())
+            }
+            None => Verdict::Fail(what),
+        };
         let ours = FaasmInstance::new(&module);
         let theirs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             Oracle::new(&self.wasmi, &wmodule)
@@ -174,12 +185,12 @@ impl Runner {
                 return match compare(&a, &b) {
                     Cmp::Same | Cmp::Stop => Verdict::Pass,
                     Cmp::Skip(why) => Verdict::skip(why),
-                    Cmp::Differ => Verdict::Fail(format!("instantiation: faasm {a}, wasmi {b}")),
+                    Cmp::Differ => differ(format!("instantiation: faasm {a}, wasmi {b}")),
                 };
             }
         };
         if let Some(d) = inst.state().diff(&oracle.state()) {
-            return Verdict::Fail(format!("after instantiation: {d}"));
+            return differ(format!("after instantiation: {d}"));
         }
 
         for round in 0..self.opts.rounds {
@@ -201,11 +212,11 @@ impl Runner {
                     Cmp::Stop => return Verdict::Pass,
                     Cmp::Skip(why) => return Verdict::skip(why),
                     Cmp::Differ => {
-                        return Verdict::Fail(format!("{}: faasm {a}, wasmi {b}", at()));
+                        return differ(format!("{}: faasm {a}, wasmi {b}", at()));
                     }
                 }
                 if let Some(d) = inst.state().diff(&oracle.state()) {
-                    return Verdict::Fail(format!("{}: state after the call: {d}", at()));
+                    return differ(format!("{}: state after the call: {d}", at()));
                 }
             }
         }

@@ -12,6 +12,7 @@ pub mod artifact;
 pub mod cases;
 pub mod faasm_side;
 pub mod oracle;
+pub mod oracle_bugs;
 pub mod smith;
 pub mod value;
 pub mod watchdog;

@@ -46,6 +46,46 @@ fn br_table_with_an_extra_operand_below_the_branch_values() {
     );
 }
 
+/// diff seed 20240601 case 58444, reduced: `select` on `ref.is_null` of
+/// a null local picks its first operand (the spec; wabt's interpreter
+/// agrees). wasmi 2.0.0 fuses the compare into the `select` and then
+/// reads a stale register (left by the dropped `ref.func`), picks -2.0
+/// and traps in `i64.trunc_f32_u` with integer overflow where faasm goes
+/// on to `unreachable`. faasm is right; the harness counts such a
+/// divergence as skipped with the oracle bug named, never as a pass.
+#[test]
+fn select_on_ref_is_null_of_a_local_after_a_dropped_value() {
+    let wat = r#"(module
+      (global (mut funcref) (ref.null func))
+      (func $e (export "e") (param externref) (result i64)
+        (local externref)
+        f32.const 0x1.761694p-22
+        ref.func $e
+        global.set 0
+        f32.const -2
+        local.get 1
+        ref.is_null
+        select
+        i64.trunc_f32_u))"#;
+    let r = call(wat, "e", &[Val::ExternRef(None)]);
+    assert!(matches!(r[..], [Val::I64(0)]), "{r:?}");
+    let runner = Runner::new(RunOptions::default());
+    let mut rng = smith::case_rng(7, 0);
+    let v = runner.diff_wasm(
+        &wat_to_wasm(wat).unwrap(),
+        &mut rng,
+        MemoryStrategy::default(),
+    );
+    assert_eq!(
+        v,
+        Verdict::Skip(
+            faasm_fuzz::oracle_bugs::OracleBug::SelectAfterEqz
+                .reason()
+                .into()
+        )
+    );
+}
+
 /// The harness end to end: a module exercising memory, globals, a table
 /// and traps agrees between faasm and wasmi under every memory strategy.
 #[test]
