@@ -22,12 +22,26 @@ cargo build --release -p faasm-fuzz
 bin="${CARGO_TARGET_DIR:-target}/release/faasm-fuzz"
 
 status=0
+passed=0 failed=0 skipped=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 run() {
     echo "== faasm-fuzz $* --seed $SEED --jobs $JOBS"
-    "$bin" "$@" --seed "$SEED" --jobs "$JOBS" || status=1
+    "$bin" "$@" --seed "$SEED" --jobs "$JOBS" | tee "$log" || status=1
+    # Each run ends with `N passed, N failed, N skipped`: add them up.
+    read -r p f s < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$log" | tail -n 1)
+    if [ -z "${p:-}" ]; then
+        echo "faasm-fuzz $*: no summary line" >&2
+        status=1
+        return
+    fi
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 }
+start=$SECONDS
 run --mode diff --cases 60000
 run --mode exec --cases 15000
 run --mode compile --cases 30000
 run --mode artifact --cases 12000 --load-only
+echo "fuzz campaign: $((SECONDS - start)) s"
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
