@@ -10,6 +10,7 @@ mod artifact;
 mod builtins;
 mod module;
 mod trap;
+mod validate;
 mod vmctx;
 
 pub use artifact::{

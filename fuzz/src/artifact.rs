@@ -54,7 +54,11 @@ fn weird32(rng: &mut ChaCha8Rng) -> u32 {
     weird(rng) as u32
 }
 
-fn with_crc(body: &[u8]) -> Vec<u8> {
+/// Re-seals a (corrupted) artifact body: magic plus the integrity check
+/// the loader verifies, recomputed, so that the corruption reaches the
+/// decoder and the metadata checks. The one place that knows how an
+/// artifact is sealed (a CRC-32 here; with a keyed tag, the key goes here).
+fn reseal(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 12);
     out.extend_from_slice(ARTIFACT_MAGIC);
     out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
@@ -356,7 +360,7 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
                 let i = below(rng, body.len());
                 body[i] ^= 1 << (rng.next_u32() % 8);
             }
-            (with_crc(&body), Corruption::Hostile("bit flips".into()))
+            (reseal(&body), Corruption::Hostile("bit flips".into()))
         }
         4 => {
             let at = below(rng, body.len());
@@ -364,7 +368,7 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
             for b in &mut body[at..at + n] {
                 *b = rng.next_u32() as u8;
             }
-            (with_crc(&body), Corruption::Hostile("random bytes".into()))
+            (reseal(&body), Corruption::Hostile("random bytes".into()))
         }
         5 => {
             let at = below(rng, body.len());
@@ -372,14 +376,11 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
                 let n = 1 + below(rng, 8);
                 let ins: Vec<u8> = (0..n).map(|_| rng.next_u32() as u8).collect();
                 body.splice(at..at, ins);
-                (
-                    with_crc(&body),
-                    Corruption::Hostile("inserted bytes".into()),
-                )
+                (reseal(&body), Corruption::Hostile("inserted bytes".into()))
             } else {
                 let n = (1 + below(rng, 8)).min(body.len() - at);
                 body.drain(at..at + n);
-                (with_crc(&body), Corruption::Hostile("deleted bytes".into()))
+                (reseal(&body), Corruption::Hostile("deleted bytes".into()))
             }
         }
         6 => {
@@ -390,28 +391,25 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
             let end = (at + v.len()).min(body.len());
             body.splice(at..end, v);
             (
-                with_crc(&body),
+                reseal(&body),
                 Corruption::Hostile("varint overwrite".into()),
             )
         }
         7 => {
             if wrong_text_length(rng, art, &mut body) {
                 (
-                    with_crc(&body),
+                    reseal(&body),
                     Corruption::Hostile("text length prefix".into()),
                 )
             } else {
-                (
-                    with_crc(&body),
-                    Corruption::Hostile("none (no text)".into()),
-                )
+                (reseal(&body), Corruption::Hostile("none (no text)".into()))
             }
         }
         _ => {
             let mut a = art.clone();
             let what: Vec<String> = (0..1 + below(rng, 3)).map(|_| edit(rng, &mut a)).collect();
             (
-                a.serialize(),
+                reseal(&a.serialize()[12..]),
                 Corruption::Hostile(format!("metadata: {}", what.join(", "))),
             )
         }
