@@ -146,7 +146,8 @@ impl Artifact {
         Ok(())
     }
 
-    /// Structural sanity beyond the checksum: offsets inside the text.
+    /// Structural sanity beyond the checksum: consistent metadata
+    /// ([`ModuleInfo::validate`]), offsets inside the text.
     fn check_layout(&self) -> Result<(), ArtifactError> {
         let text = self.text.len() as u64;
         let bad = |what: &str| {
@@ -154,6 +155,7 @@ impl Artifact {
                 "{what} outside the text section"
             )))
         };
+        self.info.validate().map_err(ArtifactError::Decode)?;
         if self.funcs.len() as u32 != self.info.num_defined_funcs() {
             return Err(ArtifactError::Decode("function count mismatch".into()));
         }

@@ -11,6 +11,7 @@ mod builtins;
 pub mod key;
 mod module;
 mod trap;
+mod validate;
 mod vmctx;
 
 pub use artifact::{
