@@ -58,10 +58,20 @@ fn weird32(rng: &mut ChaCha8Rng) -> u32 {
 /// the loader verifies, recomputed, so that the corruption reaches the
 /// decoder and the metadata checks. The one place that knows how an
 /// artifact is sealed (a CRC-32 here; with a keyed tag, the key goes here).
+/// The key the fuzzer's engines load artifacts with (the runtime's
+/// per-process default): a hostile artifact is tagged with it, as an
+/// attacker holding the installation's key could.
+fn key() -> faasm_abi::ArtifactKey {
+    faasm_runtime::Config::default().artifact_key
+}
+
+/// Magic and tag before an artifact's body.
+const HEADER: usize = ARTIFACT_MAGIC.len() + faasm_abi::key::KEY_LEN;
+
 fn reseal(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 12);
+    let mut out = Vec::with_capacity(body.len() + HEADER);
     out.extend_from_slice(ARTIFACT_MAGIC);
-    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(&key().tag(body));
     out.extend_from_slice(body);
     out
 }
@@ -298,9 +308,7 @@ fn edit(rng: &mut ChaCha8Rng, a: &mut Artifact) -> String {
             "trap table order".into()
         }
         20 => {
-            a.memory_strategy = MemoryStrategy::Explicit {
-                reservation_bytes: weird(rng),
-            };
+            a.memory_strategy = MemoryStrategy::Explicit;
             "memory strategy".into()
         }
         21 => {
@@ -334,7 +342,7 @@ enum Corruption {
 
 fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corruption) {
     let mut bytes = good.to_vec();
-    let mut body = good[12..].to_vec();
+    let mut body = good[HEADER..].to_vec();
     match rng.next_u32() % 9 {
         0 => {
             for _ in 0..1 + below(rng, 8) {
@@ -409,7 +417,7 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
             let mut a = art.clone();
             let what: Vec<String> = (0..1 + below(rng, 3)).map(|_| edit(rng, &mut a)).collect();
             (
-                reseal(&a.serialize()[12..]),
+                reseal(&a.serialize(&key())[HEADER..]),
                 Corruption::Hostile(format!("metadata: {}", what.join(", "))),
             )
         }
@@ -421,7 +429,7 @@ fn corrupt(rng: &mut ChaCha8Rng, good: &[u8], art: &Artifact) -> (Vec<u8>, Corru
 pub fn corrupted(wasm: &[u8], rng: &mut ChaCha8Rng) -> Option<Vec<u8>> {
     let engine = crate::faasm_side::engine(MemoryStrategy::default());
     let good = Module::new(&engine, wasm).ok()?.serialize();
-    let art = Artifact::deserialize(&good).ok()?;
+    let art = Artifact::deserialize(&good, &key()).ok()?;
     Some(corrupt(rng, &good, &art).0)
 }
 
@@ -455,7 +463,7 @@ pub fn run(runner: &Runner, wasm: &[u8], rng: &mut ChaCha8Rng) -> (Verdict, Case
             );
         }
     };
-    let art = Artifact::deserialize(&good).expect("a fresh artifact decodes");
+    let art = Artifact::deserialize(&good, &key()).expect("a fresh artifact decodes");
     let (bytes, how) = corrupt(rng, &good, &art);
     let verdict = check(runner, &engine, &good, &bytes, &how);
     (

@@ -41,7 +41,7 @@ struct Args {
     /// compile, artifact), in this process.
     #[arg(long)]
     wasm: Option<PathBuf>,
-    /// With --wasm: memory strategy (guarded, explicit-small, explicit-big).
+    /// With --wasm: memory strategy (guarded, explicit).
     #[arg(long, default_value = "guarded")]
     strategy: String,
     /// Worker processes.
@@ -235,12 +235,7 @@ fn ext_of(mode: Mode) -> &'static str {
 
 fn strategy_from(name: &str) -> faasm_abi::MemoryStrategy {
     match name {
-        "explicit-small" => faasm_abi::MemoryStrategy::Explicit {
-            reservation_bytes: 64 << 10,
-        },
-        "explicit-big" => faasm_abi::MemoryStrategy::Explicit {
-            reservation_bytes: 8 << 20,
-        },
+        "explicit" => faasm_abi::MemoryStrategy::Explicit,
         _ => faasm_abi::MemoryStrategy::default(),
     }
 }

@@ -147,17 +147,11 @@ pub fn generate(seed: u64, case: u64, opts: &GenOptions) -> Result<Generated, St
     })
 }
 
-/// The SFI scheme a case is compiled for: mostly guard pages (the
-/// default), sometimes explicit bounds checks with a small or a roomy
-/// reservation (a small one makes `memory.grow` move the memory).
+/// The SFI scheme a case is compiled for: half the time guard pages (the
+/// default), else explicit bounds checks.
 pub fn memory_strategy(rng: &mut ChaCha8Rng) -> MemoryStrategy {
     match rng.next_u32() % 4 {
-        0 => MemoryStrategy::Explicit {
-            reservation_bytes: 64 << 10,
-        },
-        1 => MemoryStrategy::Explicit {
-            reservation_bytes: 8 << 20,
-        },
+        0 | 1 => MemoryStrategy::Explicit,
         _ => MemoryStrategy::default(),
     }
 }
