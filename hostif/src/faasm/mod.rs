@@ -21,7 +21,7 @@ mod mman;
 mod ptr;
 mod state;
 
-pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer};
+pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer};
 pub use guest::MAX_CSTR;
 pub use state::{DEFAULT_STATE_LIMIT, HeldLocks, LockMode, StateStore, Tier};
 
@@ -85,6 +85,11 @@ pub enum FaasmError {
     AlreadyLocked { call: &'static str, key: String },
     #[error("{call}: this Faaslet does not hold that lock of {key:?}")]
     NotLocked { call: &'static str, key: String },
+    #[error("{call}: {source}")]
+    Chain {
+        call: &'static str,
+        source: ChainError,
+    },
     #[error("{call}: the call's deadline passed while waiting")]
     DeadlinePassed { call: &'static str },
 }
