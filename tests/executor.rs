@@ -1026,3 +1026,35 @@ fn call_records_are_bounded_per_user() {
         assert_eq!(as_i32(&r.output), (0..100).map(|i| i % 7 + 1).sum::<i32>());
     }
 }
+
+#[test]
+fn state_is_bounded_per_user_with_keys_and_empty_appends_charged() {
+    let exec = Executor::new(
+        FunctionStore::new(scratch_dir("state-quota")),
+        ExecutorConfig {
+            workers: 2,
+            state_limit_per_user: 64 << 10,
+            ..ExecutorConfig::default()
+        },
+    );
+    // Appends zero-length elements to "k" for ever: only the overhead
+    // each element is charged stops it.
+    let appender = wat(r#"(module
+      (import "env" "__faasm_append_state" (func $append (param i32 i32 i32)))
+      (memory 1)
+      (data (i32.const 0) "k\00")
+      (func (export "_start") (loop $l (call $append (i32.const 0) (i32.const 16) (i32.const 0)) (br $l))))"#);
+    exec.upload("alice", "append", &appender).unwrap();
+    let r = exec.invoke("alice", "append", vec![]);
+    assert!(r.failed);
+    assert!(
+        text(&r.output).contains("state limit exceeded for user \"alice\" (65536 bytes)"),
+        "{}",
+        text(&r.output)
+    );
+    assert!(exec.state().user_bytes("alice") <= 64 << 10);
+    // bob's state is his own.
+    exec.upload("bob", "counter", &guest(COUNTER)).unwrap();
+    assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 1);
+    assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 2);
+}

@@ -26,7 +26,7 @@ use call::{CallTable, Slot};
 use faasm_hostif::faasm;
 use faasm_hostif::faasm::{
     Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer, DEFAULT_STATE_LIMIT,
-    StateStore,
+    DEFAULT_USER_STATE_LIMIT, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
 use faasm_runtime::{ArtifactKey, Config, Engine, Linker};
@@ -51,6 +51,10 @@ pub struct ExecutorConfig {
     pub limits: Limits,
     /// Bytes of state (values and appended elements) in total.
     pub state_limit: usize,
+    /// Bytes of state one user holds, each key and appended element
+    /// charged a fixed overhead besides its bytes
+    /// (`faasm_hostif::faasm::{KEY_OVERHEAD, ELEM_OVERHEAD}`).
+    pub state_limit_per_user: usize,
     /// Start every call from the function's Proto-Faaslet (a snapshot
     /// taken after initialisation, restored copy-on-write, Faaslets reset
     /// and reused between calls). Off: every call instantiates and
@@ -66,6 +70,7 @@ impl Default for ExecutorConfig {
             calls: CallLimits::default(),
             limits: Limits::default(),
             state_limit: DEFAULT_STATE_LIMIT,
+            state_limit_per_user: DEFAULT_USER_STATE_LIMIT,
             snapshots: true,
         }
     }
@@ -129,7 +134,10 @@ impl Executor {
             store,
             engine,
             linker,
-            state: Arc::new(StateStore::new(config.state_limit)),
+            state: Arc::new(StateStore::with_user_limit(
+                config.state_limit,
+                config.state_limit_per_user,
+            )),
             watchdog: Watchdog::default(),
             calls: CallTable::default(),
             pool: Pool::new(config.workers, config.max_calls + 1),

@@ -23,7 +23,10 @@ mod state;
 
 pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer};
 pub use guest::MAX_CSTR;
-pub use state::{DEFAULT_STATE_LIMIT, HeldLocks, LockMode, StateStore, Tier};
+pub use state::{
+    DEFAULT_STATE_LIMIT, DEFAULT_USER_STATE_LIMIT, ELEM_OVERHEAD, HeldLocks, KEY_OVERHEAD,
+    LockMode, StateStore, Tier,
+};
 
 use crate::memory::GuestMemory;
 use faasm_runtime::{Caller, FuncType, Linker, Trap, Val, ValType};
@@ -70,8 +73,12 @@ pub enum FaasmError {
         len: u32,
         total_len: u32,
     },
-    #[error("{call}: state limit exceeded ({limit} bytes in total)")]
-    StateLimit { call: &'static str, limit: usize },
+    #[error("{call}: state limit exceeded for user {user:?} ({limit} bytes)")]
+    StateLimit {
+        call: &'static str,
+        user: String,
+        limit: usize,
+    },
     #[error("{call}: key {key:?} was mapped with {mapped} bytes, cannot map {asked}")]
     RegionTooSmall {
         call: &'static str,
