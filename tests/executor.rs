@@ -7,7 +7,7 @@
 mod common;
 
 use common::{FAASM_RUN, Run, scratch_dir, wat};
-use faasm::executor::{Executor, ExecutorConfig, FunctionStore, Limits};
+use faasm::executor::{CallLimits, Executor, ExecutorConfig, FunctionStore, Limits};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -902,4 +902,213 @@ fn calls_beyond_the_in_flight_bound_fail_instead_of_hanging() {
     // The bound is on calls in flight, not in total.
     let r = exec.invoke("alice", "deep", sum_input(5));
     assert_eq!(r.return_code, 5);
+}
+
+/// An executor over a fresh `$FAASM_HOME` with per-user call limits.
+fn executor_with(workers: usize, limits: Limits, calls: CallLimits) -> Executor {
+    Executor::new(
+        FunctionStore::new(scratch_dir("tenants")),
+        ExecutorConfig {
+            workers,
+            limits,
+            calls,
+            ..ExecutorConfig::default()
+        },
+    )
+}
+
+/// Sleeps (poll_oneoff, one clock subscription) for the milliseconds in
+/// its input (i32 LE), then, with `then`, runs it.
+fn sleeper(then: &str) -> Vec<u8> {
+    wat(&format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "poll_oneoff"
+            (func $poll (param i32 i32 i32 i32) (result i32)))
+          (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
+          (import "env" "__faasm_chain_name" (func $chain_name (param i32 i32 i32) (result i32)))
+          (import "env" "__faasm_await_call" (func $await (param i32) (result i32)))
+          (memory 1)
+          (data (i32.const 512) "spin\00")
+          (func (export "_start")
+            (drop (call $read_input (i32.const 256) (i32.const 4)))
+            (i32.store8 (i32.const 8) (i32.const 0))
+            (i32.store (i32.const 16) (i32.const 1))
+            (i64.store (i32.const 24)
+              (i64.mul (i64.extend_i32_u (i32.load (i32.const 256))) (i64.const 1000000)))
+            (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))
+            {then}))"#
+    ))
+}
+
+const SPIN: &str = r#"(func (export "_start") (loop $l (br $l)))"#;
+
+#[test]
+fn fan_out_of_10000_queues_past_the_per_user_limit() {
+    let exec = executor_with(
+        2,
+        Limits::default(),
+        CallLimits {
+            max_calls_per_user: 64,
+            ..CallLimits::default()
+        },
+    );
+    upload(&exec, "child", CHILD);
+    upload(&exec, "fanout", FANOUT);
+    upload(&exec, "echo", ECHO);
+    exec.upload("bob", "echo", &guest(ECHO)).unwrap();
+    let alice = exec.call("alice", "fanout", sum_input(10_000));
+    // Another user's calls go through while alice's queue is long.
+    for _ in 0..20 {
+        let r = exec.invoke("bob", "echo", b"hi".to_vec());
+        assert_eq!((r.return_code, &r.output[..]), (0, &b"hi"[..]));
+    }
+    let r = alice.wait();
+    assert_eq!(r.return_code, 0, "{}", text(&r.output));
+    let expected: i32 = (0..10_000).map(|i| i % 7 + 1).sum();
+    assert_eq!(as_i32(&r.output), expected);
+    assert_eq!(exec.records(), 0);
+    assert_eq!(exec.load("alice"), (0, 0));
+}
+
+#[test]
+fn a_full_queue_fails_the_call_with_a_clear_error() {
+    let exec = executor_with(
+        2,
+        Limits::default(),
+        CallLimits {
+            max_calls_per_user: 1,
+            max_queued_per_user: 1,
+            ..CallLimits::default()
+        },
+    );
+    exec.upload("alice", "sleep", &sleeper("")).unwrap();
+    exec.upload("bob", "echo", &guest(ECHO)).unwrap();
+    let ms = 300u32.to_le_bytes().to_vec();
+    let first = exec.call("alice", "sleep", ms.clone());
+    let second = exec.call("alice", "sleep", ms.clone());
+    let third = exec.call("alice", "sleep", ms).wait();
+    assert!(third.failed);
+    assert!(
+        text(&third.output).starts_with("call queue of user \"alice\" is full"),
+        "{}",
+        text(&third.output)
+    );
+    // bob is not held up by alice's limit.
+    let r = exec.invoke("bob", "echo", b"x".to_vec());
+    assert_eq!((r.return_code, &r.output[..]), (0, &b"x"[..]));
+    assert_eq!(first.wait().return_code, 0);
+    assert_eq!(second.wait().return_code, 0);
+}
+
+#[test]
+fn a_chain_deeper_than_the_user_limit_fails_at_the_limit() {
+    let exec = executor_with(
+        2,
+        Limits::default(),
+        CallLimits {
+            max_calls_per_user: 10,
+            ..CallLimits::default()
+        },
+    );
+    upload(&exec, "deep", DEEP);
+    exec.upload("bob", "deep", &guest(DEEP)).unwrap();
+    // Calls 1..=10 are admitted and wait; the 11th would wait for ever,
+    // so it fails (return code 1) and each level above adds 1.
+    let r = exec.invoke("alice", "deep", sum_input(50));
+    assert_eq!(
+        (r.return_code, r.failed),
+        (11, false),
+        "{}",
+        text(&r.output)
+    );
+    let r = exec.invoke("bob", "deep", sum_input(9));
+    assert_eq!((r.return_code, r.failed), (9, false), "{}", text(&r.output));
+}
+
+#[test]
+fn chained_calls_end_with_their_root() {
+    let exec = executor(2, short_timeout(2000));
+    // The root sleeps 1.5 s, then chains a function that never returns
+    // and awaits it: the root times out at 2 s, and so must the child
+    // (with a deadline of its own it would run to 3.5 s).
+    let then =
+        "(drop (call $await (call $chain_name (i32.const 512) (i32.const 0) (i32.const 0))))";
+    exec.upload("alice", "root", &sleeper(then)).unwrap();
+    upload(&exec, "spin", SPIN);
+    exec.upload("bob", "echo", &guest(ECHO)).unwrap();
+    let r = exec.invoke("alice", "root", 1500u32.to_le_bytes().to_vec());
+    assert!(r.failed, "{r:?}");
+    let ended = Instant::now();
+    while exec.load("alice") != (0, 0) {
+        assert!(
+            ended.elapsed() < Duration::from_millis(1000),
+            "the child outlived its root"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(exec.invoke("bob", "echo", b"y".to_vec()).output, b"y");
+}
+
+#[test]
+fn call_records_are_bounded_per_user() {
+    let exec = executor_with(
+        2,
+        Limits::default(),
+        CallLimits {
+            max_records_per_user: 100,
+            ..CallLimits::default()
+        },
+    );
+    upload(&exec, "child", CHILD);
+    upload(&exec, "fanout", FANOUT);
+    exec.upload("bob", "child", &guest(CHILD)).unwrap();
+    exec.upload("bob", "fanout", &guest(FANOUT)).unwrap();
+    let r = exec.invoke("alice", "fanout", sum_input(200));
+    assert!(r.failed);
+    assert!(
+        text(&r.output).contains(
+            "__faasm_chain_name: user \"alice\" holds too many chained calls (limit 100)"
+        ),
+        "{}",
+        text(&r.output)
+    );
+    // The records went with the failed call; bob (and alice again) are fine.
+    assert_eq!(exec.records(), 0);
+    for user in ["bob", "alice"] {
+        let r = exec.invoke(user, "fanout", sum_input(100));
+        assert_eq!(r.return_code, 0, "{}", text(&r.output));
+        assert_eq!(as_i32(&r.output), (0..100).map(|i| i % 7 + 1).sum::<i32>());
+    }
+}
+
+#[test]
+fn state_is_bounded_per_user_with_keys_and_empty_appends_charged() {
+    let exec = Executor::new(
+        FunctionStore::new(scratch_dir("state-quota")),
+        ExecutorConfig {
+            workers: 2,
+            state_limit_per_user: 64 << 10,
+            ..ExecutorConfig::default()
+        },
+    );
+    // Appends zero-length elements to "k" for ever: only the overhead
+    // each element is charged stops it.
+    let appender = wat(r#"(module
+      (import "env" "__faasm_append_state" (func $append (param i32 i32 i32)))
+      (memory 1)
+      (data (i32.const 0) "k\00")
+      (func (export "_start") (loop $l (call $append (i32.const 0) (i32.const 16) (i32.const 0)) (br $l))))"#);
+    exec.upload("alice", "append", &appender).unwrap();
+    let r = exec.invoke("alice", "append", vec![]);
+    assert!(r.failed);
+    assert!(
+        text(&r.output).contains("state limit exceeded for user \"alice\" (65536 bytes)"),
+        "{}",
+        text(&r.output)
+    );
+    assert!(exec.state().user_bytes("alice") <= 64 << 10);
+    // bob's state is his own.
+    exec.upload("bob", "counter", &guest(COUNTER)).unwrap();
+    assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 1);
+    assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 2);
 }

@@ -11,7 +11,9 @@
 
 use criterion::{Criterion, Throughput};
 use faasm::executor::{Executor, ExecutorConfig, FunctionStore};
-use faasm_hostif::faasm::{Awaited, CallCtx, CallId, ChainTarget, Chainer, FaasmCtx, StateStore};
+use faasm_hostif::faasm::{
+    Awaited, CallCtx, CallId, ChainError, ChainTarget, Chainer, FaasmCtx, StateStore,
+};
 use faasm_hostif::wasi::{self, WasiCtx};
 use faasm_runtime::{Engine, Linker, Module, Val};
 use std::sync::Arc;
@@ -134,8 +136,8 @@ fn bench_chaining(c: &mut Criterion) {
 struct NoChains;
 
 impl Chainer for NoChains {
-    fn chain(&self, _: &CallCtx, _: ChainTarget, _: Vec<u8>) -> CallId {
-        0
+    fn chain(&self, _: &CallCtx, _: ChainTarget, _: Vec<u8>) -> Result<CallId, ChainError> {
+        Ok(0)
     }
     fn await_call(&self, _: &CallCtx, _: CallId) -> Awaited {
         Awaited::Foreign

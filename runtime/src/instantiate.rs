@@ -47,13 +47,25 @@ pub(crate) fn instantiate(
 
     let mut memories = imports.memories;
     let cap = module.engine().config().max_memory_pages;
+    // One budget for everything the instance defines (restored or not).
+    let budget = cap.map(|pages| {
+        Arc::new(crate::budget::Budget::new(
+            pages.saturating_mul(faasm_abi::WASM_PAGE_SIZE),
+        ))
+    });
     for (i, ty) in info.memories[info.num_imported_memories as usize..]
         .iter()
         .enumerate()
     {
         let image = snap.map(|s| &s.memories[i]);
         memories.push(Memory {
-            inner: Arc::new(MemoryInner::new_with(*ty, strategy, cap, image)?),
+            inner: Arc::new(MemoryInner::new_with(
+                *ty,
+                strategy,
+                cap,
+                image,
+                budget.clone(),
+            )?),
             owner: None,
         });
     }
@@ -72,7 +84,7 @@ pub(crate) fn instantiate(
             None => *ty,
         };
         tables.push(Table {
-            inner: Arc::new(TableInner::new(ty, 0)?),
+            inner: Arc::new(TableInner::new_budgeted(ty, 0, budget.clone())?),
             owner: None,
         });
     }

@@ -26,6 +26,7 @@
 //! context, so concurrent calls would share it (a stack overflow is then
 //! still caught, by the guard page, but possibly reported early).
 
+mod budget;
 mod call;
 mod consts;
 mod engine;

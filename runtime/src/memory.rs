@@ -1,4 +1,5 @@
 use crate::Error;
+use crate::budget::{self, Budget};
 use crate::snapshot::MemoryState;
 use crate::sys::image::MemoryImage;
 use crate::sys::mmap::{Mmap, page_size};
@@ -51,6 +52,9 @@ pub(crate) struct MemoryInner {
     /// Ranges `(offset, len)` where a shared file is mapped
     /// ([`Memory::map_shared`]); a reset drops them.
     shared: Mutex<Vec<(usize, usize)>>,
+    /// The instance's budget (`Config::max_memory_pages`), charged for
+    /// every accessible page.
+    budget: Option<Arc<Budget>>,
 }
 
 // SAFETY: `def.base` is written once, before the memory is shared;
@@ -182,16 +186,18 @@ impl MemoryInner {
         strategy: MemoryStrategy,
         cap_pages: Option<u64>,
     ) -> Result<MemoryInner, Error> {
-        MemoryInner::new_with(ty, strategy, cap_pages, None)
+        MemoryInner::new_with(ty, strategy, cap_pages, None, None)
     }
 
     /// As `new_capped`; with `snapshot`, the memory starts at the
-    /// snapshot's size with its image mapped copy-on-write.
+    /// snapshot's size with its image mapped copy-on-write; with `budget`,
+    /// its pages are charged to it (at creation, growth and reset).
     pub(crate) fn new_with(
         ty: MemoryType,
         strategy: MemoryStrategy,
         cap_pages: Option<u64>,
         snapshot: Option<&MemoryState>,
+        budget: Option<Arc<Budget>>,
     ) -> Result<MemoryInner, Error> {
         if ty.memory64 {
             return Err(Error::Usage("64-bit memories are not supported".into()));
@@ -222,6 +228,15 @@ impl MemoryInner {
             )));
         }
         let initial = initial_pages * WASM_PAGE_SIZE;
+        if !budget::charge(&budget, initial) {
+            return Err(Error::Resource(format!(
+                "memory of {initial_pages} pages exceeds the instance's memory limit of {} bytes \
+                 (over all its memories and tables)",
+                budget.as_ref().map_or(0, |b| b.limit())
+            )));
+        }
+        // Refunded if anything below fails.
+        let charged = ChargeGuard(&budget, initial);
         let reserve = match strategy {
             MemoryStrategy::Guarded { guard_bytes } => FOUR_GIB.checked_add(guard_bytes),
             // The maximum, so that the memory never moves (see the type's
@@ -245,10 +260,12 @@ impl MemoryInner {
         };
         map.make_accessible(mapped, (initial as usize).saturating_sub(mapped))
             .map_err(|e| Error::Resource(format!("cannot map linear memory: {e}")))?;
+        std::mem::forget(charged);
         Ok(MemoryInner {
             ty,
             strategy,
             max_pages,
+            budget,
             def: Box::new(UnsafeCell::new(VMDefinition {
                 base: map.as_ptr(),
                 length: initial,
@@ -332,6 +349,7 @@ impl MemoryInner {
         map.discard(0, len).map_err(io)?;
         if len > keep {
             map.make_inaccessible(keep, len - keep).map_err(io)?;
+            budget::refund(&self.budget, (len - keep) as u64);
         } else if len < keep {
             // Unreachable (memories only grow), but a reset must leave the
             // whole image accessible whatever happened.
@@ -366,10 +384,21 @@ impl MemoryInner {
                 "cannot grow memory to {new_pages} pages: beyond its reservation"
             )));
         }
+        // Past the instance's budget fails like past the maximum.
+        let bytes = delta * WASM_PAGE_SIZE;
+        if !budget::charge(&self.budget, bytes) {
+            return Err(Error::Usage(format!(
+                "cannot grow memory from {old_pages} by {delta} pages: the instance's memory \
+                 limit is {} bytes over all its memories and tables",
+                self.budget.as_ref().map_or(0, |b| b.limit())
+            )));
+        }
         // Whole wasm pages are whole OS pages, so `old_len` is aligned.
         debug_assert!(old_len.is_multiple_of(page_size()));
-        map.make_accessible(old_len, new_len - old_len)
-            .map_err(|e| Error::Resource(format!("cannot grow linear memory: {e}")))?;
+        if let Err(e) = map.make_accessible(old_len, new_len - old_len) {
+            budget::refund(&self.budget, bytes);
+            return Err(Error::Resource(format!("cannot grow linear memory: {e}")));
+        }
         // Published after the pages are accessible, so a reader that sees
         // the new length can use it.
         self.length().store(new_len as u64, Ordering::Release);
@@ -377,8 +406,18 @@ impl MemoryInner {
     }
 }
 
+/// Refunds a charge unless forgotten.
+struct ChargeGuard<'a>(&'a Option<Arc<Budget>>, u64);
+
+impl Drop for ChargeGuard<'_> {
+    fn drop(&mut self) {
+        budget::refund(self.0, self.1);
+    }
+}
+
 impl Drop for MemoryInner {
     fn drop(&mut self) {
+        budget::refund(&self.budget, self.def.get_mut().length);
         // Guarded reservations all have the same size: recycle them.
         if let MemoryStrategy::Guarded { .. } = self.strategy {
             let map = std::mem::replace(
@@ -433,6 +472,29 @@ mod tests {
             assert_eq!(base(&m), before);
             assert!(m.grow(70_000).is_err(), "past 4 GiB");
         }
+    }
+
+    #[test]
+    fn memories_share_the_instance_budget() {
+        let b = Some(Arc::new(Budget::new(4 * WASM_PAGE_SIZE)));
+        let new = |min| {
+            MemoryInner::new_with(
+                ty(min, None, false),
+                MemoryStrategy::Explicit,
+                None,
+                None,
+                b.clone(),
+            )
+        };
+        let m1 = new(2).unwrap();
+        let m2 = new(1).unwrap();
+        assert!(new(2).is_err(), "2 + 1 + 2 pages over a budget of 4");
+        assert!(m2.grow(2).is_err());
+        assert_eq!(m2.len() as u64, WASM_PAGE_SIZE);
+        assert_eq!(m1.grow(1).unwrap(), 2);
+        assert!(m2.grow(1).is_err());
+        drop(m1);
+        assert_eq!(m2.grow(3).unwrap(), 1);
     }
 
     #[test]

@@ -1,3 +1,4 @@
+use crate::budget::{self, Budget, TABLE_ELEM_BYTES};
 use crate::keepalive::KeepAlive;
 use crate::values::{val_from_raw, val_to_raw};
 use crate::vm::VMDefinition;
@@ -29,6 +30,9 @@ pub(crate) struct TableInner {
     elems: Mutex<Vec<u64>>,
     /// Owners of the functions referenced from this table.
     pub(crate) keepalive: KeepAlive,
+    /// The instance's budget (`Config::max_memory_pages`), charged
+    /// [`TABLE_ELEM_BYTES`] per element.
+    budget: Option<Arc<Budget>>,
 }
 
 // SAFETY: `def` and the element buffer are only changed under the `elems`
@@ -129,6 +133,16 @@ fn hold_ref(keepalive: &KeepAlive, val: &Val) {
 
 impl TableInner {
     pub(crate) fn new(ty: TableType, init: u64) -> Result<TableInner, Error> {
+        TableInner::new_budgeted(ty, init, None)
+    }
+
+    /// As `new`, its elements charged to `budget` (which also bounds the
+    /// storage reserved for growth).
+    pub(crate) fn new_budgeted(
+        ty: TableType,
+        init: u64,
+        budget: Option<Arc<Budget>>,
+    ) -> Result<TableInner, Error> {
         if ty.min > ty.max.unwrap_or(u64::MAX) {
             return Err(Error::Usage(format!(
                 "table minimum {} exceeds its maximum {:?}",
@@ -143,11 +157,29 @@ impl TableInner {
         // indexes `def.base` without taking the lock, so the elements must
         // not move when the table grows. Only address space is taken until
         // elements are written.
-        let capacity = ty.max.unwrap_or(u32::MAX as u64).min(MAX_TABLE_ELEMS) as usize;
+        let affordable = budget.as_ref().map_or(MAX_TABLE_ELEMS, |b| {
+            (b.limit() / TABLE_ELEM_BYTES).max(ty.min)
+        });
+        let capacity = ty
+            .max
+            .unwrap_or(u32::MAX as u64)
+            .min(MAX_TABLE_ELEMS)
+            .min(affordable) as usize;
+        if !budget::charge(&budget, ty.min * TABLE_ELEM_BYTES) {
+            return Err(Error::Resource(format!(
+                "table of {} elements exceeds the instance's memory limit of {} bytes \
+                 (over all its memories and tables)",
+                ty.min,
+                budget.as_ref().map_or(0, |b| b.limit())
+            )));
+        }
         let mut elems = Vec::new();
-        elems
-            .try_reserve_exact(capacity)
-            .map_err(|_| Error::Resource(format!("table of up to {capacity} elements")))?;
+        if elems.try_reserve_exact(capacity).is_err() {
+            budget::refund(&budget, ty.min * TABLE_ELEM_BYTES);
+            return Err(Error::Resource(format!(
+                "table of up to {capacity} elements"
+            )));
+        }
         elems.resize(ty.min as usize, init);
         let def = VMDefinition {
             base: elems.as_mut_ptr().cast(),
@@ -158,6 +190,7 @@ impl TableInner {
             def: Box::new(UnsafeCell::new(def)),
             elems: Mutex::new(elems),
             keepalive: KeepAlive::default(),
+            budget,
         })
     }
 
@@ -204,6 +237,10 @@ impl TableInner {
         if new as usize > elems.capacity() {
             return None;
         }
+        // Past the instance's budget fails like past the maximum.
+        if !budget::charge(&self.budget, delta * TABLE_ELEM_BYTES) {
+            return None;
+        }
         elems.resize(new as usize, init);
         // SAFETY: the definition is only written under the elems lock; the
         // base is unchanged, only the length grows.
@@ -217,6 +254,16 @@ impl TableInner {
         let mut elems = self.lock();
         if raw.len() > elems.capacity() {
             return false;
+        }
+        let (old, new) = (elems.len() as u64, raw.len() as u64);
+        if new > old {
+            // Restored tables start at their snapshot size and only grow,
+            // so this is not expected; still, never run over the budget.
+            if !budget::charge(&self.budget, (new - old) * TABLE_ELEM_BYTES) {
+                return false;
+            }
+        } else {
+            budget::refund(&self.budget, (old - new) * TABLE_ELEM_BYTES);
         }
         elems.clear();
         elems.extend_from_slice(raw);
@@ -321,6 +368,23 @@ mod tests {
             assert_eq!(def.length, 4001);
             assert_eq!(t.size(), 4001);
         }
+    }
+
+    #[test]
+    fn tables_are_charged_to_the_instance_budget() {
+        let b = Some(Arc::new(Budget::new(10 * TABLE_ELEM_BYTES)));
+        let ty = |min| TableType {
+            elem: ValType::FuncRef,
+            min,
+            max: None,
+        };
+        let t1 = TableInner::new_budgeted(ty(4), 0, b.clone()).unwrap();
+        let t2 = TableInner::new_budgeted(ty(4), 0, b.clone()).unwrap();
+        assert!(TableInner::new_budgeted(ty(3), 0, b.clone()).is_err());
+        assert_eq!(t1.grow(2, 0), Some(4));
+        assert_eq!(t2.grow(1, 0), None);
+        assert!(t1.reset(&[0; 2]));
+        assert_eq!(t2.grow(4, 0), Some(4));
     }
 
     #[test]

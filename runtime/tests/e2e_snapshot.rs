@@ -264,3 +264,54 @@ fn a_reset_drops_shared_mappings() {
     rustix::io::pread(&fd, &mut back, 0).unwrap();
     assert_eq!(u32::from_le_bytes(back), 0x5ec2e7, "the file is untouched");
 }
+
+/// `Config::max_memory_pages` caps the sum over an instance's memories
+/// and tables (pages × 64 KiB + elements × 8 bytes), not each one.
+const MANY: &str = r#"(module
+  (memory $a 1)
+  (memory $b 1)
+  (memory $c 0)
+  (table $t 1000 funcref)
+  (table $u 0 funcref)
+  (func (export "grow_a") (param i32) (result i32) (memory.grow $a (local.get 0)))
+  (func (export "grow_b") (param i32) (result i32) (memory.grow $b (local.get 0)))
+  (func (export "grow_c") (param i32) (result i32) (memory.grow $c (local.get 0)))
+  (func (export "grow_u") (param i32) (result i32)
+    (table.grow $u (ref.null func) (local.get 0))))"#;
+
+#[test]
+fn the_memory_cap_is_one_budget_per_instance() {
+    let engine = Engine::new(Config {
+        max_memory_pages: Some(8),
+        features: faasm_compiler::Features {
+            multi_memory: true,
+            ..Default::default()
+        },
+        ..Config::default()
+    });
+    let linker = Linker::new(&engine);
+    let m = module(&engine, MANY);
+    let i = linker.instantiate(&m).unwrap();
+    // 2 pages + 8,000 bytes of table used of 8 pages: 5 more pages fit.
+    assert_eq!(call_i32(&i, "grow_a", &[Val::I32(3)]), 1);
+    assert_eq!(call_i32(&i, "grow_b", &[Val::I32(2)]), 1);
+    // Each memory alone is under the cap; together they are at it.
+    assert_eq!(call_i32(&i, "grow_c", &[Val::I32(1)]), -1);
+    assert_eq!(call_i32(&i, "grow_a", &[Val::I32(1)]), -1);
+    // What is left (65,536 - 8,000 bytes) holds 7,192 table elements.
+    assert_eq!(call_i32(&i, "grow_u", &[Val::I32(7_193)]), -1);
+    assert_eq!(call_i32(&i, "grow_u", &[Val::I32(7_192)]), 0);
+    // A second instance has its own budget.
+    let j = linker.instantiate(&m).unwrap();
+    assert_eq!(call_i32(&j, "grow_c", &[Val::I32(5)]), 0);
+
+    // Restored and reset instances are charged the same way.
+    let snap = Snapshot::capture(&j).unwrap();
+    let mut r = linker
+        .instantiate_snapshot(&snap, InstanceOptions::default())
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(call_i32(&r, "grow_a", &[Val::I32(1)]), -1);
+        r.reset(&snap).unwrap();
+    }
+}

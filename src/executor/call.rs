@@ -147,12 +147,15 @@ impl CallTable {
             .map(|rec| rec.slot.clone())
     }
 
-    /// Call `id` finished: nobody can await its children any more.
-    pub fn finished(&self, id: CallId) {
+    /// Call `id` finished: nobody can await its children any more. The
+    /// number of records dropped.
+    pub fn finished(&self, id: CallId) -> usize {
         let mut r = lock(&self.records);
-        for child in r.children.remove(&id).unwrap_or_default() {
-            r.by_id.remove(&child);
+        let children = r.children.remove(&id).unwrap_or_default();
+        for child in &children {
+            r.by_id.remove(child);
         }
+        children.len()
     }
 
     /// Number of records (for tests: they must not pile up).

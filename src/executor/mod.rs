@@ -16,15 +16,17 @@ mod function;
 pub mod limits;
 pub mod pool;
 pub mod store;
+pub mod tenants;
 
 pub use limits::Limits;
 pub use store::{FunctionStore, StoreError, StoredFunction};
+pub use tenants::{CallError, CallLimits};
 
 use call::{CallTable, Slot};
 use faasm_hostif::faasm;
 use faasm_hostif::faasm::{
-    Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer, DEFAULT_STATE_LIMIT, EmbeddedStore,
-    StateStore,
+    Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer, DEFAULT_STATE_LIMIT,
+    DEFAULT_USER_STATE_LIMIT, EmbeddedStore, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
 use faasm_runtime::{ArtifactKey, Config, Engine, Linker};
@@ -32,21 +34,27 @@ use function::Function;
 use limits::Watchdog;
 use pool::Pool;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
+use tenants::Tenants;
 
 /// How an executor runs calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorConfig {
     /// Calls running at once (blocked ones do not count).
     pub workers: usize,
-    /// Calls in flight (queued, running or blocked) at once; a chained
-    /// call beyond this fails at once. Also bounds the worker threads.
+    /// Calls admitted (running or blocked) at once, over all users; more
+    /// wait in their user's queue. Also bounds the worker threads.
     pub max_calls: usize,
+    /// Per-user bounds on calls: admitted, queued, records held.
+    pub calls: CallLimits,
     pub limits: Limits,
     /// Bytes of state (values and appended elements) in total.
     pub state_limit: usize,
+    /// Bytes of state one user holds, each key and appended element
+    /// charged a fixed overhead besides its bytes
+    /// (`faasm_hostif::faasm::{KEY_OVERHEAD, ELEM_OVERHEAD}`).
+    pub state_limit_per_user: usize,
     /// Start every call from the function's Proto-Faaslet (a snapshot
     /// taken after initialisation, restored copy-on-write, Faaslets reset
     /// and reused between calls). Off: every call instantiates and
@@ -59,8 +67,10 @@ impl Default for ExecutorConfig {
         ExecutorConfig {
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             max_calls: 4096,
+            calls: CallLimits::default(),
             limits: Limits::default(),
             state_limit: DEFAULT_STATE_LIMIT,
+            state_limit_per_user: DEFAULT_USER_STATE_LIMIT,
             snapshots: true,
         }
     }
@@ -82,7 +92,7 @@ pub(crate) struct Shared {
     pub linker: Linker,
     calls: CallTable,
     pool: Pool,
-    inflight: AtomicUsize,
+    tenants: Tenants,
     functions: Mutex<HashMap<(String, String), Arc<Function>>>,
     /// Each user's filesystem, checked once (creating and canonicalising
     /// the trees per call cost more than instantiating the Faaslet).
@@ -126,14 +136,14 @@ impl Executor {
             store,
             engine,
             linker,
-            state: Arc::new(StateStore::with_global(
-                config.state_limit,
-                Arc::new(EmbeddedStore::new(state_dir)),
-            )),
+            state: Arc::new(
+                StateStore::with_user_limit(config.state_limit, config.state_limit_per_user)
+                    .backed_by(Arc::new(EmbeddedStore::new(state_dir))),
+            ),
             watchdog: Watchdog::default(),
             calls: CallTable::default(),
             pool: Pool::new(config.workers, config.max_calls + 1),
-            inflight: AtomicUsize::new(0),
+            tenants: Tenants::new(config.calls.clone(), config.max_calls),
             functions: Mutex::default(),
             filesystems: Mutex::default(),
             me: me.clone(),
@@ -223,6 +233,11 @@ impl Executor {
         self.shared.calls.len()
     }
 
+    /// `user`'s calls admitted (running or blocked) and queued now.
+    pub fn load(&self, user: &str) -> (usize, usize) {
+        self.shared.tenants.load(user)
+    }
+
     /// Worker threads alive now.
     pub fn threads(&self) -> usize {
         self.shared.pool.threads()
@@ -274,7 +289,8 @@ impl Shared {
 
     /// Queues the call described by `ctx` (its `id` already allocated)
     /// whose result goes to `slot`. `ctx.function` is the caller's own
-    /// function for a table target.
+    /// function for a table target; `ctx.deadline` is the caller's (a
+    /// chained call never outlives its root).
     fn start(
         self: &Arc<Self>,
         mut ctx: CallCtx,
@@ -282,44 +298,58 @@ impl Shared {
         input: Vec<u8>,
         slot: Arc<Slot>,
     ) {
-        let limit = self.config.max_calls;
-        if self.inflight.fetch_add(1, Ordering::AcqRel) >= limit {
-            self.inflight.fetch_sub(1, Ordering::AcqRel);
-            slot.finish(CallResult {
-                return_code: 1,
-                output: format!("too many calls in flight (limit {limit})").into_bytes(),
-                failed: true,
-            });
-            return;
-        }
         let me = self.clone();
-        self.pool.submit(Box::new(move |started| {
-            let result = match started {
-                Ok(()) => {
-                    slot.set_running();
-                    // The clock starts when the call does, not when queued.
-                    ctx.deadline = me.config.limits.timeout.map(|t| Instant::now() + t);
-                    let id = ctx.id;
-                    let r = faaslet::run(
-                        &me,
-                        faaslet::Spec {
-                            call: ctx,
-                            target,
-                            input,
-                        },
-                    );
-                    me.calls.finished(id);
-                    r
-                }
-                Err(why) => CallResult {
-                    return_code: 1,
-                    output: why.into_bytes(),
-                    failed: true,
-                },
-            };
-            me.inflight.fetch_sub(1, Ordering::AcqRel);
-            slot.finish(result);
-        }));
+        let user = ctx.user.clone();
+        let (id, inherited, input_len) = (ctx.id, ctx.deadline, input.len());
+        let admitted = move |admitted: Result<(), CallError>| {
+            if let Err(e) = admitted {
+                slot.finish(failed(e));
+                return;
+            }
+            let pool_me = me.clone();
+            me.pool.submit(Box::new(move |started| {
+                let me = pool_me;
+                let result = match started {
+                    Ok(()) => {
+                        slot.set_running();
+                        // The clock starts when the call does, not when
+                        // queued; a chained call keeps its root's deadline.
+                        let own = me.config.limits.timeout.map(|t| Instant::now() + t);
+                        ctx.deadline = match (own, ctx.deadline) {
+                            (Some(a), Some(b)) => Some(a.min(b)),
+                            (a, b) => a.or(b),
+                        };
+                        let user = ctx.user.clone();
+                        let r = faaslet::run(
+                            &me,
+                            faaslet::Spec {
+                                call: ctx,
+                                target,
+                                input,
+                            },
+                        );
+                        let freed = me.calls.finished(id);
+                        me.tenants.finished(&user, freed);
+                        r
+                    }
+                    Err(why) => {
+                        me.tenants.finished(&ctx.user, 0);
+                        failed(CallError::NotStarted(why))
+                    }
+                };
+                slot.finish(result);
+            }));
+        };
+        self.tenants
+            .submit(&user, id, inherited, input_len, Box::new(admitted));
+    }
+}
+
+fn failed(e: CallError) -> CallResult {
+    CallResult {
+        return_code: 1,
+        output: e.to_string().into_bytes(),
+        failed: true,
     }
 }
 
@@ -327,10 +357,28 @@ impl Shared {
 struct ExecChainer(Weak<Shared>);
 
 impl Chainer for ExecChainer {
-    fn chain(&self, caller: &CallCtx, target: ChainTarget, input: Vec<u8>) -> CallId {
+    fn chain(
+        &self,
+        caller: &CallCtx,
+        target: ChainTarget,
+        input: Vec<u8>,
+    ) -> Result<CallId, ChainError> {
         let Some(s) = self.0.upgrade() else {
-            return 0;
+            return Ok(0);
         };
+        let limits = s.tenants.limits();
+        if input.len() > limits.max_chain_input {
+            return Err(ChainError::InputTooLarge {
+                len: input.len(),
+                limit: limits.max_chain_input,
+            });
+        }
+        if !s.tenants.add_record(&caller.user) {
+            return Err(ChainError::TooManyRecords {
+                user: caller.user.clone(),
+                limit: limits.max_records_per_user,
+            });
+        }
         let id = s.calls.new_id();
         let slot = s.calls.insert(caller.id, id);
         let function = match &target {
@@ -341,10 +389,10 @@ impl Chainer for ExecChainer {
             id,
             user: caller.user.clone(),
             function,
-            deadline: None,
+            deadline: caller.deadline,
         };
         s.start(ctx, target, input, slot);
-        id
+        Ok(id)
     }
 
     fn await_call(&self, caller: &CallCtx, id: CallId) -> Awaited {
@@ -357,7 +405,13 @@ impl Chainer for ExecChainer {
         if let Some(r) = slot.result() {
             return Awaited::Done(r);
         }
-        match s.pool.blocking(|| slot.wait(caller.deadline)) {
+        s.tenants.await_begin(&caller.user, id);
+        let r = s.pool.blocking(|| slot.wait(caller.deadline));
+        s.tenants.await_end(&caller.user, id);
+        match r {
+            // A child shares its root's deadline: one that ended because
+            // of it must not let the caller carry on past it.
+            Some(_) if caller.expired() => Awaited::DeadlinePassed,
             Some(r) => Awaited::Done(r),
             None => Awaited::DeadlinePassed,
         }

@@ -62,11 +62,27 @@ pub enum Awaited {
     DeadlinePassed,
 }
 
+/// Why a chained call was refused (the chaining guest traps).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("user {user:?} holds too many chained calls (limit {limit})")]
+    TooManyRecords { user: String, limit: usize },
+    #[error("input of {len} bytes is over the limit of {limit} bytes")]
+    InputTooLarge { len: usize, limit: usize },
+}
+
 /// The executor side of chaining.
 pub trait Chainer: Send + Sync {
-    /// Queues a call made by `caller` and returns its id at once. Never
-    /// fails: a call that cannot run gets an id and fails when awaited.
-    fn chain(&self, caller: &CallCtx, target: ChainTarget, input: Vec<u8>) -> CallId;
+    /// Queues a call made by `caller` and returns its id at once. A call
+    /// that cannot run (unknown function, full queue...) still gets an id
+    /// and fails when awaited; only a call the caller may not make at all
+    /// (over its user's record limit, input too large) is an error.
+    fn chain(
+        &self,
+        caller: &CallCtx,
+        target: ChainTarget,
+        input: Vec<u8>,
+    ) -> Result<CallId, ChainError>;
 
     /// Blocks until call `id` (one `caller` made) finishes.
     fn await_call(&self, caller: &CallCtx, id: CallId) -> Awaited;
@@ -104,7 +120,10 @@ pub(crate) fn chain_name(
         return Err(FaasmError::BadFunctionName { call: CALL, name });
     }
     let input = input_of(mem, CALL, input, len)?;
-    Ok(chainer.chain(caller, ChainTarget::Name(name), input) as i32)
+    chainer
+        .chain(caller, ChainTarget::Name(name), input)
+        .map(|id| id as i32)
+        .map_err(|source| FaasmError::Chain { call: CALL, source })
 }
 
 pub(crate) fn chain_ptr(
@@ -115,8 +134,12 @@ pub(crate) fn chain_ptr(
     input: u32,
     len: u32,
 ) -> Result<i32, FaasmError> {
-    let input = input_of(mem, "__faasm_chain_ptr", input, len)?;
-    Ok(chainer.chain(caller, ChainTarget::TableIndex(func), input) as i32)
+    const CALL: &str = "__faasm_chain_ptr";
+    let input = input_of(mem, CALL, input, len)?;
+    chainer
+        .chain(caller, ChainTarget::TableIndex(func), input)
+        .map(|id| id as i32)
+        .map_err(|source| FaasmError::Chain { call: CALL, source })
 }
 
 fn wait(
@@ -187,12 +210,17 @@ pub(crate) mod tests {
     }
 
     impl Chainer for FakeChainer {
-        fn chain(&self, caller: &CallCtx, target: ChainTarget, input: Vec<u8>) -> CallId {
+        fn chain(
+            &self,
+            caller: &CallCtx,
+            target: ChainTarget,
+            input: Vec<u8>,
+        ) -> Result<CallId, ChainError> {
             let mut calls = self.calls.lock().unwrap();
             let id = calls.len() as CallId + 100;
             calls.push((id, target, input));
             self.owners.lock().unwrap().insert(id, caller.id);
-            id
+            Ok(id)
         }
 
         fn await_call(&self, caller: &CallCtx, id: CallId) -> Awaited {

@@ -22,10 +22,13 @@ mod mman;
 mod ptr;
 mod state;
 
-pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainTarget, Chainer};
+pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer};
 pub use global::{EmbeddedStore, GlobalError, GlobalStore};
 pub use guest::MAX_CSTR;
-pub use state::{DEFAULT_STATE_LIMIT, HeldLocks, LockMode, StateStore, Tier};
+pub use state::{
+    DEFAULT_STATE_LIMIT, DEFAULT_USER_STATE_LIMIT, ELEM_OVERHEAD, HeldLocks, KEY_OVERHEAD,
+    LockMode, StateStore, Tier,
+};
 
 use crate::memory::GuestMemory;
 use faasm_runtime::{Caller, FuncType, Linker, Trap, Val, ValType};
@@ -72,8 +75,12 @@ pub enum FaasmError {
         len: u32,
         total_len: u32,
     },
-    #[error("{call}: state limit exceeded ({limit} bytes in total)")]
-    StateLimit { call: &'static str, limit: usize },
+    #[error("{call}: state limit exceeded for user {user:?} ({limit} bytes)")]
+    StateLimit {
+        call: &'static str,
+        user: String,
+        limit: usize,
+    },
     #[error("{call}: key {key:?} was mapped with {mapped} bytes, cannot map {asked}")]
     RegionTooSmall {
         call: &'static str,
@@ -87,6 +94,11 @@ pub enum FaasmError {
     AlreadyLocked { call: &'static str, key: String },
     #[error("{call}: this Faaslet does not hold that lock of {key:?}")]
     NotLocked { call: &'static str, key: String },
+    #[error("{call}: {source}")]
+    Chain {
+        call: &'static str,
+        source: ChainError,
+    },
     #[error("{call}: the call's deadline passed while waiting")]
     DeadlinePassed { call: &'static str },
     #[error("{call}: {source}")]

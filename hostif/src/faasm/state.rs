@@ -18,6 +18,69 @@ use std::time::Instant;
 /// store, so guests cannot exhaust host memory through it.
 pub const DEFAULT_STATE_LIMIT: usize = 1 << 30;
 
+/// Default bound on one user's state bytes, as [`Usage`] counts them.
+pub const DEFAULT_USER_STATE_LIMIT: usize = 256 << 20;
+
+/// Bytes charged for each key (beside its length) and each appended
+/// element (beside its bytes): what the host holds for them besides the
+/// data, so that empty values and zero-length appends are not free.
+pub const KEY_OVERHEAD: usize = 64;
+pub const ELEM_OVERHEAD: usize = 32;
+
+/// State bytes held, in total and per user: each value costs its key's
+/// length + [`KEY_OVERHEAD`] + its bytes; each key with appended elements
+/// its key's length + [`KEY_OVERHEAD`], and each element
+/// [`ELEM_OVERHEAD`] + its bytes.
+#[derive(Debug, Default)]
+struct Usage {
+    total: usize,
+    per_user: HashMap<String, usize>,
+}
+
+impl Usage {
+    fn key_cost(key: &str) -> usize {
+        key.len() + KEY_OVERHEAD
+    }
+
+    fn elem_cost(elem: usize) -> usize {
+        elem + ELEM_OVERHEAD
+    }
+
+    /// Accounts for `user`'s holdings changing from `old` to `new` bytes;
+    /// growth past either limit fails and changes nothing.
+    fn charge(
+        &mut self,
+        call: &'static str,
+        user: &str,
+        old: usize,
+        new: usize,
+        limits: (usize, usize),
+    ) -> Result<(), FaasmError> {
+        let (total_limit, user_limit) = limits;
+        let held = self.per_user.get(user).copied().unwrap_or(0);
+        let user_after = held - old.min(held) + new;
+        let total_after = self.total - old.min(self.total) + new;
+        if new > old && (user_after > user_limit || total_after > total_limit) {
+            return Err(FaasmError::StateLimit {
+                call,
+                user: user.to_string(),
+                limit: user_limit.min(total_limit),
+            });
+        }
+        self.total = total_after;
+        if user_after == 0 {
+            self.per_user.remove(user);
+        } else {
+            self.per_user.insert(user.to_string(), user_after);
+        }
+        Ok(())
+    }
+
+    fn user(&self, user: &str) -> usize {
+        self.per_user.get(user).copied().unwrap_or(0)
+    }
+}
+
 /// `(user, key)`: state is scoped to the calling function's user.
 type StateKey = (String, String);
 
@@ -29,8 +92,8 @@ fn skey(user: &str, key: &str) -> StateKey {
 struct Data {
     values: HashMap<StateKey, Value>,
     appended: HashMap<StateKey, Vec<Vec<u8>>>,
-    /// Bytes held by `values` and `appended`.
-    bytes: usize,
+    /// What `values` and `appended` hold, per user.
+    usage: Usage,
 }
 
 /// A value: plain bytes, or, once a Faaslet has mapped it into its memory
@@ -153,6 +216,7 @@ pub struct StateStore {
     /// make state locks hold across processes; none: state lives and dies
     /// with this store.
     global: Option<Arc<dyn GlobalStore>>,
+    user_limit: usize,
 }
 
 impl Default for StateStore {
@@ -175,43 +239,33 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Data {
-    /// Accounts for a value or element changing from `old` to `new` bytes.
-    fn charge(
-        &mut self,
-        call: &'static str,
-        old: usize,
-        new: usize,
-        limit: usize,
-    ) -> Result<(), FaasmError> {
-        let after = self.bytes - old + new;
-        if new > old && after > limit {
-            return Err(FaasmError::StateLimit { call, limit });
-        }
-        self.bytes = after;
-        Ok(())
-    }
-}
-
 impl StateStore {
-    /// A store holding at most `limit` bytes of state in total.
+    /// A store holding at most `limit` bytes of state in total (and per
+    /// user).
     pub fn new(limit: usize) -> StateStore {
+        StateStore::with_user_limit(limit, limit)
+    }
+
+    /// A store holding at most `limit` bytes in total and `user_limit`
+    /// bytes per user (as [`Usage`] counts them).
+    pub fn with_user_limit(limit: usize, user_limit: usize) -> StateStore {
         StateStore {
             data: Mutex::default(),
             locks: Mutex::default(),
             released: Condvar::new(),
             limit,
+            user_limit,
             global: None,
         }
     }
 
-    /// A store backed by the global tier `global`: values absent here are
-    /// fetched from it, pushes and writes go to it, and every state lock
-    /// also takes its lock.
-    pub fn with_global(limit: usize, global: Arc<dyn GlobalStore>) -> StateStore {
+    /// This store, backed by the global tier `global`: values absent here
+    /// are fetched from it, pushes and writes go to it, and every state
+    /// lock also takes its lock.
+    pub fn backed_by(self, global: Arc<dyn GlobalStore>) -> StateStore {
         StateStore {
             global: Some(global),
-            ..StateStore::new(limit)
+            ..self
         }
     }
 
@@ -240,6 +294,15 @@ impl StateStore {
         let value = self.get(user, key).unwrap_or_default();
         g.set(user, key, &value)
             .map_err(|e| FaasmError::global(call, e))
+    }
+
+    fn limits(&self) -> (usize, usize) {
+        (self.limit, self.user_limit)
+    }
+
+    /// Bytes `user`'s state is charged now.
+    pub fn user_bytes(&self, user: &str) -> usize {
+        lock(&self.data).usage.user(user)
     }
 
     /// The value of `user`'s `key`, if set.
@@ -272,11 +335,15 @@ impl StateStore {
     ) -> Result<(), FaasmError> {
         let mut data = lock(&self.data);
         let k = skey(user, key);
-        let old = data.values.get(&k).map_or(0, Value::len);
+        let existing = data.values.get(&k).map(Value::len);
+        let old = existing.unwrap_or(0);
         if len <= old {
             return Ok(());
         }
-        data.charge(call, old, len, self.limit)?;
+        let cost = Usage::key_cost(key);
+        let charged = existing.map_or(0, |n| cost + n);
+        data.usage
+            .charge(call, user, charged, cost + len, self.limits())?;
         match data.values.entry(k).or_insert(Value::Bytes(Vec::new())) {
             Value::Bytes(b) => b.resize(len, 0),
             Value::Shared(s) => {
@@ -300,6 +367,11 @@ impl StateStore {
     ) -> Result<Arc<OwnedFd>, FaasmError> {
         let mut data = lock(&self.data);
         let k = skey(user, key);
+        if !data.values.contains_key(&k) {
+            // A new (empty) key: charged like any other.
+            data.usage
+                .charge(call, user, 0, Usage::key_cost(key), self.limits())?;
+        }
         let v = data.values.remove(&k);
         let shared = match v {
             Some(Value::Shared(mut s)) => s.reserve(capacity).map(|()| s),
@@ -349,8 +421,10 @@ impl StateStore {
     ) -> Result<(), FaasmError> {
         let mut data = lock(&self.data);
         let k = skey(user, key);
-        let old = data.values.get(&k).map_or(0, Value::len);
-        data.charge(call, old, value.len(), self.limit)?;
+        let cost = Usage::key_cost(key);
+        let old = data.values.get(&k).map_or(0, |v| cost + v.len());
+        data.usage
+            .charge(call, user, old, cost + value.len(), self.limits())?;
         match data.values.get_mut(&k) {
             Some(Value::Shared(s)) => {
                 let r = s
@@ -378,9 +452,13 @@ impl StateStore {
     ) -> Result<(), FaasmError> {
         let mut data = lock(&self.data);
         let k = skey(user, key);
-        let old = data.values.get(&k).map_or(0, Value::len);
+        let existing = data.values.get(&k).map(Value::len);
+        let old = existing.unwrap_or(0);
         let new = old.max(min_len).max(offset + bytes.len());
-        data.charge(call, old, new, self.limit)?;
+        let cost = Usage::key_cost(key);
+        let charged = existing.map_or(0, |n| cost + n);
+        data.usage
+            .charge(call, user, charged, cost + new, self.limits())?;
         match data.values.entry(k).or_insert(Value::Bytes(Vec::new())) {
             Value::Bytes(value) => {
                 value.resize(new, 0);
@@ -402,11 +480,15 @@ impl StateStore {
         elem: &[u8],
     ) -> Result<(), FaasmError> {
         let mut data = lock(&self.data);
-        data.charge(call, 0, elem.len(), self.limit)?;
-        data.appended
-            .entry(skey(user, key))
-            .or_default()
-            .push(elem.to_vec());
+        let k = skey(user, key);
+        let new_key = if data.appended.contains_key(&k) {
+            0
+        } else {
+            Usage::key_cost(key)
+        };
+        let cost = new_key + Usage::elem_cost(elem.len());
+        data.usage.charge(call, user, 0, cost, self.limits())?;
+        data.appended.entry(k).or_default().push(elem.to_vec());
         Ok(())
     }
 
@@ -422,7 +504,14 @@ impl StateStore {
     pub fn clear_appended(&self, user: &str, key: &str) {
         let mut data = lock(&self.data);
         if let Some(elems) = data.appended.remove(&skey(user, key)) {
-            data.bytes -= elems.iter().map(Vec::len).sum::<usize>();
+            let held = Usage::key_cost(key)
+                + elems
+                    .iter()
+                    .map(|e| Usage::elem_cost(e.len()))
+                    .sum::<usize>();
+            let limits = self.limits();
+            // Shrinking never fails.
+            let _ = data.usage.charge("", user, held, 0, limits);
         }
     }
 
@@ -652,20 +741,50 @@ mod tests {
         assert_eq!(s.appended("v", "k", 10), b"");
         s.clear_appended("u", "k");
         assert_eq!(s.appended("u", "k", 10), b"");
-        assert_eq!(lock(&s.data).bytes, 0);
+        assert_eq!(lock(&s.data).usage.total, 0);
+        assert_eq!(s.user_bytes("u"), 0);
     }
 
     #[test]
     fn the_byte_limit_holds() {
-        let s = StateStore::new(10);
+        // Key "a" costs 1 + KEY_OVERHEAD before any value byte.
+        let key = 1 + KEY_OVERHEAD;
+        let s = StateStore::new(key + 10);
         s.set("c", "u", "a", &[1; 6]).unwrap();
-        let e = s.set("c", "u", "b", &[1; 5]).unwrap_err();
+        assert_eq!(s.user_bytes("u"), key + 6);
+        let e = s.set("c", "u", "b", &[]).unwrap_err();
         assert!(e.to_string().contains("state limit"), "{e}");
         assert!(s.write_at("c", "u", "a", 11, 0, &[]).is_err());
-        assert!(s.append("c", "u", "a", &[0; 5]).is_err());
+        assert!(s.append("c", "u", "a", &[]).is_err());
         // Shrinking always works, and frees room.
         s.set("c", "u", "a", &[1; 1]).unwrap();
-        s.append("c", "u", "a", &[0; 9]).unwrap();
+        s.write_at("c", "u", "a", 10, 0, &[]).unwrap();
+        assert_eq!(s.user_bytes("u"), key + 10);
+    }
+
+    #[test]
+    fn keys_and_empty_appends_are_charged_per_user() {
+        let s = StateStore::with_user_limit(1 << 20, 1000);
+        // Zero-length appends are not free: each costs ELEM_OVERHEAD.
+        let mut n = 0;
+        while s.append("c", "alice", "list", &[]).is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, (1000 - 4 - KEY_OVERHEAD) / ELEM_OVERHEAD);
+        let e = s.set("c", "alice", "k", b"").unwrap_err();
+        assert_eq!(
+            e,
+            FaasmError::StateLimit {
+                call: "c",
+                user: "alice".into(),
+                limit: 1000
+            }
+        );
+        // Another user has a budget of their own.
+        s.set("c", "bob", "k", &[7; 500]).unwrap();
+        s.clear_appended("alice", "list");
+        assert_eq!(s.user_bytes("alice"), 0);
+        s.set("c", "alice", "k", &[1; 900]).unwrap();
     }
 
     #[test]

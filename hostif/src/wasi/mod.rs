@@ -249,6 +249,18 @@ fn call(
             sig.name
         )));
     };
+    if sig.name == "poll_oneoff" {
+        // Sleeps without holding the state lock (other threads of the
+        // guest keep making WASI calls).
+        let mut mem = GuestMemory::new(memory);
+        let a = Args(params);
+        let r = poll::poll_oneoff_unlocked(state, &mut mem, a.u32(0), a.u32(1), a.u32(2), a.u32(3));
+        *result = Val::I32(errno::to_wasm(r));
+        return match ctx::lock(state).pending_trap.take() {
+            Some(trap) => Err(trap),
+            None => Ok(()),
+        };
+    }
     let mut st = ctx::lock(state);
     let mut mem = GuestMemory::new(memory);
     *result = Val::I32(errno::to_wasm(body(&mut st, &mut mem, &Args(params))));
@@ -311,6 +323,36 @@ mod tests {
             [Val::I32(e)] => Ok(*e),
             other => panic!("unexpected results {other:?}"),
         }
+    }
+
+    /// One thread asleep in poll_oneoff must not hold up another's calls.
+    #[test]
+    fn poll_oneoff_sleeps_without_the_state_lock() {
+        let ctx = WasiCtx::builder().build().unwrap();
+        let sleeper = ctx.clone();
+        let t = std::thread::spawn(move || {
+            let mut mem = vec![0u8; 256];
+            // One relative monotonic clock subscription of 400 ms at 0.
+            mem[8] = 0;
+            mem[16..20].copy_from_slice(&1u32.to_le_bytes());
+            mem[24..32].copy_from_slice(&400_000_000u64.to_le_bytes());
+            let params = [Val::I32(0), Val::I32(64), Val::I32(1), Val::I32(128)];
+            call_named(&sleeper, "poll_oneoff", &mut mem, &params).unwrap()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let start = std::time::Instant::now();
+        let mut mem = vec![0u8; 16];
+        let params = [Val::I32(1), Val::I64(0), Val::I32(0)];
+        assert_eq!(
+            call_named(&ctx, "clock_time_get", &mut mem, &params).unwrap(),
+            0
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_millis(200),
+            "clock_time_get waited {:?} for the sleeper",
+            start.elapsed()
+        );
+        assert_eq!(t.join().unwrap(), 0);
     }
 
     fn zeros(sig: &WasiSignature) -> Vec<Val> {

@@ -101,6 +101,22 @@ fn deadline_passed(st: &mut WasiState) -> Errno {
     Errno::Timedout
 }
 
+/// What a poll decided while holding the state: events ready now, clocks
+/// to report after sleeping, and how long to sleep.
+struct Plan {
+    ready: Vec<Event>,
+    clocks: Vec<(u64, Option<Instant>)>,
+    sleep: Sleep,
+}
+
+enum Sleep {
+    No,
+    Until(Instant),
+    /// Until the call's deadline, which ends the guest.
+    Deadline(Instant),
+    Forever,
+}
+
 pub fn poll_oneoff(
     st: &mut WasiState,
     mem: &mut GuestMemory<'_>,
@@ -109,6 +125,64 @@ pub fn poll_oneoff(
     nsubs: u32,
     nevents: u32,
 ) -> Result<(), Errno> {
+    let plan = plan(st, mem, subs, nsubs, events, nevents)?;
+    if sleep(&plan.sleep) {
+        return Err(deadline_passed(st));
+    }
+    finish(mem, plan, events, nevents)
+}
+
+/// As [`poll_oneoff`], with the state locked only to look at it: the
+/// sleep itself holds no lock, so the guest's other threads keep making
+/// WASI calls meanwhile.
+pub(crate) fn poll_oneoff_unlocked(
+    state: &std::sync::Mutex<WasiState>,
+    mem: &mut GuestMemory<'_>,
+    subs: u32,
+    events: u32,
+    nsubs: u32,
+    nevents: u32,
+) -> Result<(), Errno> {
+    let plan = plan(
+        &mut super::ctx::lock(state),
+        mem,
+        subs,
+        nsubs,
+        events,
+        nevents,
+    )?;
+    if sleep(&plan.sleep) {
+        return Err(deadline_passed(&mut super::ctx::lock(state)));
+    }
+    finish(mem, plan, events, nevents)
+}
+
+/// Sleeps as planned; `true` if the call's deadline ended the sleep.
+fn sleep(s: &Sleep) -> bool {
+    match *s {
+        Sleep::No => false,
+        Sleep::Until(at) => {
+            std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            false
+        }
+        Sleep::Deadline(end) => {
+            std::thread::sleep(end.saturating_duration_since(Instant::now()));
+            true
+        }
+        Sleep::Forever => loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        },
+    }
+}
+
+fn plan(
+    st: &mut WasiState,
+    mem: &mut GuestMemory<'_>,
+    subs: u32,
+    nsubs: u32,
+    events: u32,
+    nevents: u32,
+) -> Result<Plan, Errno> {
     let subs_len = u64::from(nsubs) * u64::from(SUBSCRIPTION_SIZE);
     mem.check(subs, subs_len)?;
     mem.check(events, u64::from(nsubs) * u64::from(EVENT_SIZE))?;
@@ -158,25 +232,31 @@ pub fn poll_oneoff(
             _ => return Err(Errno::Inval),
         }
     }
-    if ready.is_empty() {
+    let sleep = if !ready.is_empty() {
+        Sleep::No
+    } else {
         // Only clocks: sleep until the earliest. A clock that never fires
         // alone means sleeping for good, which is what the guest asked.
         let earliest = clocks.iter().filter_map(|c| c.1).min();
         match (earliest, st.deadline) {
-            (Some(at), Some(end)) if end < at => {
-                std::thread::sleep(end.saturating_duration_since(Instant::now()));
-                return Err(deadline_passed(st));
-            }
-            (None, Some(end)) => {
-                std::thread::sleep(end.saturating_duration_since(Instant::now()));
-                return Err(deadline_passed(st));
-            }
-            (Some(at), _) => std::thread::sleep(at.saturating_duration_since(Instant::now())),
-            (None, None) => loop {
-                std::thread::sleep(Duration::from_secs(3600));
-            },
+            (Some(at), Some(end)) if end < at => Sleep::Deadline(end),
+            (None, Some(end)) => Sleep::Deadline(end),
+            (Some(at), _) => Sleep::Until(at),
+            (None, None) => Sleep::Forever,
         }
-    }
+    };
+    Ok(Plan {
+        ready,
+        clocks,
+        sleep,
+    })
+}
+
+/// Writes the events ready after the sleep.
+fn finish(mem: &mut GuestMemory<'_>, plan: Plan, events: u32, nevents: u32) -> Result<(), Errno> {
+    let Plan {
+        mut ready, clocks, ..
+    } = plan;
     let now = Instant::now();
     for (userdata, at) in clocks {
         if at.is_some_and(|at| at <= now) {
