@@ -59,7 +59,7 @@ pub fn outcome_of_error(e: &Error) -> Outcome {
         Error::Trap(t) => match &t.reason {
             TrapReason::Wasm(faasm_abi::TrapKind::Interrupt) => Outcome::Inconclusive("timeout"),
             TrapReason::Wasm(k) => Outcome::Trapped(TrapClass::from_faasm(*k)),
-            TrapReason::Host(m) => Outcome::Error(format!("host: {m}")),
+            TrapReason::Host(h) => Outcome::Error(format!("host: {h}")),
             TrapReason::Exit(s) => Outcome::Error(format!("exit {s}")),
         },
         Error::Resource(m) => Outcome::Error(format!("resource: {m}")),

@@ -7,10 +7,34 @@ use thiserror::Error;
 pub enum TrapReason {
     /// A trap raised by WebAssembly semantics (or a timeout).
     Wasm(TrapKind),
-    /// A host function failed with this message.
-    Host(String),
+    /// A host function failed.
+    Host(HostError),
     /// The guest asked to exit (WASI `proc_exit`) with this status.
     Exit(i32),
+}
+
+/// Why a host function failed: a kind the embedder can act on, and the
+/// message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError {
+    pub kind: HostErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostErrorKind {
+    /// Anything else (a bad guest pointer, a failed operation, ...).
+    Failed,
+    /// A blocking host call reached the call's deadline: a timeout.
+    DeadlinePassed,
+    /// The guest reached one of its limits (output, state, calls, ...).
+    LimitExceeded,
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// A trap, with the wasm function it happened in when known.
@@ -33,10 +57,26 @@ impl Trap {
     }
 
     pub fn host(message: impl Into<String>) -> Trap {
+        Trap::host_error(HostErrorKind::Failed, message)
+    }
+
+    /// A host failure of a given kind.
+    pub fn host_error(kind: HostErrorKind, message: impl Into<String>) -> Trap {
         Trap {
-            reason: TrapReason::Host(message.into()),
+            reason: TrapReason::Host(HostError {
+                kind,
+                message: message.into(),
+            }),
             func_index: None,
             func_name: None,
+        }
+    }
+
+    /// The host failure's kind, if this is one.
+    pub fn host_kind(&self) -> Option<HostErrorKind> {
+        match &self.reason {
+            TrapReason::Host(h) => Some(h.kind),
+            _ => None,
         }
     }
 

@@ -50,7 +50,7 @@ mod values;
 mod vm;
 
 pub use engine::{Config, Engine};
-pub use error::{Error, LinkError, Trap, TrapReason};
+pub use error::{Error, HostError, HostErrorKind, LinkError, Trap, TrapReason};
 pub use faasm_abi::{
     ArtifactError, ArtifactKey, FuncType, GlobalType, MemoryStrategy, MemoryType, TableType,
     TrapKind, ValType,

@@ -11,7 +11,7 @@ use faasm_runtime::{Trap, TrapReason};
 pub fn trap_message(trap: &Trap) -> String {
     match &trap.reason {
         TrapReason::Wasm(kind) => kind.message().to_string(),
-        TrapReason::Host(m) => m.clone(),
+        TrapReason::Host(h) => h.message.clone(),
         TrapReason::Exit(s) => format!("exit {s}"),
     }
 }

@@ -8,8 +8,8 @@ use faasm_hostif::HostCtx;
 use faasm_hostif::faasm::{CallCtx, CallResult, ChainTarget, FaasmCtx};
 use faasm_hostif::wasi::{OutputPipe, WasiCtx};
 use faasm_runtime::{
-    Error, Func, Instance, InstanceOptions, InterruptHandle, Module, Snapshot, Trap, TrapKind,
-    TrapReason, Val, ValType,
+    Error, Func, HostErrorKind, Instance, InstanceOptions, InterruptHandle, Module, Snapshot, Trap,
+    TrapKind, TrapReason, Val, ValType,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -122,7 +122,7 @@ fn ended_by(err: Error) -> Ended {
         Error::Trap(t) => match &t.reason {
             TrapReason::Exit(status) => Ended::Returned(*status),
             TrapReason::Wasm(TrapKind::Interrupt) => Ended::TimedOut,
-            TrapReason::Host(m) if m.ends_with("deadline passed while waiting") => Ended::TimedOut,
+            TrapReason::Host(h) if h.kind == HostErrorKind::DeadlinePassed => Ended::TimedOut,
             _ => Ended::Failed(trap_message(&t)),
         },
         other => Ended::Failed(other.to_string()),

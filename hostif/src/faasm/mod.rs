@@ -31,7 +31,7 @@ pub use state::{
 };
 
 use crate::memory::GuestMemory;
-use faasm_runtime::{Caller, FuncType, Linker, Trap, Val, ValType};
+use faasm_runtime::{Caller, FuncType, HostErrorKind, Linker, Trap, Val, ValType};
 use ptr::{RegionMemory, Regions, StateRef};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -109,6 +109,19 @@ pub enum FaasmError {
 }
 
 impl FaasmError {
+    /// The trap a failed call raises, typed by what the embedder may act
+    /// on (a deadline, a limit, anything else).
+    pub fn into_trap(self) -> Trap {
+        let kind = match &self {
+            FaasmError::DeadlinePassed { .. } => HostErrorKind::DeadlinePassed,
+            FaasmError::OutputLimit { .. }
+            | FaasmError::StateLimit { .. }
+            | FaasmError::Chain { .. } => HostErrorKind::LimitExceeded,
+            _ => HostErrorKind::Failed,
+        };
+        Trap::host_error(kind, self.to_string())
+    }
+
     /// The global tier's error as this call's.
     pub(crate) fn global(call: &'static str, source: global::GlobalError) -> FaasmError {
         match source {
@@ -445,7 +458,7 @@ fn run(
             other => return Err(Trap::host(format!("{name} called with a {}", other.ty()))),
         }
     }
-    let r = body(inner, caller, &args[..params.len()]).map_err(|e| Trap::host(e.to_string()))?;
+    let r = body(inner, caller, &args[..params.len()]).map_err(|e| e.into_trap())?;
     if let Some(slot) = results.first_mut() {
         *slot = Val::I32(r);
     }
@@ -550,6 +563,27 @@ pub fn add_to_linker_shared(linker: &mut Linker) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn host_errors_are_typed_traps() {
+        use faasm_runtime::HostErrorKind as K;
+        let kind = |e: FaasmError| e.into_trap().host_kind();
+        assert_eq!(
+            kind(FaasmError::DeadlinePassed { call: "c" }),
+            Some(K::DeadlinePassed)
+        );
+        assert_eq!(
+            kind(FaasmError::OutputLimit { len: 2, limit: 1 }),
+            Some(K::LimitExceeded)
+        );
+        assert_eq!(
+            kind(FaasmError::Grow {
+                call: "c",
+                pages: 1
+            }),
+            Some(K::Failed)
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -95,7 +95,8 @@ fn readable(st: &WasiState, fd: u32) -> Result<u64, Errno> {
 /// Ends the guest: its time ran out while it slept. The errno is never
 /// seen (the dispatcher raises the trap instead).
 fn deadline_passed(st: &mut WasiState) -> Errno {
-    st.pending_trap = Some(faasm_runtime::Trap::host(
+    st.pending_trap = Some(faasm_runtime::Trap::host_error(
+        faasm_runtime::HostErrorKind::DeadlinePassed,
         "WASI poll_oneoff: deadline passed while waiting",
     ));
     Errno::Timedout
@@ -377,8 +378,9 @@ mod tests {
             .unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(10));
         assert!(Instant::now() >= end);
-        assert!(
-            err.to_string().ends_with("deadline passed while waiting"),
+        assert_eq!(
+            err.host_kind(),
+            Some(faasm_runtime::HostErrorKind::DeadlinePassed),
             "{err}"
         );
         // A sleep that ends before the deadline is unaffected.
