@@ -12,7 +12,8 @@
 //! - `max_live_faaslets`: restored Faaslets kept alive until the next one
 //!   cannot be made (or `--max-live`), and the memory mappings each costs.
 //! - `starts_per_s_1t` / `_2t`: restore + call + drop per second on one and
-//!   two threads.
+//!   two threads; `reuses_per_s_1t` / `_2t`: reset + call of a kept
+//!   Faaslet per second (the executor's warm path).
 //!
 //! Only WASI and the Faasm calls are linked, with an empty context: the
 //! module should be one that runs without input.
@@ -159,6 +160,34 @@ fn map_count() -> usize {
     std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
 }
 
+/// Calls per second on `threads` threads, each resetting and reusing its
+/// own restored Faaslet (the executor's path for a warm function).
+fn reuses_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
+    let window = Duration::from_millis(500);
+    let counts: Vec<u64> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let Ok(mut i) = setup.restore(snap) else {
+                        return 0;
+                    };
+                    let end = Instant::now() + window;
+                    let mut n = 0u64;
+                    while Instant::now() < end {
+                        if i.reset(snap).is_err() || setup.call(&i).is_err() {
+                            break;
+                        }
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    counts.iter().sum::<u64>() as f64 / window.as_secs_f64()
+}
+
 fn starts_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
     let window = Duration::from_millis(500);
     let counts: Vec<u64> = std::thread::scope(|s| {
@@ -254,6 +283,8 @@ fn run(what: What) -> Result<(), Error> {
 
     let s1 = starts_per_s(&setup, &snap, 1);
     let s2 = starts_per_s(&setup, &snap, 2);
+    let r1 = reuses_per_s(&setup, &snap, 1);
+    let r2 = reuses_per_s(&setup, &snap, 2);
 
     if json {
         println!(
@@ -261,7 +292,8 @@ fn run(what: What) -> Result<(), Error> {
              \"reuse_call_us\":{reuse_us:.2},\"rss_per_faaslet_kib\":{rss_per:.1},\
              \"pss_per_faaslet_kib\":{pss_per:.1},\"instances\":{instances},\
              \"maps_per_faaslet\":{maps_per:.2},\"max_live_faaslets\":{max_live_n},\
-             \"starts_per_s_1t\":{s1:.0},\"starts_per_s_2t\":{s2:.0}}}"
+             \"starts_per_s_1t\":{s1:.0},\"starts_per_s_2t\":{s2:.0},\
+             \"reuses_per_s_1t\":{r1:.0},\"reuses_per_s_2t\":{r2:.0}}}"
         );
     } else {
         println!("fresh instantiate + init + call   {fresh_us:>10.2} us (median)");
@@ -275,6 +307,11 @@ fn run(what: What) -> Result<(), Error> {
         println!(
             "starts/s, 2 threads               {s2:>10.0} ({:.2}x)",
             s2 / s1.max(1.0)
+        );
+        println!("reused calls/s, 1 thread          {r1:>10.0}");
+        println!(
+            "reused calls/s, 2 threads         {r2:>10.0} ({:.2}x)",
+            r2 / r1.max(1.0)
         );
     }
     Ok(())
