@@ -20,6 +20,17 @@
 //!    `block`/`loop`/`if` that has parameters (diff seed 100 case 13838,
 //!    pinned in `tests/regressions.rs`): wasmi returns a wrong first value
 //!    when the branch leaves an extra operand below the branch values.
+//! 3. [`OracleBug::BlockInIfWithParams`]: a `block`/`loop`/`if` nested in
+//!    an `if` that has parameters (diff seed 424242 case 195974, pinned in
+//!    `tests/regressions.rs`). With `local.get 0 ... f64.const K` below an
+//!    `if (param f64)` whose *untaken* then-arm holds an empty `loop`,
+//!    wasmi 2.0.0 makes the code after the `if` read the wrong stack slot
+//!    (the value it produces even changes with the dead arm's constants);
+//!    without the nested `loop` it agrees. faasm and wabt's `wasm-interp`
+//!    give the spec's result. The exact trigger inside wasmi is not
+//!    isolated (a bare `if (param) loop end ... else ... end` does not
+//!    show it), so the rule is the superset: any construct nested in an
+//!    `if` with params.
 
 use wasmparser::{BlockType, Operator, Parser, Payload};
 
@@ -27,6 +38,7 @@ use wasmparser::{BlockType, Operator, Parser, Payload};
 pub enum OracleBug {
     SelectAfterEqz,
     BrTableInBlockWithParams,
+    BlockInIfWithParams,
 }
 
 impl OracleBug {
@@ -35,6 +47,7 @@ impl OracleBug {
         match self {
             OracleBug::SelectAfterEqz => "wasmi bug: select fused with eqz/ref.is_null/eq/ne",
             OracleBug::BrTableInBlockWithParams => "wasmi bug: br_table in a block with params",
+            OracleBug::BlockInIfWithParams => "wasmi bug: block nested in an if with params",
         }
     }
 }
@@ -65,6 +78,8 @@ fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Vec<OracleBug>> {
                 let mut ops = body.get_operators_reader()?;
                 // Per open frame: does it (or one around it) take params?
                 let mut frames: Vec<bool> = Vec::new();
+                // Per open frame: is it (or one around it) an `if` with params?
+                let mut in_if_params: Vec<bool> = Vec::new();
                 let mut prev_is_eqz = false;
                 while !ops.eof() {
                     let op = ops.read()?;
@@ -91,9 +106,16 @@ fn scan_inner(wasm: &[u8]) -> wasmparser::Result<Vec<OracleBug>> {
                                 _ => false,
                             };
                             frames.push(outer || own);
+                            let outer_if = in_if_params.last().copied().unwrap_or(false);
+                            if outer_if {
+                                note(OracleBug::BlockInIfWithParams, &mut found);
+                            }
+                            let own_if = own && matches!(op, Operator::If { .. });
+                            in_if_params.push(outer_if || own_if);
                         }
                         Operator::End => {
                             frames.pop();
+                            in_if_params.pop();
                         }
                         Operator::BrTable { .. } if frames.last() == Some(&true) => {
                             note(OracleBug::BrTableInBlockWithParams, &mut found)
@@ -147,6 +169,30 @@ mod tests {
             bugs(m).is_empty(),
             "NaN canonicalisation's f32.eq select is fine"
         );
+    }
+
+    #[test]
+    fn block_in_an_if_with_params() {
+        let m = r#"(module (func (param f64 i32)
+            local.get 0
+            local.get 1
+            if (param f64) loop end drop else drop end))"#;
+        assert_eq!(bugs(m), vec![OracleBug::BlockInIfWithParams]);
+        // In the else arm too.
+        let m = r#"(module (func (param f64 i32)
+            local.get 0
+            local.get 1
+            if (param f64) drop else block end drop end))"#;
+        assert_eq!(bugs(m), vec![OracleBug::BlockInIfWithParams]);
+        // An if with params but nothing nested, a block in an if without
+        // params, a block with params (not an if) holding a loop: fine.
+        let m = r#"(module (func (param f64 i32)
+            local.get 0
+            local.get 1
+            if (param f64) drop else drop end
+            local.get 1 if loop end end
+            local.get 0 block (param f64) loop end drop end))"#;
+        assert!(bugs(m).is_empty());
     }
 
     #[test]
