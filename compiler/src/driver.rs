@@ -59,6 +59,7 @@ pub fn compile_with_timings(
             .into_par_iter()
             .enumerate()
             .map_init(Worker::default, |w, (i, body)| {
+                within_limit(config, start)?;
                 w.compile_func(isa, &env, i, body)
             })
             .collect()
@@ -67,7 +68,7 @@ pub fn compile_with_timings(
         let mut w = Worker::default();
         let mut outputs = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.into_iter().enumerate() {
-            let out = w.compile_func(isa, &env, i, body);
+            let out = within_limit(config, start).and_then(|()| w.compile_func(isa, &env, i, body));
             let failed = out.is_err();
             outputs.push(out);
             if failed {
@@ -326,4 +327,13 @@ fn emit(isa: &dyn TargetIsa, ctx: &mut Context) -> Result<CompiledCode, String> 
         relocs,
         traps,
     })
+}
+
+/// `Err(TimeLimit)` once compilation that began at `start` is past the
+/// configured limit.
+fn within_limit(config: &CompileConfig, start: Instant) -> Result<(), CompileError> {
+    match config.time_limit {
+        Some(limit) if start.elapsed() > limit => Err(CompileError::TimeLimit { limit }),
+        _ => Ok(()),
+    }
 }

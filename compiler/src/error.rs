@@ -15,6 +15,9 @@ pub enum CompileError {
     /// Cranelift rejected the generated IR: a compiler bug.
     #[error("code generation failed in function {func}: {message}")]
     Codegen { func: u32, message: String },
+    /// Compilation ran past `CompileConfig::time_limit`.
+    #[error("compilation took longer than the limit of {} s", .limit.as_secs_f64())]
+    TimeLimit { limit: std::time::Duration },
     /// Cranelift rejected an entry or host trampoline: a compiler bug.
     #[error("code generation failed for a trampoline of type {ty}: {message}")]
     Trampoline { ty: u32, message: String },

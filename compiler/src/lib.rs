@@ -31,7 +31,16 @@ pub struct CompileConfig {
     pub opt_level: &'static str,
     /// Proposals accepted beyond WebAssembly 2.0.
     pub features: Features,
+    /// Compilation past this fails with [`CompileError::TimeLimit`]: no
+    /// function starts compiling after it, so a crafted module costs at
+    /// most this plus its slowest function (per worker thread). `None`:
+    /// no limit.
+    pub time_limit: Option<std::time::Duration>,
 }
+
+/// The default [`CompileConfig::time_limit`]: far above what real modules
+/// take (a 1.7 MB module compiles in about a second here).
+pub const DEFAULT_COMPILE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// WebAssembly proposals beyond the 2.0 core (which, SIMD included, is
 /// always on). A module using a disabled proposal is invalid.
@@ -80,6 +89,7 @@ impl Default for CompileConfig {
             parallel: true,
             opt_level: "speed",
             features: Features::default(),
+            time_limit: Some(DEFAULT_COMPILE_TIME_LIMIT),
         }
     }
 }

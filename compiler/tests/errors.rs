@@ -134,3 +134,25 @@ fn unknown_opt_level_is_unsupported() {
     let err = faasm_compiler::compile(&wat("(module)"), &config).unwrap_err();
     assert!(matches!(err, CompileError::Unsupported(_)), "{err}");
 }
+
+/// A compile past `CompileConfig::time_limit` fails with its own error,
+/// sequentially and in parallel; the default limit leaves modules alone.
+#[test]
+fn compilation_past_the_time_limit_fails() {
+    let funcs: String = (0..200)
+        .map(|i| format!("(func (export \"f{i}\") (result i32) i32.const {i})"))
+        .collect();
+    let wasm = wat(&format!("(module {funcs})"));
+    for parallel in [false, true] {
+        let config = faasm_compiler::CompileConfig {
+            parallel,
+            time_limit: Some(std::time::Duration::ZERO),
+            ..Default::default()
+        };
+        assert!(matches!(
+            faasm_compiler::compile(&wasm, &config),
+            Err(faasm_compiler::CompileError::TimeLimit { .. })
+        ));
+    }
+    assert!(faasm_compiler::compile(&wasm, &faasm_compiler::CompileConfig::default()).is_ok());
+}
