@@ -108,18 +108,6 @@ impl Instance {
         }
     }
 
-    /// Returns this instance, which was restored from `snapshot`
-    /// ([`crate::Linker::instantiate_snapshot`]), to the snapshot's state:
-    /// memories drop every page written since (the image shows through
-    /// again) and shrink back, tables, globals and dropped segments are
-    /// put back. Afterwards nothing written since the restore is
-    /// observable. Needs the only handle to the instance (no call can be
-    /// running, no export handle alive); `Error::Usage` otherwise.
-    pub fn reset(&mut self, snapshot: &crate::Snapshot) -> Result<(), Error> {
-        self.exclusive("reset")?;
-        crate::snapshot::reset(&self.inner, snapshot)
-    }
-
     /// Replaces the data host functions find with [`crate::Caller::data`]
     /// (to reuse an instance for another call). Needs the only handle to
     /// the instance, as [`Instance::reset`] does.
@@ -133,7 +121,7 @@ impl Instance {
         Ok(())
     }
 
-    fn exclusive(&self, what: &str) -> Result<(), Error> {
+    pub(crate) fn exclusive(&self, what: &str) -> Result<(), Error> {
         match Arc::strong_count(&self.inner) {
             1 => Ok(()),
             n => Err(Error::Usage(format!(

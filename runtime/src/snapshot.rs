@@ -405,9 +405,23 @@ pub(crate) fn raw_ref(inner_vmctx: &crate::vm::VMContext, r: SnapRef) -> u64 {
     }
 }
 
+impl Instance {
+    /// Returns this instance, which was restored from `snapshot`
+    /// ([`crate::Linker::instantiate_snapshot`]), to the snapshot's state:
+    /// memories drop every page written since (the image shows through
+    /// again) and shrink back, tables, globals and dropped segments are
+    /// put back. Afterwards nothing written since the restore is
+    /// observable. Needs the only handle to the instance (no call can be
+    /// running, no export handle alive); `Error::Usage` otherwise.
+    pub fn reset(&mut self, snapshot: &Snapshot) -> Result<(), Error> {
+        self.exclusive("reset")?;
+        reset(&self.inner, snapshot)
+    }
+}
+
 /// [`crate::Instance::reset`]: `inner` was restored from `snapshot` and
 /// nothing runs on it.
-pub(crate) fn reset(inner: &InstanceInner, snapshot: &Snapshot) -> Result<(), Error> {
+fn reset(inner: &InstanceInner, snapshot: &Snapshot) -> Result<(), Error> {
     let s = &*snapshot.inner;
     if !inner.module.same(&s.module) {
         return Err(Error::Usage("snapshot of another module".into()));

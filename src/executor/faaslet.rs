@@ -4,9 +4,10 @@
 
 use super::Shared;
 use super::function::Function;
+use super::setup::{wasi_ctx, watch};
 use faasm_hostif::HostCtx;
 use faasm_hostif::faasm::{CallCtx, CallResult, ChainTarget, FaasmCtx};
-use faasm_hostif::wasi::{OutputPipe, WasiCtx};
+use faasm_hostif::wasi::OutputPipe;
 use faasm_runtime::{
     Error, Func, HostErrorKind, Instance, InstanceOptions, InterruptHandle, Module, Snapshot, Trap,
     TrapKind, TrapReason, Val, ValType,
@@ -94,28 +95,6 @@ pub(crate) fn run(shared: &Arc<Shared>, spec: Spec) -> CallResult {
     }
 }
 
-pub(crate) fn wasi_ctx(
-    shared: &Shared,
-    call: &CallCtx,
-    func: &str,
-    stdout: &OutputPipe,
-) -> Result<WasiCtx, String> {
-    let fs = shared.filesystem(&call.user)?;
-    let mut builder = WasiCtx::builder()
-        .arg(func)
-        .stdout_pipe(stdout.clone())
-        .inherit_stderr()
-        .preopen(&fs);
-    // A guest asleep in poll_oneoff cannot be interrupted at a loop
-    // header: the sleep itself must end at the deadline.
-    if let Some(d) = call.deadline {
-        builder = builder.deadline(d);
-    }
-    builder
-        .build()
-        .map_err(|e| format!("bad WASI configuration: {e}"))
-}
-
 /// A trap as a call's output; an exit is a return code.
 fn ended_by(err: Error) -> Ended {
     match err {
@@ -147,21 +126,6 @@ fn execute(
         Some(snapshot) => execute_restored(shared, function, snapshot, host, deadline, target),
         None => execute_fresh(shared, function.module(), host, deadline, target),
     }
-}
-
-/// Puts `handle` under the watchdog until `deadline` (interrupting at
-/// once if it has passed); unwatched when the guard drops.
-pub(crate) fn watch(
-    shared: &Shared,
-    deadline: Option<Instant>,
-    handle: &InterruptHandle,
-) -> Option<super::limits::Watch> {
-    deadline.map(|d| {
-        if d <= Instant::now() {
-            handle.interrupt();
-        }
-        shared.watchdog.watch(d, handle.clone())
-    })
 }
 
 fn execute_fresh(

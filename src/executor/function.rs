@@ -12,7 +12,7 @@
 //! itself reports the failure.
 
 use super::Shared;
-use super::faaslet::{wasi_ctx, watch};
+use super::setup::{wasi_ctx, watch};
 use faasm_hostif::HostCtx;
 use faasm_hostif::faasm::{CallCtx, FaasmCtx};
 use faasm_hostif::wasi::OutputPipe;

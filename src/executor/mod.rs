@@ -15,6 +15,7 @@ mod faaslet;
 mod function;
 pub mod limits;
 pub mod pool;
+mod setup;
 pub mod store;
 pub mod tenants;
 

@@ -12,11 +12,17 @@
 //! shared for readers and exclusive for writers; the kernel drops them when
 //! their holder's process dies, so no dead Faaslet holds one forever.
 
-use super::state::LockMode;
 use std::fmt::Debug;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// Shared (readers) or exclusive (a writer), for every state lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Read,
+    Write,
+}
 
 /// Why the global tier failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -191,11 +191,7 @@ pub enum Tier {
     Global,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
-    Read,
-    Write,
-}
+pub use super::global::LockMode;
 
 type LockKey = (String, String, Tier);
 
