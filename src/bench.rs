@@ -160,23 +160,25 @@ fn map_count() -> usize {
     std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
 }
 
-/// Calls per second on `threads` threads, each resetting and reusing its
-/// own restored Faaslet (the executor's path for a warm function).
-fn reuses_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
+/// Operations per second over half a second on `threads` threads: each
+/// thread makes its state with `setup` once, then repeats `op` on it until
+/// the window ends or `op` fails.
+fn per_second<S>(
+    threads: usize,
+    setup: impl Fn() -> Option<S> + Sync,
+    op: impl Fn(&mut S) -> bool + Sync,
+) -> f64 {
     let window = Duration::from_millis(500);
     let counts: Vec<u64> = std::thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    let Ok(mut i) = setup.restore(snap) else {
+                    let Some(mut state) = setup() else {
                         return 0;
                     };
                     let end = Instant::now() + window;
                     let mut n = 0u64;
-                    while Instant::now() < end {
-                        if i.reset(snap).is_err() || setup.call(&i).is_err() {
-                            break;
-                        }
+                    while Instant::now() < end && op(&mut state) {
                         n += 1;
                     }
                     n
@@ -188,27 +190,19 @@ fn reuses_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
     counts.iter().sum::<u64>() as f64 / window.as_secs_f64()
 }
 
+/// Restore + call + drop per second (a cold start from the snapshot).
 fn starts_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
-    let window = Duration::from_millis(500);
-    let counts: Vec<u64> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let end = Instant::now() + window;
-                    let mut n = 0u64;
-                    while Instant::now() < end {
-                        if setup.restore(snap).is_err() {
-                            break;
-                        }
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or(0)).collect()
-    });
-    counts.iter().sum::<u64>() as f64 / window.as_secs_f64()
+    per_second(threads, || Some(()), |_| setup.restore(snap).is_ok())
+}
+
+/// Reset + call per second, each thread reusing its own restored Faaslet
+/// (the executor's path for a warm function).
+fn reuses_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
+    per_second(
+        threads,
+        || setup.restore(snap).ok(),
+        |i| i.reset(snap).is_ok() && setup.call(i).is_ok(),
+    )
 }
 
 fn run(what: What) -> Result<(), Error> {
