@@ -205,3 +205,38 @@ fn a_thread_module_without_a_start_export_is_refused() {
       (func (export "_start")))"#;
     run_wat("nostart", text, &[]).assert_error("wasi_thread_start");
 }
+
+#[test]
+fn a_start_function_that_spawns_cannot_pass_the_limit() {
+    // The module's start function spawns a thread, whose instance runs the
+    // start function again, before that thread is registered as running:
+    // threads still being made must count against the limit too, or this
+    // recursion makes instances until the host runs out. Word 4 counts the
+    // start functions that ran: the main instance's and one per thread.
+    let text = module(
+        "call $park",
+        r#"(func $boot
+      (drop (i32.atomic.rmw.add (i32.const 4) (i32.const 1)))
+      (drop (call $spawn (i32.const 0))))
+    (start $boot)
+    (func (export "count") (result i32)
+      (i32.atomic.store (i32.const 0) (i32.const 1))
+      (drop (memory.atomic.notify (i32.const 0) (i32.const -1)))
+      (i32.atomic.load (i32.const 4)))"#,
+    );
+    run_wat("startbomb", &text, &["--invoke", "count"]).assert_ok(0, "65\n");
+}
+
+#[test]
+fn the_executor_refuses_a_threads_guest_at_upload() {
+    // Refused with the reason, not accepted and then failing every call
+    // with an unknown import.
+    let text = module("call $park", r#"(func (export "_start"))"#);
+    let path = write(&scratch_dir("upload"), "threads.wat", text.as_bytes());
+    let r = faasm_run(&[
+        "upload".as_ref(),
+        "threadsuser/spawner".as_ref(),
+        path.as_os_str(),
+    ]);
+    r.assert_error("executor runs no wasi-threads guests");
+}

@@ -10,7 +10,7 @@
 //! calls `wasi_thread_start(tid, start_arg)` in the new instance, and
 //! returns the new thread's id (positive). It returns a negative errno
 //! instead (`-EAGAIN` when [`ThreadsConfig::max_threads`] threads are
-//! already running, or the host cannot start one) — never a host crash.
+//! already running or being started, or the host cannot start one) — never a host crash.
 //!
 //! How a run ends (the wasi-threads process model):
 //! - when the main function (`_start`, or what the embedder calls) returns,
@@ -51,7 +51,8 @@ const MAX_TID: u32 = 0x1FFF_FFFF;
 
 #[derive(Debug, Clone)]
 pub struct ThreadsConfig {
-    /// Spawned threads that may run at once (the main thread not counted).
+    /// Spawned threads that may run or be starting at once (the main thread
+    /// not counted).
     pub max_threads: usize,
     /// Native stack of each host thread, including the main one under
     /// [`ThreadSpawner::run_main`]; `None`: the engine's wasm stack limit
@@ -115,6 +116,9 @@ struct State {
     next_tid: u32,
     /// Running spawned threads, to interrupt when the run ends.
     live: HashMap<u32, InterruptHandle>,
+    /// Threads whose instance is being made. They count against the limit
+    /// too: the module's start function runs during that, and may spawn.
+    starting: usize,
     main: Option<InterruptHandle>,
     /// What ended the run from a spawned thread: its exit or trap.
     ended_by: Option<Trap>,
@@ -300,15 +304,22 @@ fn spawn(shared: &Arc<Shared>, arg: i32) -> Result<Result<u32, Errno>, Trap> {
     };
     let tid = {
         let mut st = lock(&shared.state);
-        if st.over || st.live.len() >= shared.config.max_threads || st.next_tid > MAX_TID {
+        if st.over
+            || st.live.len() + st.starting >= shared.config.max_threads
+            || st.next_tid > MAX_TID
+        {
             return Ok(Err(Errno::Again));
         }
+        st.starting += 1;
         st.next_tid += 1;
         st.next_tid - 1
     };
     // The module's start function runs again here; wasm-ld's memory
     // initialiser is guarded so the shared memory is initialised once.
-    let instance = match linker.instantiate(&shared.module) {
+    let made = linker.instantiate(&shared.module);
+    let mut st = lock(&shared.state);
+    st.starting -= 1;
+    let instance = match made {
         Ok(i) => i,
         Err(Error::Trap(t)) => return Err(t),
         Err(_) => return Ok(Err(Errno::Again)),
@@ -316,14 +327,12 @@ fn spawn(shared: &Arc<Shared>, arg: i32) -> Result<Result<u32, Errno>, Trap> {
     let Some(start) = instance.get_func(THREAD_START) else {
         return Ok(Err(Errno::Nosys));
     };
-    {
-        // Registered before it runs so that an ending run interrupts it.
-        let mut st = lock(&shared.state);
-        if st.over || st.live.len() >= shared.config.max_threads {
-            return Ok(Err(Errno::Again));
-        }
-        st.live.insert(tid, instance.interrupt_handle());
+    // Registered before it runs so that an ending run interrupts it.
+    if st.over {
+        return Ok(Err(Errno::Again));
     }
+    st.live.insert(tid, instance.interrupt_handle());
+    drop(st);
     let thread_shared = shared.clone();
     let started = std::thread::Builder::new()
         .name(format!("wasm-thread-{tid}"))

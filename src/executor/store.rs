@@ -39,6 +39,11 @@ pub enum StoreError {
         func: String,
         source: Box<faasm_runtime::Error>,
     },
+    #[error(
+        "cannot upload {user}/{func}: it imports `wasi`.`thread-spawn`, and the executor runs no \
+         wasi-threads guests (run it with `faasm-run FILE`, or chain calls for parallelism)"
+    )]
+    ThreadsGuest { user: String, func: String },
     #[error("neither $FAASM_HOME nor $HOME is set")]
     NoHome,
 }
@@ -154,6 +159,14 @@ impl FunctionStore {
             func: func.to_string(),
             source: Box::new(source),
         })?;
+        // Refused here rather than at its first call, where it would fail
+        // with an unknown import.
+        if faasm_hostif::threads::wants_threads(&module) {
+            return Err(StoreError::ThreadsGuest {
+                user: user.to_string(),
+                func: func.to_string(),
+            });
+        }
         let artifact = module.serialize();
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let wasm_path = dir.join("function.wasm");
