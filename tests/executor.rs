@@ -1112,3 +1112,67 @@ fn state_is_bounded_per_user_with_keys_and_empty_appends_charged() {
     assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 1);
     assert_eq!(as_i32(&exec.invoke("bob", "counter", vec![]).output), 2);
 }
+
+#[test]
+fn disk_is_bounded_per_user() {
+    let home = scratch_dir("disk-quota");
+    let exec = Executor::new(
+        FunctionStore::new(&home),
+        ExecutorConfig {
+            workers: 2,
+            disk_limit_per_user: 1 << 20,
+            ..ExecutorConfig::default()
+        },
+    );
+    // Input: n (i32 LE). Creates "big" in the user's tree and writes 64
+    // KiB to it n times, stopping at the first error. Outputs the bytes
+    // written and the last errno (i32 LE each).
+    let writer = wat(r#"(module
+      (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
+      (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
+      (memory 3)
+      (data (i32.const 0) "big")
+      (func (export "_start") (local $n i32) (local $err i32) (local $total i32)
+        (drop (call $read_input (i32.const 40) (i32.const 4)))
+        (local.set $n (i32.load (i32.const 40)))
+        ;; O_CREAT | O_TRUNC, rights fd_write.
+        (local.set $err (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 3)
+          (i32.const 9) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 8)))
+        (i32.store (i32.const 16) (i32.const 65536))
+        (i32.store (i32.const 20) (i32.const 65536))
+        (block $done (loop $l
+          (br_if $done (local.get $err))
+          (br_if $done (i32.eqz (local.get $n)))
+          (local.set $err (call $write (i32.load (i32.const 8)) (i32.const 16) (i32.const 1) (i32.const 24)))
+          (local.set $total (i32.add (local.get $total) (i32.load (i32.const 24))))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (i32.store (i32.const 32) (local.get $total))
+        (i32.store (i32.const 36) (local.get $err))
+        (call $write_output (i32.const 32) (i32.const 8))))"#);
+    exec.upload("alice", "writer", &writer).unwrap();
+    exec.upload("bob", "writer", &writer).unwrap();
+    // alice tries to write 256 MiB under a 1 MiB quota.
+    let r = exec.invoke("alice", "writer", 4096u32.to_le_bytes().to_vec());
+    assert!(!r.failed, "{}", text(&r.output));
+    let (written, errno) = (as_i32(&r.output), as_i32(&r.output[4..]));
+    assert_eq!(errno, 19, "EDQUOT after {written} bytes");
+    assert!(written > 0 && written <= 1 << 20, "{written}");
+    let big = |user: &str| {
+        std::fs::metadata(home.join("users").join(user).join("fs/big"))
+            .unwrap()
+            .len()
+    };
+    assert!(big("alice") <= 1 << 20, "{}", big("alice"));
+    // bob's quota is his own: he writes half a megabyte.
+    let r = exec.invoke("bob", "writer", 8u32.to_le_bytes().to_vec());
+    assert_eq!((as_i32(&r.output), as_i32(&r.output[4..])), (512 << 10, 0));
+    assert_eq!(big("bob"), 512 << 10);
+    // alice truncates her file by writing it again: the space is hers
+    // once more.
+    let r = exec.invoke("alice", "writer", 8u32.to_le_bytes().to_vec());
+    assert_eq!((as_i32(&r.output), as_i32(&r.output[4..])), (512 << 10, 0));
+}

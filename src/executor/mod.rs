@@ -39,6 +39,9 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 use tenants::Tenants;
 
+/// Default of [`ExecutorConfig::disk_limit_per_user`].
+pub const DEFAULT_USER_DISK_LIMIT: u64 = 1 << 30;
+
 /// How an executor runs calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorConfig {
@@ -56,6 +59,10 @@ pub struct ExecutorConfig {
     /// charged a fixed overhead besides its bytes
     /// (`faasm_hostif::faasm::{KEY_OVERHEAD, ELEM_OVERHEAD}`).
     pub state_limit_per_user: usize,
+    /// Bytes one user's files (`users/<user>/fs`) may use on disk, each
+    /// file, directory and link counted at its size rounded up to 4 KiB;
+    /// past it, writes fail with `EDQUOT`.
+    pub disk_limit_per_user: u64,
     /// Start every call from the function's Proto-Faaslet (a snapshot
     /// taken after initialisation, restored copy-on-write, Faaslets reset
     /// and reused between calls). Off: every call instantiates and
@@ -72,6 +79,7 @@ impl Default for ExecutorConfig {
             limits: Limits::default(),
             state_limit: DEFAULT_STATE_LIMIT,
             state_limit_per_user: DEFAULT_USER_STATE_LIMIT,
+            disk_limit_per_user: DEFAULT_USER_DISK_LIMIT,
             snapshots: true,
         }
     }
@@ -280,6 +288,7 @@ impl Shared {
         let upper = self.store.user_fs(user).map_err(|e| e.to_string())?;
         let lower = self.store.shared_fs().map_err(|e| e.to_string())?;
         let preopen = Mount::layered("/", upper, lower)
+            .with_disk_limit(self.config.disk_limit_per_user)
             .check()
             .map_err(|e| format!("bad WASI configuration: {e}"))?;
         lock(&self.filesystems)

@@ -9,6 +9,7 @@
 //! holds one host `File`, and the table is capped at [`MAX_FDS`].
 
 use super::ctx::WasiState;
+use super::quota::DiskQuota;
 use super::stdio::{InputSource, OutputSink};
 use super::vfs::Vfs;
 use crate::errno::Errno;
@@ -146,6 +147,8 @@ pub(crate) struct OpenFile {
     /// reported by `fd_fdstat_get`.
     pub flags: u16,
     pub filetype: u8,
+    /// The quota of the tree the file is in, charged for its growth.
+    pub quota: Option<Arc<DiskQuota>>,
 }
 
 /// An open directory: a place in a mount.

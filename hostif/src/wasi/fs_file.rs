@@ -44,6 +44,14 @@ pub(crate) fn write(
     if f.append && offset.is_none() {
         (&f.file).seek(SeekFrom::End(0)).map_err(|e| io_errno(&e))?;
     }
+    if f.quota.is_some() {
+        let len: u64 = iovs.iter().map(|v| u64::from(v.len)).sum();
+        let at = match offset {
+            Some(at) => at,
+            None => (&f.file).stream_position().map_err(|e| io_errno(&e))?,
+        };
+        grow_to(f, at.saturating_add(len))?;
+    }
     let written = iov::gather(mem, &iovs, |data, done| match offset {
         Some(at) => f.file.write_at(data, at.saturating_add(u64::from(done))),
         None => (&f.file).write(data),
@@ -174,7 +182,30 @@ pub fn fd_filestat_set_size(st: &WasiState, fd: u32, size: u64) -> Result<(), Er
     if size > i64::MAX as u64 {
         return Err(Errno::Fbig);
     }
+    if let Some(q) = &f.quota {
+        if size < current_size(f)? {
+            q.freed();
+        }
+        grow_to(f, size)?;
+    }
     f.file.set_len(size).map_err(|e| io_errno(&e))
+}
+
+fn current_size(f: &OpenFile) -> Result<u64, Errno> {
+    Ok(f.file.metadata().map_err(|e| io_errno(&e))?.len())
+}
+
+/// Charges the file's quota for making it `end` bytes long, if that is
+/// longer than it is.
+fn grow_to(f: &OpenFile, end: u64) -> Result<(), Errno> {
+    let Some(q) = &f.quota else {
+        return Ok(());
+    };
+    let size = current_size(f)?;
+    if end > size {
+        q.charge(end - size)?;
+    }
+    Ok(())
 }
 
 /// `fd_sync` and `fd_datasync`: real syncs on files, nothing to do for a
@@ -219,8 +250,9 @@ pub fn fd_allocate(st: &WasiState, fd: u32, offset: u64, len: u64) -> Result<(),
     }
     let end = offset.checked_add(len).filter(|&e| e <= i64::MAX as u64);
     let end = end.ok_or(Errno::Fbig)?;
-    let size = f.file.metadata().map_err(|e| io_errno(&e))?.len();
+    let size = current_size(f)?;
     if end > size {
+        grow_to(f, end)?;
         f.file.set_len(end).map_err(|e| io_errno(&e))?;
     }
     Ok(())

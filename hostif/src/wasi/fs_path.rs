@@ -106,6 +106,7 @@ pub fn path_open(
             append,
             flags,
             filetype: filetype::REGULAR_FILE,
+            quota: dir.vfs.quota().cloned(),
         })
     };
     let entry = match &r.found {
@@ -144,6 +145,7 @@ pub fn path_open(
                 append,
                 flags,
                 filetype: filetype::of(m.file_type()),
+                quota: dir.vfs.quota().cloned(),
             })
         }
     };

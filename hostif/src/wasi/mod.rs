@@ -43,6 +43,7 @@ mod iov;
 mod path;
 mod poll;
 mod proc;
+mod quota;
 mod random;
 mod signatures;
 mod stdio;

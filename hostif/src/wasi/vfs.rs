@@ -25,6 +25,7 @@
 use super::beneath::{self, Walk};
 use super::fdtable::filetype;
 use super::fs_errno::io_errno;
+use super::quota::{DiskQuota, ENTRY_BYTES};
 use crate::errno::Errno;
 use rustix::fs::{AtFlags, Mode, OFlags, Timestamps};
 use std::ffi::{OsStr, OsString};
@@ -32,6 +33,7 @@ use std::fs::{File, Metadata};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One preopened directory as the embedder describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,9 @@ pub struct Mount {
     pub upper: Option<PathBuf>,
     /// The read-only tree, looked at when upper has no such name.
     pub lower: Option<PathBuf>,
+    /// Bytes the writable tree may use (see `quota.rs` for how they are
+    /// counted); past it, a change that would add fails with `EDQUOT`.
+    pub disk_limit: Option<u64>,
 }
 
 impl Mount {
@@ -52,6 +57,7 @@ impl Mount {
             guest_path: guest.into(),
             upper: Some(host.into()),
             lower: None,
+            disk_limit: None,
         }
     }
 
@@ -61,6 +67,7 @@ impl Mount {
             guest_path: guest.into(),
             upper: None,
             lower: Some(host.into()),
+            disk_limit: None,
         }
     }
 
@@ -74,6 +81,16 @@ impl Mount {
             guest_path: guest.into(),
             upper: Some(upper.into()),
             lower: Some(lower.into()),
+            disk_limit: None,
+        }
+    }
+
+    /// The same mount with its writable tree limited to `bytes`. Every
+    /// context preopening one checked [`Preopen`] shares one count.
+    pub fn with_disk_limit(self, bytes: u64) -> Mount {
+        Mount {
+            disk_limit: Some(bytes),
+            ..self
         }
     }
 }
@@ -123,6 +140,8 @@ pub(crate) struct Vfs {
     upper: Option<Root>,
     lower: Option<Root>,
     walk: Walk,
+    /// The upper tree's quota, if the mount has one.
+    quota: Option<Arc<DiskQuota>>,
 }
 
 /// One host tree of a mount.
@@ -203,11 +222,23 @@ impl Vfs {
         }
         let upper = m.upper.as_deref().map(|p| root(&m.guest_path, p));
         let lower = m.lower.as_deref().map(|p| root(&m.guest_path, p));
+        let upper = upper.transpose()?;
+        let quota = match (&upper, m.disk_limit) {
+            (Some(root), Some(limit)) => Some(Arc::new(
+                DiskQuota::new(root.fd.as_fd(), limit).map_err(|e| MountError::HostDir {
+                    guest: m.guest_path.clone(),
+                    path: m.upper.clone().unwrap_or_default(),
+                    reason: e.to_string(),
+                })?,
+            )),
+            _ => None,
+        };
         Ok(Vfs {
             guest_path: m.guest_path.clone(),
-            upper: upper.transpose()?,
+            upper,
             lower: lower.transpose()?,
             walk: Walk::Best,
+            quota,
         })
     }
 
@@ -220,6 +251,24 @@ impl Vfs {
 
     pub fn writable(&self) -> bool {
         self.upper.is_some()
+    }
+
+    /// The quota files opened for writing charge their growth to.
+    pub fn quota(&self) -> Option<&Arc<DiskQuota>> {
+        self.quota.as_ref()
+    }
+
+    /// Reserves `bytes` of the quota for a change about to be made.
+    fn charge(&self, bytes: u64) -> Result<(), Errno> {
+        self.quota.as_ref().map_or(Ok(()), |q| q.charge(bytes))
+    }
+
+    /// Something was removed or shrunk: the quota recounts when it next
+    /// matters.
+    fn freed(&self) {
+        if let Some(q) = &self.quota {
+            q.freed();
+        }
     }
 
     fn root_fd(&self, layer: Layer) -> Option<BorrowedFd<'_>> {
@@ -365,6 +414,7 @@ impl Vfs {
         let mut flags = access.flags();
         if truncate && access.write {
             flags |= OFlags::TRUNC;
+            self.freed();
         }
         if access.write && layer == Layer::Lower {
             self.copy_up(rel, truncate)?;
@@ -392,6 +442,9 @@ impl Vfs {
             write: true,
             sync: OFlags::empty(),
         };
+        if !empty {
+            self.charge(m.len())?;
+        }
         let mut dst = self.create_file(rel, &write)?;
         if !empty {
             let src = self.open_in(Layer::Lower, rel, OFlags::RDONLY, Mode::empty())?;
@@ -408,18 +461,22 @@ impl Vfs {
             read: access.read,
         };
         let flags = access.flags() | OFlags::CREATE | OFlags::EXCL;
+        self.charge(ENTRY_BYTES)?;
         let fd = self.open_in(Layer::Upper, rel, flags, Mode::from_raw_mode(0o666))?;
         Ok(File::from(fd))
     }
 
     pub fn create_dir(&self, rel: &[OsString]) -> Result<(), Errno> {
         let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        self.charge(ENTRY_BYTES)?;
         rustix::fs::mkdirat(&dir, name, Mode::from_raw_mode(0o777)).map_err(host)
     }
 
     pub fn remove_file(&self, rel: &[OsString]) -> Result<(), Errno> {
         let (dir, name) = self.parent_in(Layer::Upper, rel)?;
-        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(host)
+        rustix::fs::unlinkat(&dir, name, AtFlags::empty()).map_err(host)?;
+        self.freed();
+        Ok(())
     }
 
     /// Removes an upper directory that is empty in the merged view.
@@ -431,7 +488,9 @@ impl Vfs {
             return Err(Errno::Notempty);
         }
         let (dir, name) = self.parent_in(Layer::Upper, rel)?;
-        rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(host)
+        rustix::fs::unlinkat(&dir, name, AtFlags::REMOVEDIR).map_err(host)?;
+        self.freed();
+        Ok(())
     }
 
     /// Sets the times of `rel` itself, even if it is a symlink (in upper;
@@ -444,7 +503,10 @@ impl Vfs {
     pub fn rename(&self, from: &[OsString], to: &[OsString]) -> Result<(), Errno> {
         let (from_dir, from_name) = self.parent_in(Layer::Upper, from)?;
         let (to_dir, to_name) = self.parent_in(Layer::Upper, to)?;
-        rustix::fs::renameat(&from_dir, from_name, &to_dir, to_name).map_err(host)
+        rustix::fs::renameat(&from_dir, from_name, &to_dir, to_name).map_err(host)?;
+        // It may have replaced what `to` named.
+        self.freed();
+        Ok(())
     }
 
     /// Creates the symlink `rel` (in upper) holding `target` as given:
@@ -452,6 +514,7 @@ impl Vfs {
     /// `path.rs`'s, and the host never follows one.
     pub fn symlink(&self, target: &OsStr, rel: &[OsString]) -> Result<(), Errno> {
         let (dir, name) = self.parent_in(Layer::Upper, rel)?;
+        self.charge(ENTRY_BYTES)?;
         rustix::fs::symlinkat(target, &dir, name).map_err(host)
     }
 
@@ -465,6 +528,7 @@ impl Vfs {
         }
         let (from_dir, from_name) = self.parent_in(Layer::Upper, from)?;
         let (to_dir, to_name) = self.parent_in(Layer::Upper, to)?;
+        self.charge(ENTRY_BYTES)?;
         rustix::fs::linkat(&from_dir, from_name, &to_dir, to_name, AtFlags::empty()).map_err(host)
     }
 }
@@ -662,6 +726,7 @@ mod tests {
             guest_path: "/".into(),
             upper: None,
             lower: None,
+            disk_limit: None,
         };
         assert!(matches!(Vfs::new(&none), Err(MountError::NoLayers { .. })));
         assert!(matches!(
