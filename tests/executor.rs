@@ -1176,3 +1176,66 @@ fn disk_is_bounded_per_user() {
     let r = exec.invoke("alice", "writer", 8u32.to_le_bytes().to_vec());
     assert_eq!((as_i32(&r.output), as_i32(&r.output[4..])), (512 << 10, 0));
 }
+
+#[test]
+fn chained_inputs_held_on_the_host_count_against_the_callers_memory() {
+    let exec = executor(
+        4,
+        Limits {
+            max_memory: Some(4 << 20),
+            ..Limits::default()
+        },
+    );
+    // Holds lock "gate" while it chains n calls of "gated", each with a
+    // 1 MiB input, so none of them can end (and free its input) before
+    // all are made; then awaits them and outputs how many returned 0.
+    let hoard = wat(&format!(
+        r#"(module {IMPORTS} (memory 17)
+      (data (i32.const 0) "gate\00")
+      (data (i32.const 8) "gated\00")
+      (func (export "_start") (local $n i32) (local $i i32) (local $ok i32)
+        (drop (call $read_input (i32.const 16) (i32.const 4)))
+        (local.set $n (i32.load (i32.const 16)))
+        (call $lock_write (i32.const 0))
+        (block $done (loop $chain
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (i32.store (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2)))
+            (call $chain_name (i32.const 8) (i32.const 65536) (i32.const 1048576)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $chain)))
+        (call $unlock_write (i32.const 0))
+        (local.set $i (i32.const 0))
+        (block $done (loop $wait
+          (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+          (if (i32.eqz (call $await (i32.load (i32.add (i32.const 1024) (i32.shl (local.get $i) (i32.const 2))))))
+            (then (local.set $ok (i32.add (local.get $ok) (i32.const 1)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $wait)))
+        (i32.store (i32.const 16) (local.get $ok))
+        (call $write_output (i32.const 16) (i32.const 4))))"#
+    ));
+    let gated = guest(
+        r#"(data (i32.const 0) "gate\00")
+      (func (export "_start")
+        (call $lock_write (i32.const 0))
+        (call $unlock_write (i32.const 0)))"#,
+    );
+    for user in ["alice", "bob"] {
+        exec.upload(user, "hoard", &hoard).unwrap();
+        exec.upload(user, "gated", &gated).unwrap();
+    }
+    // 1 MiB of memory + 1 MiB per input held: the third input would pass
+    // alice's 4 MiB.
+    let r = exec.invoke("alice", "hoard", 8u32.to_le_bytes().to_vec());
+    assert!(r.failed, "{}", text(&r.output));
+    assert!(
+        text(&r.output).contains("would take the caller past its memory limit of 4194304 bytes"),
+        "{}",
+        text(&r.output)
+    );
+    // bob's two fit, and so do alice's once the earlier ones ended.
+    let r = exec.invoke("bob", "hoard", 2u32.to_le_bytes().to_vec());
+    assert_eq!(as_i32(&r.output), 2, "{}", text(&r.output));
+    let r = exec.invoke("alice", "hoard", 2u32.to_le_bytes().to_vec());
+    assert_eq!(as_i32(&r.output), 2, "{}", text(&r.output));
+}

@@ -136,7 +136,13 @@ fn bench_chaining(c: &mut Criterion) {
 struct NoChains;
 
 impl Chainer for NoChains {
-    fn chain(&self, _: &CallCtx, _: ChainTarget, _: Vec<u8>) -> Result<CallId, ChainError> {
+    fn chain(
+        &self,
+        _: &CallCtx,
+        _: ChainTarget,
+        _: Vec<u8>,
+        _: faasm_runtime::HostCharge,
+    ) -> Result<CallId, ChainError> {
         Ok(0)
     }
     fn await_call(&self, _: &CallCtx, _: CallId) -> Awaited {

@@ -51,6 +51,53 @@ impl Budget {
     }
 }
 
+/// Bytes the host holds on an instance's behalf (a chained call's input,
+/// say), charged to the instance's budget until this is dropped, which may
+/// be long after the instance is gone.
+#[derive(Debug)]
+pub struct HostCharge {
+    budget: Option<std::sync::Arc<Budget>>,
+    bytes: u64,
+}
+
+impl HostCharge {
+    /// A charge to nobody: for bytes held for no instance.
+    pub fn none() -> HostCharge {
+        HostCharge {
+            budget: None,
+            bytes: 0,
+        }
+    }
+
+    /// Takes `bytes` from `budget` (if any) until dropped; `Err` with the
+    /// budget's limit past it.
+    pub(crate) fn take(
+        budget: &Option<std::sync::Arc<Budget>>,
+        bytes: u64,
+    ) -> Result<HostCharge, OverBudget> {
+        match budget {
+            Some(b) if !b.charge(bytes) => Err(OverBudget { limit: b.limit() }),
+            _ => Ok(HostCharge {
+                budget: budget.clone(),
+                bytes,
+            }),
+        }
+    }
+}
+
+impl Drop for HostCharge {
+    fn drop(&mut self) {
+        refund(&self.budget, self.bytes);
+    }
+}
+
+/// A [`HostCharge`] refused: it would take the instance past its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("over the instance's memory limit of {limit} bytes")]
+pub struct OverBudget {
+    pub limit: u64,
+}
+
 /// Charges `bytes` to `budget` if there is one.
 pub(crate) fn charge(budget: &Option<std::sync::Arc<Budget>>, bytes: u64) -> bool {
     budget.as_ref().is_none_or(|b| b.charge(bytes))
@@ -76,5 +123,18 @@ mod tests {
         b.refund(50);
         assert!(b.charge(50));
         assert!(!b.charge(1));
+    }
+
+    #[test]
+    fn host_charges_hold_budget_until_dropped() {
+        let b = Some(std::sync::Arc::new(Budget::new(100)));
+        let held = HostCharge::take(&b, 70).unwrap();
+        assert_eq!(
+            HostCharge::take(&b, 31).unwrap_err(),
+            OverBudget { limit: 100 }
+        );
+        drop(held);
+        let _all = HostCharge::take(&b, 100).unwrap();
+        assert!(HostCharge::take(&None, u64::MAX).is_ok());
     }
 }

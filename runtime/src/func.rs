@@ -171,6 +171,16 @@ pub struct Caller<'a> {
 }
 
 impl<'a> Caller<'a> {
+    /// Charges `bytes` the host is about to hold for the calling instance
+    /// (beyond its call) to the instance's memory budget, until the
+    /// returned charge is dropped. `Err` past the budget.
+    pub fn charge_host_bytes(&self, bytes: u64) -> Result<crate::HostCharge, crate::OverBudget> {
+        match self.instance {
+            Some(inner) => crate::HostCharge::take(&inner.budget, bytes),
+            None => Ok(crate::HostCharge::none()),
+        }
+    }
+
     /// The data the calling instance was made with
     /// ([`crate::Linker::instantiate_with`]), if it is a `T`. Borrowed from
     /// the instance, not from this `Caller`, so it can be held while the

@@ -29,6 +29,9 @@ pub(crate) struct InstanceInner {
     pub elems: Mutex<Vec<Option<Box<[u64]>>>>,
     /// Owners of functions this instance may reference.
     pub keepalive: KeepAlive,
+    /// What its memories, tables and the host's charges on its behalf
+    /// share (`Config::max_memory_pages`).
+    pub budget: Option<Arc<crate::budget::Budget>>,
     /// Contexts of instances whose functions this one calls directly
     /// (transitively): they get the same stack limit on entry.
     pub peers: Vec<*const VMContext>,

@@ -194,6 +194,7 @@ pub(crate) fn instantiate(
         peers,
         data: std::cell::UnsafeCell::new(opts.data),
         interrupt: opts.interrupt.unwrap_or_default(),
+        budget,
     });
     inner.vmctx.set_instance(Arc::as_ptr(&inner).cast());
     inner.interrupt.join(&inner);

@@ -49,6 +49,7 @@ mod types;
 mod values;
 mod vm;
 
+pub use budget::{HostCharge, OverBudget};
 pub use engine::{Config, Engine};
 pub use error::{Error, HostError, HostErrorKind, LinkError, Trap, TrapReason};
 pub use faasm_abi::{

@@ -30,7 +30,7 @@ use faasm_hostif::faasm::{
     DEFAULT_USER_STATE_LIMIT, EmbeddedStore, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
-use faasm_runtime::{ArtifactKey, Config, Engine, Linker};
+use faasm_runtime::{ArtifactKey, Config, Engine, HostCharge, Linker};
 use function::Function;
 use limits::Watchdog;
 use pool::Pool;
@@ -227,6 +227,7 @@ impl Executor {
             ctx,
             ChainTarget::Name(func.to_string()),
             input,
+            HostCharge::none(),
             slot.clone(),
         );
         CallHandle { id, slot }
@@ -306,6 +307,7 @@ impl Shared {
         mut ctx: CallCtx,
         target: ChainTarget,
         input: Vec<u8>,
+        held: HostCharge,
         slot: Arc<Slot>,
     ) {
         let me = self.clone();
@@ -318,6 +320,8 @@ impl Shared {
             }
             let pool_me = me.clone();
             me.pool.submit(Box::new(move |started| {
+                // The caller's charge for the input ends with the call.
+                let _held = held;
                 let me = pool_me;
                 let result = match started {
                     Ok(()) => {
@@ -372,6 +376,7 @@ impl Chainer for ExecChainer {
         caller: &CallCtx,
         target: ChainTarget,
         input: Vec<u8>,
+        held: HostCharge,
     ) -> Result<CallId, ChainError> {
         let Some(s) = self.0.upgrade() else {
             return Ok(0);
@@ -401,7 +406,7 @@ impl Chainer for ExecChainer {
             function,
             deadline: caller.deadline,
         };
-        s.start(ctx, target, input, slot);
+        s.start(ctx, target, input, held, slot);
         Ok(id)
     }
 

@@ -9,6 +9,7 @@
 use super::FaasmError;
 use super::guest::{read_cstr, slice, slice_mut};
 use crate::memory::GuestMemory;
+use faasm_runtime::{Caller, HostCharge};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -69,6 +70,11 @@ pub enum ChainError {
     TooManyRecords { user: String, limit: usize },
     #[error("input of {len} bytes is over the limit of {limit} bytes")]
     InputTooLarge { len: usize, limit: usize },
+    #[error(
+        "input of {len} bytes would take the caller past its memory limit of {limit} bytes \
+         (inputs of calls it made count until they end)"
+    )]
+    OverMemoryLimit { len: usize, limit: u64 },
 }
 
 /// The executor side of chaining.
@@ -77,11 +83,14 @@ pub trait Chainer: Send + Sync {
     /// that cannot run (unknown function, full queue...) still gets an id
     /// and fails when awaited; only a call the caller may not make at all
     /// (over its user's record limit, input too large) is an error.
+    /// `held` charges the input to the caller's memory budget: keep it
+    /// as long as the input is held, until the chained call ends.
     fn chain(
         &self,
         caller: &CallCtx,
         target: ChainTarget,
         input: Vec<u8>,
+        held: HostCharge,
     ) -> Result<CallId, ChainError>;
 
     /// Blocks until call `id` (one `caller` made) finishes.
@@ -106,6 +115,23 @@ fn input_of(
     Ok(slice(mem, call, "input buffer", ptr, len)?.to_vec())
 }
 
+/// Charges a chained call's input of `len` bytes to the calling instance
+/// (`c`) for as long as the host holds it.
+pub(crate) fn hold_input(
+    c: &Caller<'_>,
+    call: &'static str,
+    len: u32,
+) -> Result<HostCharge, FaasmError> {
+    c.charge_host_bytes(u64::from(len))
+        .map_err(|over| FaasmError::Chain {
+            call,
+            source: ChainError::OverMemoryLimit {
+                len: len as usize,
+                limit: over.limit,
+            },
+        })
+}
+
 pub(crate) fn chain_name(
     chainer: &dyn Chainer,
     caller: &CallCtx,
@@ -113,6 +139,7 @@ pub(crate) fn chain_name(
     name: u32,
     input: u32,
     len: u32,
+    held: HostCharge,
 ) -> Result<i32, FaasmError> {
     const CALL: &str = "__faasm_chain_name";
     let name = read_cstr(mem, CALL, "function name", name)?;
@@ -121,7 +148,7 @@ pub(crate) fn chain_name(
     }
     let input = input_of(mem, CALL, input, len)?;
     chainer
-        .chain(caller, ChainTarget::Name(name), input)
+        .chain(caller, ChainTarget::Name(name), input, held)
         .map(|id| id as i32)
         .map_err(|source| FaasmError::Chain { call: CALL, source })
 }
@@ -133,11 +160,12 @@ pub(crate) fn chain_ptr(
     func: u32,
     input: u32,
     len: u32,
+    held: HostCharge,
 ) -> Result<i32, FaasmError> {
     const CALL: &str = "__faasm_chain_ptr";
     let input = input_of(mem, CALL, input, len)?;
     chainer
-        .chain(caller, ChainTarget::TableIndex(func), input)
+        .chain(caller, ChainTarget::TableIndex(func), input, held)
         .map(|id| id as i32)
         .map_err(|source| FaasmError::Chain { call: CALL, source })
 }
@@ -215,6 +243,7 @@ pub(crate) mod tests {
             caller: &CallCtx,
             target: ChainTarget,
             input: Vec<u8>,
+            _held: HostCharge,
         ) -> Result<CallId, ChainError> {
             let mut calls = self.calls.lock().unwrap();
             let id = calls.len() as CallId + 100;
@@ -256,7 +285,7 @@ pub(crate) mod tests {
         bytes[0..2].copy_from_slice(b"b\0");
         bytes[10..13].copy_from_slice(b"xyz");
         let mem = GuestMemory::new(&mut bytes);
-        let id = chain_name(&ch, &caller(1), &mem, 0, 10, 3).unwrap();
+        let id = chain_name(&ch, &caller(1), &mem, 0, 10, 3, HostCharge::none()).unwrap();
         assert_eq!(id, 100);
         let calls = ch.calls.lock().unwrap();
         assert_eq!(calls[0].1, ChainTarget::Name("b".into()));
@@ -269,21 +298,21 @@ pub(crate) mod tests {
         let mut bytes = vec![0u8; 64];
         bytes[0..5].copy_from_slice(b"x/y\0\0");
         let mem = GuestMemory::new(&mut bytes);
-        let e = chain_name(&ch, &caller(1), &mem, 0, 0, 0).unwrap_err();
+        let e = chain_name(&ch, &caller(1), &mem, 0, 0, 0, HostCharge::none()).unwrap_err();
         assert!(e.to_string().contains("x/y"), "{e}");
         // Empty name (NUL at 4).
-        assert!(chain_name(&ch, &caller(1), &mem, 4, 0, 0).is_err());
+        assert!(chain_name(&ch, &caller(1), &mem, 4, 0, 0, HostCharge::none()).is_err());
         // Unterminated (memory ends before a NUL), and out of memory.
         let mut nonul = vec![b'a'; 16];
         let m2 = GuestMemory::new(&mut nonul);
-        let e = chain_name(&ch, &caller(1), &m2, 0, 0, 0).unwrap_err();
+        let e = chain_name(&ch, &caller(1), &m2, 0, 0, 0, HostCharge::none()).unwrap_err();
         assert!(e.to_string().contains("not NUL-terminated"), "{e}");
-        assert!(chain_name(&ch, &caller(1), &m2, 100, 0, 0).is_err());
+        assert!(chain_name(&ch, &caller(1), &m2, 100, 0, 0, HostCharge::none()).is_err());
         // Input outside memory.
         let mut bytes = vec![0u8; 64];
         bytes[0..2].copy_from_slice(b"b\0");
         let mem = GuestMemory::new(&mut bytes);
-        let e = chain_name(&ch, &caller(1), &mem, 0, 60, 8).unwrap_err();
+        let e = chain_name(&ch, &caller(1), &mem, 0, 60, 8, HostCharge::none()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "__faasm_chain_name: input buffer 0x3c + 8 is outside memory (64 bytes)"
@@ -296,7 +325,7 @@ pub(crate) mod tests {
         let ch = FakeChainer::default();
         let mut bytes = vec![0u8; 64];
         let mut mem = GuestMemory::new(&mut bytes);
-        let id = chain_ptr(&ch, &caller(1), &mem, 7, 0, 0).unwrap() as u32;
+        let id = chain_ptr(&ch, &caller(1), &mem, 7, 0, 0, HostCharge::none()).unwrap() as u32;
         assert_eq!(ch.calls.lock().unwrap()[0].1, ChainTarget::TableIndex(7));
         assert_eq!(await_call(&ch, &caller(1), id).unwrap(), id as i32);
         assert_eq!(await_call(&ch, &caller(1), id).unwrap(), id as i32);
@@ -318,7 +347,7 @@ pub(crate) mod tests {
         let mut bytes = vec![0u8; 64];
         bytes[0..5].copy_from_slice(b"hello");
         let mut mem = GuestMemory::new(&mut bytes);
-        let id = chain_ptr(&ch, &caller(1), &mem, 0, 0, 5).unwrap() as u32;
+        let id = chain_ptr(&ch, &caller(1), &mem, 0, 0, 5, HostCharge::none()).unwrap() as u32;
         assert_eq!(get_call_output_size(&ch, &caller(1), id).unwrap(), 5);
         assert_eq!(
             await_call_output(&ch, &caller(1), &mut mem, id, 32, 3).unwrap(),
@@ -334,7 +363,7 @@ pub(crate) mod tests {
         let mut bytes = vec![0u8; 8];
         let mem = GuestMemory::new(&mut bytes);
         let mut c = caller(1);
-        let id = chain_ptr(&ch, &c, &mem, 0, 0, 0).unwrap() as u32;
+        let id = chain_ptr(&ch, &c, &mem, 0, 0, 0, HostCharge::none()).unwrap() as u32;
         c.deadline = Some(Instant::now());
         let e = await_call(&ch, &c, id).unwrap_err();
         assert!(e.to_string().contains("deadline"), "{e}");

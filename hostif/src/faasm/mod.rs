@@ -312,10 +312,12 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         io::write_output(&ctx.output, ctx.output_limit, &mem(c), a[0], a[1]).map(|()| 0)
     }),
     ("__faasm_chain_name", 3, true, |ctx, c, a| {
-        chain::chain_name(&*ctx.chainer, &ctx.call, &mem(c), a[0], a[1], a[2])
+        let held = chain::hold_input(c, "__faasm_chain_name", a[2])?;
+        chain::chain_name(&*ctx.chainer, &ctx.call, &mem(c), a[0], a[1], a[2], held)
     }),
     ("__faasm_chain_ptr", 3, true, |ctx, c, a| {
-        chain::chain_ptr(&*ctx.chainer, &ctx.call, &mem(c), a[0], a[1], a[2])
+        let held = chain::hold_input(c, "__faasm_chain_ptr", a[2])?;
+        chain::chain_ptr(&*ctx.chainer, &ctx.call, &mem(c), a[0], a[1], a[2], held)
     }),
     ("__faasm_await_call", 1, true, |ctx, _, a| {
         chain::await_call(&*ctx.chainer, &ctx.call, a[0])
