@@ -30,6 +30,53 @@ pub struct Timings {
     pub total: Duration,
 }
 
+/// The two code generators: the usual one, and one whose register
+/// allocator runs in linear time, for functions so large that the usual
+/// allocator's superlinear cost would let one function hold a compile for
+/// minutes (20,000 locals live across a loop took 37 s, against 0.4 s).
+/// Their code is slower, which only functions past the thresholds pay.
+struct Isas {
+    opt_level: &'static str,
+    normal: cranelift_codegen::isa::OwnedTargetIsa,
+    /// Made when first needed: most modules have no such function.
+    large: std::sync::OnceLock<Option<cranelift_codegen::isa::OwnedTargetIsa>>,
+}
+
+/// A function body longer than this is compiled by `Isas::large`.
+const LARGE_BODY_BYTES: u64 = 256 << 10;
+/// ...and so is one whose locals × body bytes pass this (the live values
+/// the allocator juggles grow with the first, its passes with the second).
+const LARGE_LOCALS_BY_BYTES: u64 = 1 << 28;
+
+impl Isas {
+    fn for_body(&self, body: &FunctionBodyData<'_>) -> &dyn TargetIsa {
+        let range = body.body.range();
+        let bytes = (range.end - range.start) as u64;
+        let locals: u64 = body
+            .body
+            .get_locals_reader()
+            .map(|r| {
+                r.into_iter()
+                    .filter_map(Result::ok)
+                    .map(|(n, _)| u64::from(n))
+                    .sum()
+            })
+            .unwrap_or(0);
+        let large =
+            bytes > LARGE_BODY_BYTES || locals.saturating_mul(bytes) > LARGE_LOCALS_BY_BYTES;
+        let made = large.then(|| {
+            self.large
+                .get_or_init(|| isa::host_isa(self.opt_level, isa::RegAlloc::SinglePass).ok())
+        });
+        // It differs from `normal` in one setting: if that failed, the
+        // usual allocator is still correct, only slow.
+        match made {
+            Some(Some(isa)) => &**isa,
+            _ => &*self.normal,
+        }
+    }
+}
+
 pub fn compile(wasm: &[u8], config: &CompileConfig) -> Result<Artifact, CompileError> {
     compile_with_timings(wasm, config).map(|(a, _)| a)
 }
@@ -39,8 +86,12 @@ pub fn compile_with_timings(
     config: &CompileConfig,
 ) -> Result<(Artifact, Timings), CompileError> {
     let start = Instant::now();
-    let isa = isa::host_isa(config.opt_level)?;
-    let isa = &*isa;
+    let isas = Isas {
+        opt_level: config.opt_level,
+        normal: isa::host_isa(config.opt_level, isa::RegAlloc::Backtracking)?,
+        large: std::sync::OnceLock::new(),
+    };
+    let isa = &*isas.normal;
 
     let t = Instant::now();
     let module_env::ModuleEnv { info, bodies } = module_env::parse(wasm, config.features)?;
@@ -60,7 +111,7 @@ pub fn compile_with_timings(
             .enumerate()
             .map_init(Worker::default, |w, (i, body)| {
                 within_limit(config, start)?;
-                w.compile_func(isa, &env, i, body)
+                w.compile_func(isas.for_body(&body), &env, i, body)
             })
             .collect()
     } else {
@@ -68,7 +119,8 @@ pub fn compile_with_timings(
         let mut w = Worker::default();
         let mut outputs = Vec::with_capacity(bodies.len());
         for (i, body) in bodies.into_iter().enumerate() {
-            let out = within_limit(config, start).and_then(|()| w.compile_func(isa, &env, i, body));
+            let out = within_limit(config, start)
+                .and_then(|()| w.compile_func(isas.for_body(&body), &env, i, body));
             let failed = out.is_err();
             outputs.push(out);
             if failed {

@@ -5,8 +5,20 @@ use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable, SettingKind};
 use std::sync::OnceLock;
 
+/// Cranelift's register allocators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RegAlloc {
+    /// The default: good code, superlinear time on huge functions.
+    Backtracking,
+    /// Linear time, slower code.
+    SinglePass,
+}
+
 /// Builds the host ISA with the shared flags every artifact is compiled with.
-pub(crate) fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, CompileError> {
+pub(crate) fn host_isa(
+    opt_level: &str,
+    regalloc: RegAlloc,
+) -> Result<OwnedTargetIsa, CompileError> {
     let setting =
         |e: settings::SetError| CompileError::Unsupported(format!("Cranelift setting: {e}"));
     let mut flags = settings::builder();
@@ -18,6 +30,13 @@ pub(crate) fn host_isa(opt_level: &str) -> Result<OwnedTargetIsa, CompileError> 
     // Frame pointers let the runtime walk wasm frames (backtraces, and
     // the trap handler) without unwind tables, which we do not emit.
     flags.enable("preserve_frame_pointers").map_err(setting)?;
+    let algorithm = match regalloc {
+        RegAlloc::Backtracking => "backtracking",
+        RegAlloc::SinglePass => "single_pass",
+    };
+    flags
+        .set("regalloc_algorithm", algorithm)
+        .map_err(setting)?;
     flags.set("unwind_info", "false").map_err(setting)?;
     // Stack overflow is caught by the explicit `stack_limit` check in every
     // prologue; probestack would need a libcall we do not link.
@@ -72,7 +91,7 @@ fn require_host_features() -> Result<(), CompileError> {
 pub fn host_target() -> String {
     static TARGET: OnceLock<String> = OnceLock::new();
     TARGET
-        .get_or_init(|| match host_isa("speed") {
+        .get_or_init(|| match host_isa("speed", RegAlloc::Backtracking) {
             Ok(isa) => {
                 let features: Vec<&str> = isa
                     .isa_flags()
@@ -111,9 +130,10 @@ mod tests {
     #[test]
     fn rejects_unknown_opt_level() {
         assert!(matches!(
-            host_isa("fast"),
+            host_isa("fast", RegAlloc::Backtracking),
             Err(CompileError::Unsupported(_))
         ));
-        assert!(host_isa("none").is_ok());
+        assert!(host_isa("none", RegAlloc::Backtracking).is_ok());
+        assert!(host_isa("speed", RegAlloc::SinglePass).is_ok());
     }
 }

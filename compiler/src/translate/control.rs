@@ -9,6 +9,10 @@ use cranelift_codegen::ir::{self, Block, InstBuilder, JumpTableData, MemFlagsDat
 use faasm_abi::{TrapKind, VMOffsets, ValType};
 use wasmparser::{BlockType, Operator};
 
+/// Targets a `br_table` without branch values may have and still jump
+/// straight to its targets (see `translate_br_table`).
+const BR_TABLE_DIRECT_MAX: usize = 64;
+
 #[derive(Debug)]
 pub(crate) enum FrameKind {
     Block,
@@ -203,10 +207,17 @@ impl Translator<'_, '_> {
         let (_, n) = self.frame_target(default);
         let args = self.peekn(n).to_vec();
         // Branch values travel through per-target edge blocks so that every
-        // jump-table entry is a plain block without arguments.
+        // jump-table entry is a plain block without arguments. Large tables
+        // use them too, values or not: when SSA construction later gives a
+        // target block a parameter (a local live into it), it adds the
+        // argument to each branch into that block, finding the entry by a
+        // scan of the whole table, which made a table of n targets cost n²
+        // (a crafted module compiled for minutes). An edge block's single
+        // jump is found at once.
+        let direct = n == 0 && depths.len() <= BR_TABLE_DIRECT_MAX;
         let mut edges: std::collections::HashMap<u32, Block> = Default::default();
         let mut edge = |t: &mut Self, depth: u32| -> Block {
-            if n == 0 {
+            if direct {
                 return t.frame_target(depth).0;
             }
             *edges.entry(depth).or_insert_with(|| t.b.create_block())
