@@ -3,7 +3,7 @@
 #   hello-c.wasm     from examples/c/hello.c      (clang, wasi-libc)
 #   hello-rust.wasm  from examples/hello-rust/    (cargo, wasm32-wasip1)
 # and the functions written with the SDKs (sdk/c/faasm.h, sdk/rust):
-#   {echo,counter,pi,pi_ptr,zygote}-c.wasm  from examples/c/NAME.c
+#   {echo,counter,pi,pi_ptr,zygote,sgd}-c.wasm  from examples/c/NAME.c
 #   {echo,counter,pi}-rust.wasm      from examples/NAME-rust/
 #   sdk-all-imports-{c,rust}.wasm    from sdk/c/tests/all_imports.c and
 #                                    sdk/rust/examples/all_imports.rs (call
@@ -33,7 +33,7 @@ cp "$out/hello-rust-target/wasm32-wasip1/release/hello-rust.wasm" "$out/hello-ru
 
 # The C SDK is header-only and needs no link flags (see sdk/c/faasm.h).
 sdk_cflags=(--target=wasm32-wasi -O2 -I "$root/sdk/c" -Wl,--strip-all)
-for name in echo counter pi pi_ptr zygote; do
+for name in echo counter pi pi_ptr zygote sgd; do
     clang "${sdk_cflags[@]}" "$here/c/$name.c" -o "$out/$name-c.wasm"
 done
 for check in all_imports entry_points; do

@@ -17,6 +17,9 @@
 //!
 //! Only WASI and the Faasm calls are linked, with an empty context: the
 //! module should be one that runs without input.
+//!
+//! `faasm-run bench sgd` (the SGD demo's modes side by side) lives with the
+//! demo, in `crate::demo::bench`.
 
 use clap::Parser;
 use faasm_hostif::HostCtx;
@@ -28,7 +31,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Parser)]
-#[command(name = "faasm-run bench", about = "Cold-start figures of a module")]
+#[command(
+    name = "faasm-run bench",
+    about = "Cold-start figures of a module; the SGD demo's modes side by side"
+)]
 struct BenchCli {
     #[command(subcommand)]
     what: What,
@@ -37,29 +43,34 @@ struct BenchCli {
 #[derive(Debug, clap::Subcommand)]
 enum What {
     /// Restore-from-snapshot vs fresh instantiation, density, starts/s.
-    ColdStart {
-        file: PathBuf,
-        /// Export run before the snapshot (default: `_initialize` and
-        /// `faasm_init`, where present).
-        #[arg(long)]
-        init: Option<String>,
-        /// Export timed after each start (`() -> ...`); default: none.
-        #[arg(long)]
-        call: Option<String>,
-        /// Live Faaslets for the memory figures.
-        #[arg(long, default_value_t = 1000)]
-        instances: usize,
-        /// Stop counting live Faaslets here.
-        #[arg(long, default_value_t = 40_000)]
-        max_live: usize,
-        /// Explicit bounds checks (reservation = the module's maximum)
-        /// instead of guard pages.
-        #[arg(long)]
-        explicit_bounds: bool,
-        /// One JSON object instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
+    ColdStart(ColdStart),
+    /// The SGD demo, shared vs copied state, at several worker counts.
+    Sgd(crate::demo::bench::SgdBench),
+}
+
+#[derive(Debug, clap::Args)]
+struct ColdStart {
+    file: PathBuf,
+    /// Export run before the snapshot (default: `_initialize` and
+    /// `faasm_init`, where present).
+    #[arg(long)]
+    init: Option<String>,
+    /// Export timed after each start (`() -> ...`); default: none.
+    #[arg(long)]
+    call: Option<String>,
+    /// Live Faaslets for the memory figures.
+    #[arg(long, default_value_t = 1000)]
+    instances: usize,
+    /// Stop counting live Faaslets here.
+    #[arg(long, default_value_t = 40_000)]
+    max_live: usize,
+    /// Explicit bounds checks (reservation = the module's maximum)
+    /// instead of guard pages.
+    #[arg(long)]
+    explicit_bounds: bool,
+    /// One JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs `faasm-run bench ...` (`args[0]` is the program, `args[1]` "bench").
@@ -67,7 +78,11 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     let cli = BenchCli::parse_from(
         std::iter::once("faasm-run bench".into()).chain(args.into_iter().skip(2)),
     );
-    match run(cli.what) {
+    let args = match cli.what {
+        What::Sgd(args) => return crate::demo::bench::main(&args),
+        What::ColdStart(args) => args,
+    };
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("faasm-run: error: {e}");
@@ -205,8 +220,8 @@ fn reuses_per_s(setup: &Setup, snap: &Snapshot, threads: usize) -> f64 {
     )
 }
 
-fn run(what: What) -> Result<(), Error> {
-    let What::ColdStart {
+fn run(args: ColdStart) -> Result<(), Error> {
+    let ColdStart {
         file,
         init,
         call,
@@ -214,7 +229,7 @@ fn run(what: What) -> Result<(), Error> {
         max_live,
         explicit_bounds,
         json,
-    } = what;
+    } = args;
     let mut config = Config::default();
     if explicit_bounds {
         config.memory_strategy = faasm_runtime::MemoryStrategy::Explicit;

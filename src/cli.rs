@@ -148,6 +148,9 @@ pub fn main() -> ExitCode {
     // `upload`, `invoke` and `list` are commands only as the first word:
     // any other FILE (also one named so, given as `./upload`) runs as before.
     let args: Vec<OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "demo") && args.get(2).is_some_and(|a| a == "sgd") {
+        return crate::demo::cli::main(args);
+    }
     if args.get(1).is_some_and(|a| a == "bench") {
         return crate::bench::main(args);
     }
