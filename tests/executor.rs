@@ -1239,3 +1239,42 @@ fn chained_inputs_held_on_the_host_count_against_the_callers_memory() {
     let r = exec.invoke("alice", "hoard", 2u32.to_le_bytes().to_vec());
     assert_eq!(as_i32(&r.output), 2, "{}", text(&r.output));
 }
+
+#[test]
+fn a_slow_compile_fails_at_the_limit_and_others_upload_and_run() {
+    let exec = executor(
+        2,
+        Limits {
+            compile_time: Some(Duration::from_millis(100)),
+            ..Limits::default()
+        },
+    );
+    // 16 functions of 3,000 i64 locals live across a loop: each takes the
+    // register allocator a good fraction of a second, far past 100 ms in
+    // all.
+    let mut text = String::from("(module\n");
+    for f in 0..16 {
+        text.push_str(&format!(
+            "(func (export \"f{f}\") (param i32) (result i64) (local"
+        ));
+        text.push_str(&" i64".repeat(3000));
+        text.push_str(")\n(loop $l\n");
+        for i in 1..=3000 {
+            text.push_str(&format!(
+                "(local.set {i} (i64.add (local.get {i}) (i64.extend_i32_u (local.get 0))))\n"
+            ));
+        }
+        text.push_str("(br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))\n");
+        text.push_str("(local.get 1)\n");
+        for i in 2..=3000 {
+            text.push_str(&format!("(local.get {i}) (i64.add)\n"));
+        }
+        text.push_str(")\n");
+    }
+    text.push_str(")");
+    let e = exec.upload("alice", "slow", &wat(&text)).unwrap_err();
+    assert!(e.to_string().contains("took longer than the limit"), "{e}");
+    exec.upload("bob", "echo", &guest(ECHO)).unwrap();
+    let r = exec.invoke("bob", "echo", b"still here".to_vec());
+    assert_eq!(String::from_utf8_lossy(&r.output), "still here");
+}

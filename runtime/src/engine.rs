@@ -27,6 +27,9 @@ pub struct Config {
     /// artifacts serialized in-process load; embedders that load files use
     /// the installation's ([`ArtifactKey::installation`]).
     pub artifact_key: ArtifactKey,
+    /// No function of a module starts compiling after this long
+    /// ([`faasm_compiler::CompileConfig::time_limit`]); `None`: no limit.
+    pub compile_time_limit: Option<std::time::Duration>,
 }
 
 /// One random key per process: the default [`Config::artifact_key`].
@@ -48,6 +51,7 @@ impl Default for Config {
             features: faasm_compiler::Features::default(),
             max_memory_pages: None,
             artifact_key: process_key(),
+            compile_time_limit: faasm_compiler::CompileConfig::default().time_limit,
         }
     }
 }
@@ -78,6 +82,7 @@ impl Config {
             interruptible: self.interruptible,
             parallel: self.parallel_compilation,
             features: self.features,
+            time_limit: self.compile_time_limit,
             ..Default::default()
         }
     }

@@ -177,6 +177,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
                     timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
                     max_output,
                     max_memory,
+                    ..Limits::default()
                 },
                 snapshots: !no_snapshots,
                 ..ExecutorConfig::default()

@@ -20,6 +20,9 @@ pub struct Limits {
     /// Bytes of linear memory per Faaslet (rounded down to whole pages;
     /// `None`: the module's own maximum, at most 4 GiB).
     pub max_memory: Option<u64>,
+    /// Compile time of one uploaded module (see
+    /// `faasm_runtime::Config::compile_time_limit`).
+    pub compile_time: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -28,6 +31,7 @@ impl Default for Limits {
             timeout: Some(Duration::from_secs(60)),
             max_output: faasm_hostif::faasm::DEFAULT_OUTPUT_LIMIT,
             max_memory: None,
+            compile_time: faasm_runtime::Config::default().compile_time_limit,
         }
     }
 }

@@ -133,6 +133,7 @@ impl Executor {
             .unwrap_or_else(|_| Config::default().artifact_key);
         let engine = Engine::new(Config {
             max_memory_pages: config.limits.max_memory.map(|b| b / 65536),
+            compile_time_limit: config.limits.compile_time,
             artifact_key,
             ..Config::default()
         });
