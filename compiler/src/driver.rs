@@ -51,7 +51,7 @@ const LARGE_LOCALS_BY_BYTES: u64 = 1 << 28;
 impl Isas {
     fn for_body(&self, body: &FunctionBodyData<'_>) -> &dyn TargetIsa {
         let range = body.body.range();
-        let bytes = (range.end - range.start) as u64;
+        let bytes = range.end - range.start;
         let locals: u64 = body
             .body
             .get_locals_reader()
