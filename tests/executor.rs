@@ -1271,7 +1271,7 @@ fn a_slow_compile_fails_at_the_limit_and_others_upload_and_run() {
         }
         text.push_str(")\n");
     }
-    text.push_str(")");
+    text.push(')');
     let e = exec.upload("alice", "slow", &wat(&text)).unwrap_err();
     assert!(e.to_string().contains("took longer than the limit"), "{e}");
     exec.upload("bob", "echo", &guest(ECHO)).unwrap();
