@@ -1,67 +1,28 @@
-//! The global state tier: values that outlive an executor and are shared
-//! by every executor process of an installation.
+//! The embedded global tier: files under `DIR/<user>/`, one set per key,
+//! named by the key's hash (a key may be up to 1023 bytes and hold any
+//! character; users are plain names):
+//! - `<hash>.value`: the value;
+//! - `<hash>.list`: appended elements, each a 4-byte little-endian length
+//!   and its bytes;
+//! - `<hash>.lock`: the state lock (`flock`: shared for readers, exclusive
+//!   for writers; the kernel drops it when its process dies, so no dead
+//!   Faaslet holds one forever);
+//! - `<hash>.io`: a short `flock` around each access, so a range write
+//!   (done in place) and a whole-value replacement (write, then rename)
+//!   never interleave and readers never see half of a write.
 //!
-//! [`GlobalStore`] is what the local tier ([`super::StateStore`]) pushes
-//! to and pulls from, and whose locks make the state locks hold across
-//! processes. [`EmbeddedStore`] is the default: files under
-//! `$FAASM_HOME/state`, no server needed.
-//!
-//! Consistency (embedded store): a push replaces the stored value
-//! atomically (write, then rename), so a pull sees a whole value, the last
-//! one pushed before it. Locks are `flock(2)` locks on a per-key file,
-//! shared for readers and exclusive for writers; the kernel drops them when
-//! their holder's process dies, so no dead Faaslet holds one forever.
+//! A whole-value `set` survives a crash (the rename is atomic); a range
+//! write done in place does not (a crash mid-write leaves part of it).
 
-use std::fmt::Debug;
-use std::io;
+use super::{GlobalError, GlobalLock, GlobalStore, LockMode, Ranges, check_key};
+use rustix::fs::FlockOperation as Op;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Shared (readers) or exclusive (a writer), for every state lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockMode {
-    Read,
-    Write,
-}
-
-/// Why the global tier failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GlobalError {
-    /// The store's I/O failed (the OS error, as text: errors are compared).
-    #[error("global state store: {0}")]
-    Io(String),
-    #[error("global state lock not taken before the deadline")]
-    DeadlinePassed,
-}
-
-impl From<io::Error> for GlobalError {
-    fn from(e: io::Error) -> GlobalError {
-        GlobalError::Io(e.to_string())
-    }
-}
-
-/// A held cross-process lock; released on drop.
-pub trait GlobalLock: Send + Debug {}
-
-/// Where state persists and is shared beyond one executor.
-pub trait GlobalStore: Send + Sync + Debug {
-    /// The last value pushed for `user`'s `key`, if any.
-    fn get(&self, user: &str, key: &str) -> Result<Option<Vec<u8>>, GlobalError>;
-    /// Replaces the value (atomically: readers see the old or the new).
-    fn set(&self, user: &str, key: &str, value: &[u8]) -> Result<(), GlobalError>;
-    /// Takes the key's lock, waiting until `deadline` at most.
-    fn lock(
-        &self,
-        user: &str,
-        key: &str,
-        mode: LockMode,
-        deadline: Option<Instant>,
-    ) -> Result<Box<dyn GlobalLock>, GlobalError>;
-}
-
-/// The global tier in files: `DIR/<user>/<hash of key>.value` and `.lock`.
-/// Keys are hashed for file names (a key may be up to 1023 bytes and hold
-/// any character); users are already plain names.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
     dir: PathBuf,
@@ -72,41 +33,215 @@ impl EmbeddedStore {
         EmbeddedStore { dir: dir.into() }
     }
 
-    fn path(&self, user: &str, key: &str, ext: &str) -> PathBuf {
+    fn path(&self, user: &str, key: &str, ext: &str) -> Result<PathBuf, GlobalError> {
+        check_key(key)?;
         let hash = blake3::hash(key.as_bytes()).to_hex();
-        self.dir.join(user).join(format!("{hash}.{ext}"))
+        Ok(self.dir.join(user).join(format!("{hash}.{ext}")))
+    }
+
+    /// Runs `f` holding the key's I/O lock (`exclusive` for writers).
+    fn io<T>(
+        &self,
+        user: &str,
+        key: &str,
+        exclusive: bool,
+        f: impl FnOnce() -> Result<T, GlobalError>,
+    ) -> Result<T, GlobalError> {
+        let path = self.path(user, key, "io")?;
+        let file = open_lock_file(&path)?;
+        let op = if exclusive {
+            Op::LockExclusive
+        } else {
+            Op::LockShared
+        };
+        // Held for one file operation only: waiting for it is short.
+        loop {
+            match rustix::fs::flock(&file, op) {
+                Ok(()) => break,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(io::Error::from(e).into()),
+            }
+        }
+        // Unlocked when `file` closes.
+        f()
+    }
+}
+
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+fn open_existing(path: &Path) -> Result<Option<File>, GlobalError> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[derive(Debug)]
-struct FileLock(#[allow(dead_code)] std::fs::File);
+struct FileLock(#[allow(dead_code)] File);
 
 impl GlobalLock for FileLock {}
 
 /// How often a waiting locker tries again.
 const LOCK_POLL: Duration = Duration::from_millis(1);
 
+/// The bytes of `range` in `file` of `len` bytes, cut at its end.
+fn read_range(file: &File, len: usize, range: &Range<usize>) -> io::Result<Vec<u8>> {
+    let end = range.end.min(len);
+    let start = range.start.min(end);
+    let mut buf = vec![0; end - start];
+    file.read_exact_at(&mut buf, start as u64)?;
+    Ok(buf)
+}
+
 impl GlobalStore for EmbeddedStore {
-    fn get(&self, user: &str, key: &str) -> Result<Option<Vec<u8>>, GlobalError> {
-        match std::fs::read(self.path(user, key, "value")) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    fn get(
+        &self,
+        user: &str,
+        key: &str,
+        _: Option<Instant>,
+    ) -> Result<Option<Vec<u8>>, GlobalError> {
+        let path = self.path(user, key, "value")?;
+        self.io(user, key, false, || {
+            let Some(mut f) = open_existing(&path)? else {
+                return Ok(None);
+            };
+            let mut v = Vec::new();
+            f.read_to_end(&mut v)?;
+            Ok(Some(v))
+        })
     }
 
-    fn set(&self, user: &str, key: &str, value: &[u8]) -> Result<(), GlobalError> {
-        let path = self.path(user, key, "value");
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
-        std::fs::write(&tmp, value)?;
-        std::fs::rename(&tmp, &path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
+    fn set(
+        &self,
+        user: &str,
+        key: &str,
+        value: &[u8],
+        _: Option<Instant>,
+    ) -> Result<(), GlobalError> {
+        let path = self.path(user, key, "value")?;
+        self.io(user, key, true, || {
+            std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+            static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
+            std::fs::write(&tmp, value)?;
+            std::fs::rename(&tmp, &path).inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
+            Ok(())
+        })
+    }
+
+    fn get_ranges(
+        &self,
+        user: &str,
+        key: &str,
+        ranges: &[Range<usize>],
+        _: Option<Instant>,
+    ) -> Result<Option<Ranges>, GlobalError> {
+        let path = self.path(user, key, "value")?;
+        self.io(user, key, false, || {
+            let Some(f) = open_existing(&path)? else {
+                return Ok(None);
+            };
+            let len = f.metadata()?.len() as usize;
+            let parts = ranges
+                .iter()
+                .map(|r| read_range(&f, len, r))
+                .collect::<io::Result<_>>()?;
+            Ok(Some((len, parts)))
+        })
+    }
+
+    fn set_ranges(
+        &self,
+        user: &str,
+        key: &str,
+        writes: &[(usize, &[u8])],
+        _: Option<Instant>,
+    ) -> Result<(), GlobalError> {
+        let path = self.path(user, key, "value")?;
+        self.io(user, key, true, || {
+            std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+            let f = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            // pwrite past the end extends the file with zeros.
+            for (offset, bytes) in writes {
+                f.write_all_at(bytes, *offset as u64)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn append(
+        &self,
+        user: &str,
+        key: &str,
+        elem: &[u8],
+        _: Option<Instant>,
+    ) -> Result<(), GlobalError> {
+        let path = self.path(user, key, "list")?;
+        let len = u32::try_from(elem.len()).map_err(|_| GlobalError::Malformed {
+            what: "list element (over 4 GiB)",
         })?;
-        Ok(())
+        self.io(user, key, true, || {
+            std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
+            let mut f = OpenOptions::new().create(true).append(true).open(&path)?;
+            // One write: length and bytes land together.
+            let mut rec = Vec::with_capacity(4 + elem.len());
+            rec.extend_from_slice(&len.to_le_bytes());
+            rec.extend_from_slice(elem);
+            f.write_all(&rec)?;
+            Ok(())
+        })
+    }
+
+    fn appended(
+        &self,
+        user: &str,
+        key: &str,
+        n: usize,
+        _: Option<Instant>,
+    ) -> Result<Vec<Vec<u8>>, GlobalError> {
+        let path = self.path(user, key, "list")?;
+        let bytes = self.io(user, key, false, || match open_existing(&path)? {
+            None => Ok(Vec::new()),
+            Some(mut f) => {
+                let mut v = Vec::new();
+                f.read_to_end(&mut v)?;
+                Ok(v)
+            }
+        })?;
+        let mut out = Vec::new();
+        let mut rest = &bytes[..];
+        while out.len() < n && !rest.is_empty() {
+            let malformed = GlobalError::Malformed { what: "list file" };
+            let (len, tail) = rest.split_at_checked(4).ok_or(malformed.clone())?;
+            let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+            let (elem, tail) = tail.split_at_checked(len).ok_or(malformed)?;
+            out.push(elem.to_vec());
+            rest = tail;
+        }
+        Ok(out)
+    }
+
+    fn clear_appended(&self, user: &str, key: &str, _: Option<Instant>) -> Result<(), GlobalError> {
+        let path = self.path(user, key, "list")?;
+        self.io(user, key, true, || match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        })
     }
 
     fn lock(
@@ -116,14 +251,7 @@ impl GlobalStore for EmbeddedStore {
         mode: LockMode,
         deadline: Option<Instant>,
     ) -> Result<Box<dyn GlobalLock>, GlobalError> {
-        use rustix::fs::FlockOperation as Op;
-        let path = self.path(user, key, "lock");
-        std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
+        let file = open_lock_file(&self.path(user, key, "lock")?)?;
         let op = match mode {
             LockMode::Read => Op::NonBlockingLockShared,
             LockMode::Write => Op::NonBlockingLockExclusive,
@@ -139,53 +267,5 @@ impl GlobalStore for EmbeddedStore {
             }
             std::thread::sleep(LOCK_POLL);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store(name: &str) -> EmbeddedStore {
-        let dir = std::env::temp_dir().join(format!("faasm-global-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        EmbeddedStore::new(dir)
-    }
-
-    #[test]
-    fn values_persist_per_user_and_key() {
-        let s = store("values");
-        assert_eq!(s.get("u", "k").unwrap(), None);
-        s.set("u", "k", b"one").unwrap();
-        s.set("u", "k", b"two").unwrap();
-        s.set("v", "k", b"other user").unwrap();
-        s.set("u", &"x".repeat(1023), b"long key").unwrap();
-        // A second handle (another process) sees the same.
-        let again = EmbeddedStore::new(s.dir.clone());
-        assert_eq!(again.get("u", "k").unwrap().unwrap(), b"two");
-        assert_eq!(again.get("v", "k").unwrap().unwrap(), b"other user");
-        assert_eq!(
-            again.get("u", &"x".repeat(1023)).unwrap().unwrap(),
-            b"long key"
-        );
-    }
-
-    #[test]
-    fn locks_exclude_writers_and_expire_at_the_deadline() {
-        let s = store("locks");
-        let w = s.lock("u", "k", LockMode::Write, None).unwrap();
-        let soon = Some(Instant::now() + Duration::from_millis(30));
-        assert!(matches!(
-            s.lock("u", "k", LockMode::Read, soon),
-            Err(GlobalError::DeadlinePassed)
-        ));
-        // Another key is independent.
-        let _other = s.lock("u", "k2", LockMode::Write, None).unwrap();
-        drop(w);
-        let r1 = s.lock("u", "k", LockMode::Read, None).unwrap();
-        let _r2 = s.lock("u", "k", LockMode::Read, None).unwrap();
-        let soon = Some(Instant::now() + Duration::from_millis(30));
-        assert!(s.lock("u", "k", LockMode::Write, soon).is_err());
-        drop(r1);
     }
 }
