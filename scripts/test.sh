@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-toolchain.sh
-# Tests that need the example guests fail instead of skipping.
+# Tests that need the example guests or redis-server (installed above)
+# fail instead of skipping.
 export FAASM_REQUIRE_EXAMPLES=1
+export FAASM_REQUIRE_REDIS=1
 cargo test --release --workspace "$@"
 
 # The WASI preview 1 conformance suite (wasi-testsuite), next to the

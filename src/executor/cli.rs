@@ -4,9 +4,11 @@
 
 use super::{Executor, ExecutorConfig, FunctionStore, Limits, StoreError, store};
 use clap::{Parser, Subcommand};
+use faasm_hostif::faasm::global::{self, GlobalError, GlobalStore, RedisOptions};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The words that select this front end.
@@ -30,6 +32,8 @@ pub enum Command {
         function: String,
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        #[command(flatten)]
+        state: StateStoreArg,
     },
     /// Run USER/FUNC, print its output; the exit status is its return code.
     Invoke {
@@ -57,13 +61,54 @@ pub enum Command {
         /// restoring its Proto-Faaslet (for comparison).
         #[arg(long)]
         no_snapshots: bool,
+        #[command(flatten)]
+        state: StateStoreArg,
     },
     /// List the stored functions, one USER/FUNC per line.
     List,
 }
 
+/// Where the global state tier is, for the commands that run functions.
+#[derive(Debug, clap::Args)]
+pub struct StateStoreArg {
+    /// The global state tier: redis://HOST:PORT (default: $FAASM_STATE_STORE,
+    /// else the embedded store under $FAASM_HOME/state).
+    #[arg(long = "state-store", value_name = "URL")]
+    url: Option<String>,
+}
+
+impl StateStoreArg {
+    /// Opens the store the flag, else the environment, names. Redis is
+    /// connected now: a server that does not answer is the command's error
+    /// (the embedded store is never used instead). The Redis lock expiry
+    /// comes from `FAASM_STATE_LOCK_TTL_MS` (default 60,000).
+    fn open(&self, home: &std::path::Path) -> Result<Arc<dyn GlobalStore>, CliError> {
+        let env = std::env::var(global::STATE_STORE_ENV)
+            .ok()
+            .filter(|v| !v.is_empty());
+        let url = self.url.clone().or(env);
+        let mut opts = RedisOptions::default();
+        if let Ok(ms) = std::env::var(global::LOCK_TTL_ENV) {
+            let ms: u64 = ms
+                .parse()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .ok_or_else(|| CliError::BadEnv {
+                    name: global::LOCK_TTL_ENV,
+                    value: ms.clone(),
+                })?;
+            opts.lock_ttl = Duration::from_millis(ms);
+        }
+        Ok(global::open(url.as_deref(), home, opts)?)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 enum CliError {
+    #[error(transparent)]
+    State(#[from] GlobalError),
+    #[error("${name} must be a positive number of milliseconds, not {value:?}")]
+    BadEnv { name: &'static str, value: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot read {path}: {source}")]
@@ -123,10 +168,15 @@ fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
 fn execute(cli: ExecCli) -> Result<u8, CliError> {
     let store = FunctionStore::from_env()?;
     match cli.command {
-        Command::Upload { function, file } => {
+        Command::Upload {
+            function,
+            file,
+            state,
+        } => {
             let (user, func) = store::parse_function(&function)?;
             let wasm = module_bytes(&file)?;
-            let exec = Executor::new(store, ExecutorConfig::default());
+            let global = state.open(store.home())?;
+            let exec = Executor::with_global_state(store, ExecutorConfig::default(), global);
             let stored = exec.upload(&user, &func, &wasm)?;
             let msg = format!(
                 "uploaded {user}/{func}: {} ({} bytes), {} ({} bytes)\n",
@@ -155,6 +205,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             max_output,
             max_memory,
             no_snapshots,
+            state,
         } => {
             let (user, func) = store::parse_function(&function)?;
             let input = match (input, input_file) {
@@ -185,7 +236,8 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             if let Some(w) = workers {
                 config.workers = w as usize;
             }
-            let exec = Executor::new(store, config);
+            let global = state.open(store.home())?;
+            let exec = Executor::with_global_state(store, config, global);
             // An unknown function is the command's error, not the call's.
             exec.has_snapshot(&user, &func)?;
             let result = exec.invoke(&user, &func, input);

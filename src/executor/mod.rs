@@ -27,7 +27,7 @@ use call::{CallTable, Slot};
 use faasm_hostif::faasm;
 use faasm_hostif::faasm::{
     Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer, DEFAULT_STATE_LIMIT,
-    DEFAULT_USER_STATE_LIMIT, EmbeddedStore, StateStore,
+    DEFAULT_USER_STATE_LIMIT, EmbeddedStore, GlobalStore, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
 use faasm_runtime::{ArtifactKey, Config, Engine, HostCharge, Linker};
@@ -124,7 +124,21 @@ impl CallHandle {
 }
 
 impl Executor {
+    /// An executor whose global state tier is the embedded store, under
+    /// the function store's home (`state/`).
     pub fn new(store: FunctionStore, config: ExecutorConfig) -> Executor {
+        let global = Arc::new(EmbeddedStore::new(store.home().join("state")));
+        Executor::with_global_state(store, config, global)
+    }
+
+    /// An executor whose global state tier is `global` (a
+    /// `faasm_hostif::faasm::RedisStore`, say; see
+    /// `faasm_hostif::faasm::global::open`).
+    pub fn with_global_state(
+        store: FunctionStore,
+        config: ExecutorConfig,
+        global: Arc<dyn GlobalStore>,
+    ) -> Executor {
         // The store's artifacts are tagged with its installation's key.
         // Without one (an unwritable home) the process's own key serves:
         // artifacts stored by another process then fail their check and
@@ -137,8 +151,6 @@ impl Executor {
             artifact_key,
             ..Config::default()
         });
-        // The global state tier: embedded, beside the function store.
-        let state_dir = store.home().join("state");
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker_shared(&mut linker);
         faasm::add_to_linker_shared(&mut linker);
@@ -148,7 +160,7 @@ impl Executor {
             linker,
             state: Arc::new(
                 StateStore::with_user_limit(config.state_limit, config.state_limit_per_user)
-                    .backed_by(Arc::new(EmbeddedStore::new(state_dir))),
+                    .backed_by(global),
             ),
             watchdog: Watchdog::default(),
             calls: CallTable::default(),

@@ -15,6 +15,7 @@
 //! traps with a message naming the call.
 
 mod chain;
+mod chunks;
 pub mod global;
 mod guest;
 mod io;
@@ -23,7 +24,7 @@ mod ptr;
 mod state;
 
 pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer};
-pub use global::{EmbeddedStore, GlobalError, GlobalStore};
+pub use global::{EmbeddedStore, GlobalError, GlobalStore, RedisOptions, RedisStore};
 pub use guest::MAX_CSTR;
 pub use state::{
     DEFAULT_STATE_LIMIT, DEFAULT_USER_STATE_LIMIT, ELEM_OVERHEAD, HeldLocks, KEY_OVERHEAD,
@@ -281,6 +282,7 @@ fn with_regions<T>(
     let st = StateRef {
         store: &ctx.state,
         user: &ctx.call.user,
+        deadline: ctx.call.deadline,
     };
     let mut local = lock(&ctx.local);
     f(&mut local.regions, &mut CallerMemory(c), &st)
@@ -331,7 +333,8 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
     ("__faasm_read_state", 3, true, |ctx, c, a| {
         const CALL: &str = "__faasm_read_state";
         let k = key(c, CALL, a[0])?;
-        ctx.state.fetch(CALL, &ctx.call.user, &k)?;
+        let deadline = ctx.call.deadline;
+        ctx.state.fetch(CALL, &ctx.call.user, &k, deadline)?;
         let size = ctx.state.size(&ctx.call.user, &k);
         if a[2] != 0 {
             let mut m = mem(c);
@@ -345,7 +348,11 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         const CALL: &str = "__faasm_read_state_offset";
         let k = key(c, CALL, a[0])?;
         ptr::check_state_range(CALL, a[1], a[2], a[4])?;
-        ctx.state.fetch(CALL, &ctx.call.user, &k)?;
+        // Only the chunks read are fetched.
+        let range = a[2] as usize..a[2] as usize + a[4] as usize;
+        let deadline = ctx.call.deadline;
+        ctx.state
+            .fetch_range(CALL, &ctx.call.user, &k, range, deadline)?;
         let mut m = mem(c);
         let dst = guest::slice_mut(&mut m, CALL, "guest buffer", a[3], a[4])?;
         ctx.state.read_at(&ctx.call.user, &k, a[2] as usize, dst);
@@ -357,7 +364,9 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         let m = mem(c);
         let data = guest::slice(&m, CALL, "guest buffer", a[1], a[2])?;
         ctx.state.set(CALL, &ctx.call.user, &k, data)?;
-        ctx.state.push(CALL, &ctx.call.user, &k).map(|()| 0)
+        ctx.state
+            .push(CALL, &ctx.call.user, &k, ctx.call.deadline)
+            .map(|()| 0)
     }),
     ("__faasm_write_state_offset", 5, false, |ctx, c, a| {
         const CALL: &str = "__faasm_write_state_offset";
@@ -365,10 +374,14 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         ptr::check_state_range(CALL, a[1], a[2], a[4])?;
         let m = mem(c);
         let data = guest::slice(&m, CALL, "guest buffer", a[3], a[4])?;
-        ctx.state.fetch(CALL, &ctx.call.user, &k)?;
+        // Only the chunks written are fetched (the rest of each must be
+        // the global bytes, not zeros) and then pushed.
+        let (user, deadline) = (&ctx.call.user, ctx.call.deadline);
+        let range = a[2] as usize..a[2] as usize + a[4] as usize;
+        ctx.state.fetch_range(CALL, user, &k, range, deadline)?;
         ctx.state
-            .write_at(CALL, &ctx.call.user, &k, a[1] as usize, a[2] as usize, data)?;
-        ctx.state.push(CALL, &ctx.call.user, &k).map(|()| 0)
+            .write_at(CALL, user, &k, a[1] as usize, a[2] as usize, data)?;
+        ctx.state.push_partial(CALL, user, &k, deadline).map(|()| 0)
     }),
     ("__faasm_read_state_ptr", 2, true, |ctx, c, a| {
         const CALL: &str = "__faasm_read_state_ptr";
@@ -419,14 +432,19 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         let k = key(c, CALL, a[0])?;
         let m = mem(c);
         let data = guest::slice(&m, CALL, "guest buffer", a[1], a[2])?;
-        ctx.state.append(CALL, &ctx.call.user, &k, data).map(|()| 0)
+        ctx.state
+            .append(CALL, &ctx.call.user, &k, data, ctx.call.deadline)
+            .map(|()| 0)
     }),
     ("__faasm_read_appended_state", 4, false, |ctx, c, a| {
         const CALL: &str = "__faasm_read_appended_state";
         let k = key(c, CALL, a[0])?;
         let mut m = mem(c);
         let dst = guest::slice_mut(&mut m, CALL, "guest buffer", a[1], a[2])?;
-        let elems = ctx.state.appended(&ctx.call.user, &k, a[3] as usize);
+        let (user, deadline) = (&ctx.call.user, ctx.call.deadline);
+        let elems = ctx
+            .state
+            .appended(CALL, user, &k, a[3] as usize, deadline)?;
         let n = elems.len().min(dst.len());
         dst[..n].copy_from_slice(&elems[..n]);
         Ok(0)
@@ -434,8 +452,9 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
     ("__faasm_clear_appended_state", 1, false, |ctx, c, a| {
         const CALL: &str = "__faasm_clear_appended_state";
         let k = key(c, CALL, a[0])?;
-        ctx.state.clear_appended(&ctx.call.user, &k);
-        Ok(0)
+        ctx.state
+            .clear_appended(CALL, &ctx.call.user, &k, ctx.call.deadline)
+            .map(|()| 0)
     }),
 ];
 

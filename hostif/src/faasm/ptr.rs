@@ -67,6 +67,8 @@ pub struct Regions {
 pub(crate) struct StateRef<'a> {
     pub store: &'a StateStore,
     pub user: &'a str,
+    /// The calling Faaslet's: calls to the global tier give up by then.
+    pub deadline: Option<std::time::Instant>,
 }
 
 fn check_range(
@@ -109,7 +111,8 @@ impl Regions {
             }
             return Ok(r.ptr);
         }
-        state.store.fetch(call, state.user, key)?;
+        // A mapping shows the whole value: fetch all of it.
+        state.store.fetch(call, state.user, key, state.deadline)?;
         let pages = u64::from(total_len).div_ceil(PAGE);
         let old = mem.grow(pages).ok_or(FaasmError::Grow { call, pages })?;
         let ptr = u32::try_from(old * PAGE).map_err(|_| FaasmError::Grow { call, pages })?;
@@ -165,10 +168,21 @@ impl Regions {
         };
         if r.shared {
             // The value is the mapped memory: only its length may grow to
-            // the region's (zero-extended bytes the guest now owns).
-            r.dirty.clear();
+            // the region's (zero-extended bytes the guest now owns). A
+            // partial push sends the flagged chunks and those the guests
+            // changed through their mappings (found by hash).
+            for (offset, len) in std::mem::take(&mut r.dirty) {
+                let range = offset as usize..(offset + len) as usize;
+                state.store.mark_dirty(state.user, key, range);
+            }
             state.store.extend(call, state.user, key, r.len as usize)?;
-            return state.store.push(call, state.user, key);
+            return if partial {
+                state
+                    .store
+                    .push_partial(call, state.user, key, state.deadline)
+            } else {
+                state.store.push(call, state.user, key, state.deadline)
+            };
         }
         let guest = GuestMemory::new(mem.bytes());
         let ranges = if partial {
@@ -183,7 +197,13 @@ impl Regions {
                 .store
                 .write_at(call, state.user, key, r.len as usize, offset as usize, src)?;
         }
-        state.store.push(call, state.user, key)
+        if partial {
+            state
+                .store
+                .push_partial(call, state.user, key, state.deadline)
+        } else {
+            state.store.push(call, state.user, key, state.deadline)
+        }
     }
 
     /// `pull_state`: maps the region if needed and refreshes all of it.
@@ -195,7 +215,7 @@ impl Regions {
         key: &str,
         total_len: u32,
     ) -> Result<(), FaasmError> {
-        state.store.pull(call, state.user, key)?;
+        state.store.pull(call, state.user, key, state.deadline)?;
         let ptr = self.map(call, mem, state, key, total_len)?;
         let len = self.map[key].len;
         if self.map[key].shared {
@@ -252,6 +272,7 @@ mod tests {
         let st = StateRef {
             store: &store,
             user: "u",
+            deadline: None,
         };
         let p = regions.map("c", &mut mem, &st, "k", 8).unwrap();
         assert_eq!(p as u64, PAGE);
@@ -287,6 +308,7 @@ mod tests {
         let st = StateRef {
             store: &store,
             user: "u",
+            deadline: None,
         };
         let p = regions.map("c", &mut mem, &st, "k", 6).unwrap() as usize;
         mem[p..p + 6].copy_from_slice(b"HELLO!");
@@ -327,6 +349,7 @@ mod tests {
         let st = StateRef {
             store: &store,
             user: "u",
+            deadline: None,
         };
         let e = regions
             .map("c", &mut Full(vec![0; 16]), &st, "k", 8)

@@ -7,7 +7,10 @@
 //! whatever is still held when dropped, so a Faaslet that traps or times
 //! out while holding a lock cannot wedge the others.
 
+mod sync;
+
 use super::FaasmError;
+use super::chunks::{self, Meta};
 use super::global::{GlobalLock, GlobalStore};
 use rustix::fd::OwnedFd;
 use std::collections::HashMap;
@@ -94,6 +97,20 @@ struct Data {
     appended: HashMap<StateKey, Vec<Vec<u8>>>,
     /// What `values` and `appended` hold, per user.
     usage: Usage,
+    /// Each value's chunks: missing, dirty, last synced (see
+    /// [`chunks::Meta`]); no entry is a value whole here and clean.
+    meta: HashMap<StateKey, Meta>,
+}
+
+impl Data {
+    /// Marks the chunks of `range` dirty.
+    fn dirty(&mut self, k: &StateKey, range: std::ops::Range<usize>) {
+        self.meta
+            .entry(k.clone())
+            .or_default()
+            .dirty
+            .insert_range(chunks::touched(range));
+    }
 }
 
 /// A value: plain bytes, or, once a Faaslet has mapped it into its memory
@@ -136,6 +153,29 @@ fn pwrite_all(fd: &OwnedFd, offset: usize, src: &[u8]) -> std::io::Result<()> {
         done += rustix::io::pwrite(fd, &src[done..], (offset + done) as u64)?;
     }
     Ok(())
+}
+
+/// Writes `bytes` at `offset` of a value long enough for them.
+fn write_value(value: &mut Value, offset: usize, bytes: &[u8]) -> std::io::Result<()> {
+    match value {
+        Value::Bytes(b) => {
+            b[offset..offset + bytes.len()].copy_from_slice(bytes);
+            Ok(())
+        }
+        Value::Shared(s) => pwrite_all(&s.fd, offset, bytes),
+    }
+}
+
+/// The bytes `range` of a value (inside it).
+fn read_value(value: &Value, range: std::ops::Range<usize>) -> std::io::Result<Vec<u8>> {
+    match value {
+        Value::Bytes(b) => Ok(b[range].to_vec()),
+        Value::Shared(s) => {
+            let mut out = vec![0; range.len()];
+            pread_all(&s.fd, range.start, &mut out)?;
+            Ok(out)
+        }
+    }
 }
 
 impl SharedValue {
@@ -265,33 +305,6 @@ impl StateStore {
         }
     }
 
-    /// `pull`: replaces the local value with the global tier's, if it has
-    /// one (nothing to do without a global tier).
-    pub fn pull(&self, call: &'static str, user: &str, key: &str) -> Result<(), FaasmError> {
-        let Some(g) = &self.global else { return Ok(()) };
-        match g.get(user, key).map_err(|e| FaasmError::global(call, e))? {
-            Some(v) => self.set(call, user, key, &v),
-            None => Ok(()),
-        }
-    }
-
-    /// Pulls a value this store does not hold yet (a read of a key another
-    /// process wrote).
-    pub fn fetch(&self, call: &'static str, user: &str, key: &str) -> Result<(), FaasmError> {
-        if self.global.is_none() || lock(&self.data).values.contains_key(&skey(user, key)) {
-            return Ok(());
-        }
-        self.pull(call, user, key)
-    }
-
-    /// `push`: writes the local value (empty if unset) to the global tier.
-    pub fn push(&self, call: &'static str, user: &str, key: &str) -> Result<(), FaasmError> {
-        let Some(g) = &self.global else { return Ok(()) };
-        let value = self.get(user, key).unwrap_or_default();
-        g.set(user, key, &value)
-            .map_err(|e| FaasmError::global(call, e))
-    }
-
     fn limits(&self) -> (usize, usize) {
         (self.limit, self.user_limit)
     }
@@ -340,6 +353,9 @@ impl StateStore {
         let charged = existing.map_or(0, |n| cost + n);
         data.usage
             .charge(call, user, charged, cost + len, self.limits())?;
+        // The bytes grown into are the value's now (zeros, or what a
+        // mapping wrote there): the next push sends them.
+        data.dirty(&k, old..len);
         match data.values.entry(k).or_insert(Value::Bytes(Vec::new())) {
             Value::Bytes(b) => b.resize(len, 0),
             Value::Shared(s) => {
@@ -377,7 +393,23 @@ impl StateStore {
         match shared {
             Ok(s) => {
                 let fd = s.fd.clone();
-                data.values.insert(k, Value::Shared(s));
+                let value = Value::Shared(s);
+                let meta = data.meta.entry(k.clone()).or_default();
+                if meta.synced.is_none() {
+                    // From now on guests change the bytes unseen: remember
+                    // what each clean chunk held (dirty or missing ones are
+                    // sent by the next partial push anyway).
+                    let len = value.len();
+                    let hashes = (0..chunks::count(len))
+                        .map(|i| {
+                            let clean = !meta.dirty.contains(i) && !meta.missing.contains(i);
+                            let bytes = read_value(&value, chunks::bytes(i, len)).ok()?;
+                            clean.then(|| chunks::hash(&bytes))
+                        })
+                        .collect();
+                    meta.synced = Some(hashes);
+                }
+                data.values.insert(k, value);
                 Ok(fd)
             }
             Err(e) => Err(io_err(call)(e)),
@@ -421,6 +453,9 @@ impl StateStore {
         let old = data.values.get(&k).map_or(0, |v| cost + v.len());
         data.usage
             .charge(call, user, old, cost + value.len(), self.limits())?;
+        let meta = data.meta.entry(k.clone()).or_default();
+        meta.missing.clear();
+        meta.dirty.insert_range(0..chunks::count(value.len()));
         match data.values.get_mut(&k) {
             Some(Value::Shared(s)) => {
                 let r = s
@@ -455,6 +490,8 @@ impl StateStore {
         let charged = existing.map_or(0, |n| cost + n);
         data.usage
             .charge(call, user, charged, cost + new, self.limits())?;
+        data.dirty(&k, offset..offset + bytes.len());
+        data.dirty(&k, old..new);
         match data.values.entry(k).or_insert(Value::Bytes(Vec::new())) {
             Value::Bytes(value) => {
                 value.resize(new, 0);
@@ -468,7 +505,8 @@ impl StateStore {
         }
     }
 
-    pub fn append(
+    /// Appends `elem` to the local list (charged).
+    fn append_local(
         &self,
         call: &'static str,
         user: &str,
@@ -488,8 +526,8 @@ impl StateStore {
         Ok(())
     }
 
-    /// The first `n` appended elements, concatenated (fewer if fewer exist).
-    pub fn appended(&self, user: &str, key: &str, n: usize) -> Vec<u8> {
+    /// The local list's first `n` elements, concatenated.
+    fn appended_local(&self, user: &str, key: &str, n: usize) -> Vec<u8> {
         let data = lock(&self.data);
         data.appended
             .get(&skey(user, key))
@@ -497,7 +535,25 @@ impl StateStore {
             .unwrap_or_default()
     }
 
-    pub fn clear_appended(&self, user: &str, key: &str) {
+    /// Removes the local list's last element (an append the global tier
+    /// refused).
+    fn unappend_local(&self, user: &str, key: &str) {
+        let mut data = lock(&self.data);
+        let k = skey(user, key);
+        let Some(elems) = data.appended.get_mut(&k) else {
+            return;
+        };
+        let Some(elem) = elems.pop() else { return };
+        let mut freed = Usage::elem_cost(elem.len());
+        if elems.is_empty() {
+            data.appended.remove(&k);
+            freed += Usage::key_cost(key);
+        }
+        let limits = self.limits();
+        let _ = data.usage.charge("", user, freed, 0, limits);
+    }
+
+    fn clear_appended_local(&self, user: &str, key: &str) {
         let mut data = lock(&self.data);
         if let Some(elems) = data.appended.remove(&skey(user, key)) {
             let held = Usage::key_cost(key)
@@ -729,14 +785,14 @@ mod tests {
     #[test]
     fn appended_elements_and_clear() {
         let s = StateStore::default();
-        s.append("c", "u", "k", b"ab").unwrap();
-        s.append("c", "u", "k", b"c").unwrap();
-        s.append("c", "u", "k", b"de").unwrap();
-        assert_eq!(s.appended("u", "k", 2), b"abc");
-        assert_eq!(s.appended("u", "k", 10), b"abcde");
-        assert_eq!(s.appended("v", "k", 10), b"");
-        s.clear_appended("u", "k");
-        assert_eq!(s.appended("u", "k", 10), b"");
+        s.append("c", "u", "k", b"ab", None).unwrap();
+        s.append("c", "u", "k", b"c", None).unwrap();
+        s.append("c", "u", "k", b"de", None).unwrap();
+        assert_eq!(s.appended("c", "u", "k", 2, None).unwrap(), b"abc");
+        assert_eq!(s.appended("c", "u", "k", 10, None).unwrap(), b"abcde");
+        assert_eq!(s.appended("c", "v", "k", 10, None).unwrap(), b"");
+        s.clear_appended("c", "u", "k", None).unwrap();
+        assert_eq!(s.appended("c", "u", "k", 10, None).unwrap(), b"");
         assert_eq!(lock(&s.data).usage.total, 0);
         assert_eq!(s.user_bytes("u"), 0);
     }
@@ -751,7 +807,7 @@ mod tests {
         let e = s.set("c", "u", "b", &[]).unwrap_err();
         assert!(e.to_string().contains("state limit"), "{e}");
         assert!(s.write_at("c", "u", "a", 11, 0, &[]).is_err());
-        assert!(s.append("c", "u", "a", &[]).is_err());
+        assert!(s.append("c", "u", "a", &[], None).is_err());
         // Shrinking always works, and frees room.
         s.set("c", "u", "a", &[1; 1]).unwrap();
         s.write_at("c", "u", "a", 10, 0, &[]).unwrap();
@@ -763,7 +819,7 @@ mod tests {
         let s = StateStore::with_user_limit(1 << 20, 1000);
         // Zero-length appends are not free: each costs ELEM_OVERHEAD.
         let mut n = 0;
-        while s.append("c", "alice", "list", &[]).is_ok() {
+        while s.append("c", "alice", "list", &[], None).is_ok() {
             n += 1;
         }
         assert_eq!(n, (1000 - 4 - KEY_OVERHEAD) / ELEM_OVERHEAD);
@@ -778,7 +834,7 @@ mod tests {
         );
         // Another user has a budget of their own.
         s.set("c", "bob", "k", &[7; 500]).unwrap();
-        s.clear_appended("alice", "list");
+        s.clear_appended("c", "alice", "list", None).unwrap();
         assert_eq!(s.user_bytes("alice"), 0);
         s.set("c", "alice", "k", &[1; 900]).unwrap();
     }
