@@ -230,3 +230,39 @@ fn embedded_guest_is_the_build_of_sgd_c() {
     let r = demo(&home, &args);
     assert!(r.loss < r.epoch_losses[0], "{r:#?}");
 }
+
+#[test]
+fn the_demo_trains_against_redis_with_state_store() {
+    let Some(server) =
+        faasm_hostif::faasm::global::testing::RedisServer::start("sgd_state_store_redis")
+    else {
+        return;
+    };
+    let home = home("sgd-redis");
+    let url = server.url();
+    let mut args = vec!["--workers", "2", "--state", "shared", "--state-store", &url];
+    args.extend_from_slice(&SMALL);
+    let r = demo(&home, &args);
+    // The weights read back by a fresh executor came from Redis: the
+    // embedded store under this home was never written.
+    assert!(r.global_weights_norm > 0.0, "{r:#?}");
+    assert!((r.global_weights_norm - r.weights_norm).abs() < 1e-6 * r.weights_norm);
+    assert!(!home.join("state").join("sgd").exists());
+    // Redis down: a clear error, not the embedded store.
+    drop(server);
+    let run = faasm_run(
+        &home,
+        &[
+            "demo",
+            "sgd",
+            "--workers",
+            "1",
+            "--state",
+            "shared",
+            "--state-store",
+            &url,
+        ],
+    );
+    assert_ne!(run.code, Some(0), "{run:#?}");
+    assert!(run.stderr.contains("cannot connect"), "{run:#?}");
+}

@@ -6,6 +6,8 @@
 //! demo NAME` still greets NAME for any other NAME.
 
 use super::sgd::{self, SgdConfig, SgdError, SgdReport};
+use crate::executor::FunctionStore;
+use crate::executor::cli::StateStoreArg;
 use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,6 +51,8 @@ pub struct SgdCli {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub state_store: StateStoreArg,
 }
 
 impl SgdCli {
@@ -97,7 +101,12 @@ fn execute(cli: &SgdCli) -> Result<String, SgdError> {
             .map_err(|e| SgdError::Invalid(format!("cannot read {}: {e}", path.display())))?,
         None => sgd::GUEST.to_vec(),
     };
-    let report = sgd::run(&config, &guest)?;
+    let store = FunctionStore::from_env()?;
+    let global = cli
+        .state_store
+        .open(store.home())
+        .map_err(|e| SgdError::StateStore(e.to_string()))?;
+    let report = sgd::run(&config, &guest, store, global)?;
     Ok(if cli.json {
         serde_json::to_string(&report).expect("a report serialises") + "\n"
     } else {

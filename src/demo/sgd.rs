@@ -17,7 +17,9 @@
 
 use super::memory::{PeakSampler, pss_bytes};
 use crate::executor::{Executor, ExecutorConfig, FunctionStore, Limits, StoreError};
+use faasm_hostif::faasm::global::GlobalStore;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The user and function the demo runs as.
@@ -195,6 +197,8 @@ pub enum SgdError {
     Global(String),
     #[error("cannot measure memory: {0}")]
     Memory(std::io::Error),
+    #[error("{0}")]
+    StateStore(String),
 }
 
 impl SgdError {
@@ -277,10 +281,18 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 /// Runs the demo with the function store of `$FAASM_HOME` and `guest` (the
 /// embedded [`GUEST`] unless another build is given).
-pub fn run(config: &SgdConfig, guest: &[u8]) -> Result<SgdReport, SgdError> {
+pub fn run(
+    config: &SgdConfig,
+    guest: &[u8],
+    store: FunctionStore,
+    global: Arc<dyn GlobalStore>,
+) -> Result<SgdReport, SgdError> {
     config.validate()?;
-    let store = FunctionStore::from_env()?;
-    let exec = Executor::new(store.clone(), executor_config(config.workers));
+    let exec = Executor::with_global_state(
+        store.clone(),
+        executor_config(config.workers),
+        global.clone(),
+    );
     exec.upload(USER, FUNCTION, guest)?;
 
     let c = config;
@@ -312,10 +324,10 @@ pub fn run(config: &SgdConfig, guest: &[u8]) -> Result<SgdReport, SgdError> {
 
     // A new executor starts with an empty local tier, so this read comes
     // from the global tier.
-    let fresh = Executor::new(store, executor_config(1));
+    let fresh = Executor::with_global_state(store, executor_config(1), global);
     fresh
         .state()
-        .fetch("sgd demo", USER, WEIGHTS_KEY)
+        .fetch("sgd demo", USER, WEIGHTS_KEY, None)
         .map_err(|e| SgdError::Global(e.to_string()))?;
     let global = fresh
         .state()

@@ -82,7 +82,7 @@ impl StateStoreArg {
     /// connected now: a server that does not answer is the command's error
     /// (the embedded store is never used instead). The Redis lock expiry
     /// comes from `FAASM_STATE_LOCK_TTL_MS` (default 60,000).
-    fn open(&self, home: &std::path::Path) -> Result<Arc<dyn GlobalStore>, CliError> {
+    pub(crate) fn open(&self, home: &std::path::Path) -> Result<Arc<dyn GlobalStore>, CliError> {
         let env = std::env::var(global::STATE_STORE_ENV)
             .ok()
             .filter(|v| !v.is_empty());
@@ -104,7 +104,7 @@ impl StateStoreArg {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     State(#[from] GlobalError),
     #[error("${name} must be a positive number of milliseconds, not {value:?}")]
