@@ -3,7 +3,10 @@
 #   hello-c.wasm     from examples/c/hello.c      (clang, wasi-libc)
 #   hello-rust.wasm  from examples/hello-rust/    (cargo, wasm32-wasip1)
 # and the functions written with the SDKs (sdk/c/faasm.h, sdk/rust):
-#   {echo,counter,pi,pi_ptr,zygote,sgd}-c.wasm  from examples/c/NAME.c
+#   {echo,counter,pi,pi_ptr,zygote,sgd,chain_demo,state_demo,mmap_time}-c.wasm
+#                                    from examples/c/NAME.c
+#   {hello,chain,helpers,throw}-cpp.wasm  from examples/cpp/NAME.cpp (clang++,
+#                                    Debian's libc++ for wasm32)
 #   {echo,counter,pi}-rust.wasm      from examples/NAME-rust/
 #   sdk-all-imports-{c,rust}.wasm    from sdk/c/tests/all_imports.c and
 #                                    sdk/rust/examples/all_imports.rs (call
@@ -33,8 +36,11 @@ cp "$out/hello-rust-target/wasm32-wasip1/release/hello-rust.wasm" "$out/hello-ru
 
 # The C SDK is header-only and needs no link flags (see sdk/c/faasm.h).
 sdk_cflags=(--target=wasm32-wasi -O2 -I "$root/sdk/c" -Wl,--strip-all)
-for name in echo counter pi pi_ptr zygote sgd; do
+for name in echo counter pi pi_ptr zygote sgd chain_demo state_demo mmap_time; do
     clang "${sdk_cflags[@]}" "$here/c/$name.c" -o "$out/$name-c.wasm"
+done
+for name in hello chain helpers throw; do
+    clang++ "${sdk_cflags[@]}" "$here/cpp/$name.cpp" -o "$out/$name-cpp.wasm"
 done
 for check in all_imports entry_points; do
     clang "${sdk_cflags[@]}" "$root/sdk/c/tests/$check.c" -o "$out/sdk-${check//_/-}-c.wasm"

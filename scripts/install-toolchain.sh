@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building the example guests needs, on Debian 12 with rustup:
-#   - clang, lld, wasi-libc, libclang-rt-dev-wasm32 (C → wasm32-wasi), via apt
+#   - clang, lld, wasi-libc, libclang-rt-dev-wasm32 (C → wasm32-wasi) and
+#     libc++(abi)-14-dev-wasm32 (C++: clang 14's libc++ for WASI), via apt
 #   - redis-server (the Redis global state tier's tests start one on
 #     loopback), via apt
 #   - the wasm32-wasip1 and wasm32-wasip1-threads Rust targets, via rustup
@@ -8,7 +9,8 @@
 # an install fails without it, and uses sudo only when not root.
 set -euo pipefail
 
-packages=(clang lld wasi-libc libclang-rt-dev-wasm32 redis-server)
+packages=(clang lld wasi-libc libclang-rt-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
+    redis-server)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -19,7 +19,7 @@ const IMPORTS: &str = r#"
   (import "env" "__faasm_chain_name" (func $chain_name (param i32 i32 i32) (result i32)))
   (import "env" "__faasm_chain_ptr" (func $chain_ptr (param i32 i32 i32) (result i32)))
   (import "env" "__faasm_await_call" (func $await (param i32) (result i32)))
-  (import "env" "__faasm_await_call_output" (func $await_output (param i32 i32 i32) (result i32)))
+  (import "env" "__faasm_await_call_output_buffer" (func $await_output (param i32 i32 i32) (result i32)))
   (import "env" "__faasm_get_call_output_size" (func $output_size (param i32) (result i32)))
   (import "env" "__faasm_read_state" (func $read_state (param i32 i32 i32) (result i32)))
   (import "env" "__faasm_write_state" (func $write_state (param i32 i32 i32)))

@@ -24,6 +24,7 @@ const ABI: &[(&str, &[ValType], &[ValType])] = &[
     ("__faasm_chain_ptr", &[I32, I32, I32], &[I32]),
     ("__faasm_await_call", &[I32], &[I32]),
     ("__faasm_await_call_output", &[I32, I32, I32], &[I32]),
+    ("__faasm_await_call_output_buffer", &[I32, I32, I32], &[I32]),
     ("__faasm_get_call_output_size", &[I32], &[I32]),
     ("__faasm_read_state", &[I32, I32, I32], &[I32]),
     ("__faasm_read_state_offset", &[I32, I32, I32, I32, I32], &[]),
@@ -47,6 +48,8 @@ const ABI: &[(&str, &[ValType], &[ValType])] = &[
     ),
     ("__faasm_push_state", &[I32], &[]),
     ("__faasm_push_state_partial", &[I32], &[]),
+    ("__faasm_push_state_partial_mask", &[I32, I32], &[]),
+    ("__faasm_write_state_from_file", &[I32, I32], &[I32]),
     ("__faasm_pull_state", &[I32, I32], &[]),
     ("__faasm_append_state", &[I32, I32, I32], &[]),
     ("__faasm_read_appended_state", &[I32, I32, I32, I32], &[]),
@@ -59,6 +62,8 @@ const ABI: &[(&str, &[ValType], &[ValType])] = &[
     ("__faasm_unlock_state_global_read", &[I32], &[]),
     ("__faasm_lock_state_global_write", &[I32], &[]),
     ("__faasm_unlock_state_global_write", &[I32], &[]),
+    ("__faasm_conf_flag", &[I32], &[I32]),
+    ("__faasm_backtrace", &[I32], &[]),
 ];
 
 /// Every guest built with an SDK, and the ABI functions each must import
@@ -76,7 +81,7 @@ const GUESTS: &[(&str, &[&str])] = &[
             "read_input",
             "write_output",
             "chain_ptr",
-            "await_call_output",
+            "await_call_output_buffer",
         ],
     ),
     ("sdk-all-imports-c", &[]),
@@ -96,7 +101,7 @@ const PI: &[&str] = &[
     "write_output",
     "chain_name",
     "get_call_output_size",
-    "await_call_output",
+    "await_call_output_buffer",
 ];
 
 /// What the checks need from a module.

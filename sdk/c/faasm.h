@@ -20,7 +20,8 @@
  * The API mirrors Faasm's C/C++ SDK (faasmGetInput, faasmSetOutput,
  * faasmChainNamed, faasmReadState, ...), so functions written for Faasm build
  * against this header; `#include "faasm/faasm.h"` and "faasm/core.h" also
- * work. Every function is a thin wrapper over one `env.__faasm_*` import
+ * work, and so do the helper headers of Faasm's libfaasm (faasm/input.h,
+ * compare.h, print.h, random.h, time.h, files.h, memory.h; C++ only). Every function is a thin wrapper over one `env.__faasm_*` import
  * (see the README's host interface section for the exact contract). On
  * wasm32, `long`, sizes, pointers and call ids are all 32 bits.
  *
@@ -56,8 +57,14 @@ uint32_t __faasm_chain_name(const char *name, const uint8_t *input, uint32_t len
 FAASM_IMPORT(__faasm_chain_ptr)
 uint32_t __faasm_chain_ptr(int (*func)(void), const uint8_t *input, uint32_t len);
 FAASM_IMPORT(__faasm_await_call) int32_t __faasm_await_call(uint32_t id);
+/* Faasm's meaning: the host puts the call's output in fresh pages of this
+ * instance's memory (as mmap would) and stores their address and the
+ * output's length at *out and *out_len. */
 FAASM_IMPORT(__faasm_await_call_output)
-int32_t __faasm_await_call_output(uint32_t id, uint8_t *buf, uint32_t len);
+int32_t __faasm_await_call_output(uint32_t id, char **out, int32_t *out_len);
+/* Ours: copies min(len, size) bytes of the output into the caller's buf. */
+FAASM_IMPORT(__faasm_await_call_output_buffer)
+int32_t __faasm_await_call_output_buffer(uint32_t id, uint8_t *buf, uint32_t len);
 FAASM_IMPORT(__faasm_get_call_output_size) int32_t __faasm_get_call_output_size(uint32_t id);
 
 FAASM_IMPORT(__faasm_read_state)
@@ -82,6 +89,10 @@ void __faasm_flag_state_offset_dirty(const char *key, uint32_t total_len, uint32
                                      uint32_t len);
 FAASM_IMPORT(__faasm_push_state) void __faasm_push_state(const char *key);
 FAASM_IMPORT(__faasm_push_state_partial) void __faasm_push_state_partial(const char *key);
+FAASM_IMPORT(__faasm_push_state_partial_mask)
+void __faasm_push_state_partial_mask(const char *key, const char *mask_key);
+FAASM_IMPORT(__faasm_write_state_from_file)
+uint32_t __faasm_write_state_from_file(const char *key, const char *path);
 FAASM_IMPORT(__faasm_pull_state) void __faasm_pull_state(const char *key, uint32_t total_len);
 FAASM_IMPORT(__faasm_append_state)
 void __faasm_append_state(const char *key, const uint8_t *data, uint32_t len);
@@ -100,7 +111,18 @@ FAASM_IMPORT(__faasm_lock_state_global_write) void __faasm_lock_state_global_wri
 FAASM_IMPORT(__faasm_unlock_state_global_write)
 void __faasm_unlock_state_global_write(const char *key);
 
+FAASM_IMPORT(__faasm_conf_flag) uint32_t __faasm_conf_flag(const char *key);
+FAASM_IMPORT(__faasm_backtrace) void __faasm_backtrace(int32_t depth);
+
 #undef FAASM_IMPORT
+
+/** Faasm's cast of any object pointer to the byte pointer the API takes:
+ *  faasmGetInput(BYTES(&x), sizeof x). */
+#ifdef __cplusplus
+#define BYTES(arr) reinterpret_cast<uint8_t *>(arr)
+#else
+#define BYTES(arr) ((uint8_t *)(arr))
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Entry points                                                              */
@@ -220,9 +242,12 @@ static inline long faasmGetInput(uint8_t *buffer, long bufferLen) {
 
 /** Sets (replaces) this call's output to outputLen bytes at output. A call
  *  that never sets its output has what it printed on stdout instead. Output
- *  beyond the executor's limit (default 64 MiB) fails the call. */
-static inline void faasmSetOutput(const uint8_t *output, long outputLen) {
-    __faasm_write_output(output, (uint32_t)outputLen);
+ *  beyond the executor's limit (default 64 MiB) fails the call.
+ *  Faasm declares the buffer `const char *` (its older releases `const
+ *  uint8_t *`); `const void *` takes both, and any other object pointer,
+ *  without a cast in C and in C++. */
+static inline void faasmSetOutput(const void *output, long outputLen) {
+    __faasm_write_output((const uint8_t *)output, (uint32_t)outputLen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -253,18 +278,65 @@ static inline unsigned int faasmChain(FaasmFuncPtr funcPtr, const uint8_t *input
  *  for the same call again is fine. */
 static inline int faasmAwaitCall(unsigned int callId) { return __faasm_await_call(callId); }
 
-/** As faasmAwaitCall, then copies the first min(bufferLen, output size) bytes
- *  of the call's output to buffer. Returns the return code (-1 and buffer
- *  untouched for a foreign id). */
-static inline int faasmAwaitCallOutput(unsigned int callId, uint8_t *buffer, long bufferLen) {
-    return __faasm_await_call_output(callId, buffer, (uint32_t)bufferLen);
+/**
+ * faasmAwaitCallOutput(callId, &output, &outputLen): Faasm's form. Blocks
+ * until call callId finishes, then sets output (a `char *`) to a copy of its
+ * whole output and outputLen (an `int`) to its length, and returns its
+ * return code. The copy lives in pages the host takes for it, as mmap
+ * would: it stays valid for the rest of this call and is not for free();
+ * munmap(output, outputLen) returns the pages early. An empty output gives
+ * NULL and 0. Returns -1, setting nothing, for an id this call did not
+ * create.
+ *
+ * faasmAwaitCallOutput(callId, buffer, bufferLen): the form of Faasm's
+ * older releases, kept: copies the first min(bufferLen, output size) bytes
+ * to buffer (a `uint8_t *`). The call picks the form by the second
+ * argument's type (overloads in C++, _Generic in C).
+ */
+static inline int faasm_await_call_output_alloc_(unsigned int callId, char **output,
+                                                 int *outputLen) {
+    return __faasm_await_call_output(callId, output, (int32_t *)outputLen);
 }
+static inline int faasm_await_call_output_copy_(unsigned int callId, uint8_t *buffer,
+                                                long bufferLen) {
+    return __faasm_await_call_output_buffer(callId, buffer, (uint32_t)bufferLen);
+}
+#ifndef __cplusplus
+#define faasmAwaitCallOutput(callId, output, outputLen)                                            \
+    _Generic((output), char **: faasm_await_call_output_alloc_, default: faasm_await_call_output_copy_)( \
+        (callId), (output), (outputLen))
+#endif
 
 /** faasm-rs extension: waits for call callId and returns the size of its
  *  output in bytes, so a buffer can be sized for faasmAwaitCallOutput.
  *  Returns -1 for a foreign id. */
 static inline long faasmGetCallOutputSize(unsigned int callId) {
     return __faasm_get_call_output_size(callId);
+}
+
+/** Faasm's batch: chains funcPtr nFuncs times, each call with the bytes of
+ *  the string inputData (without its NUL; NULL for none) as input, waits for
+ *  all of them and returns 0 if every one returned 0, else the first
+ *  non-zero return code in call order. */
+static inline unsigned int faasmChainBatch(FaasmFuncPtr funcPtr, const char *inputData,
+                                           int nFuncs) {
+    long len = 0;
+    if (inputData)
+        while (inputData[len])
+            len++;
+    unsigned int *ids = (unsigned int *)malloc(sizeof(unsigned int) * (nFuncs > 0 ? nFuncs : 1));
+    if (!ids)
+        return 1;
+    for (int i = 0; i < nFuncs; i++)
+        ids[i] = faasmChain(funcPtr, (const uint8_t *)inputData, len);
+    unsigned int result = 0;
+    for (int i = 0; i < nFuncs; i++) {
+        int rc = faasmAwaitCall(ids[i]);
+        if (rc != 0 && result == 0)
+            result = (unsigned int)rc;
+    }
+    free(ids);
+    return result;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -341,6 +413,21 @@ static inline void faasmPushState(const char *key) { __faasm_push_state(key); }
  *  state. */
 static inline void faasmPushStatePartial(const char *key) { __faasm_push_state_partial(key); }
 
+/** Writes back only the bytes of key's mapped region whose byte in maskKey's
+ *  mapped region (this call must have mapped it too, with faasmReadStatePtr,
+ *  at least as long) is non-zero. The call fails if maskKey is not mapped. */
+static inline void faasmPushStatePartialMask(const char *key, const char *maskKey) {
+    __faasm_push_state_partial_mask(key, maskKey);
+}
+
+/** Stores the contents of the file at filePath (a path as this function
+ *  would open it, e.g. under a preopened directory) as the value at key, and
+ *  returns its size in bytes. A file that cannot be read fails the call,
+ *  with a message naming the path. */
+static inline unsigned long faasmWriteStateFromFile(const char *key, const char *filePath) {
+    return __faasm_write_state_from_file(key, filePath);
+}
+
 /** Refreshes key's mapped region (stateLen bytes) from the state, discarding
  *  local changes not yet pushed. */
 static inline void faasmPullState(const char *key, long stateLen) {
@@ -392,8 +479,34 @@ static inline void faasmUnlockStateGlobalWrite(const char *key) {
     __faasm_unlock_state_global_write(key);
 }
 
+/** Faasm's older names for the global-tier write lock. */
+static inline void faasmLockStateGlobal(const char *key) { faasmLockStateGlobalWrite(key); }
+static inline void faasmUnlockStateGlobal(const char *key) { faasmUnlockStateGlobalWrite(key); }
+
+/* ------------------------------------------------------------------------ */
+/* The runtime                                                               */
+/* ------------------------------------------------------------------------ */
+
+/** 1 if the runtime's configuration flag key is on, else 0. faasm-rs has
+ *  Faasm's test flag ALWAYS_ON (1); every other flag, including Faasm's
+ *  PYTHON_PRELOAD, is off. */
+static inline unsigned int getConfFlag(const char *key) { return __faasm_conf_flag(key); }
+
+/** Asks the runtime to report where this call is, on the host's stderr. */
+static inline void faasmBacktrace(const int depth) { __faasm_backtrace(depth); }
+
 #ifdef __cplusplus
 }
+
+/* The two forms of faasmAwaitCallOutput (see above) as overloads. */
+static inline int faasmAwaitCallOutput(unsigned int callId, char **output, int *outputLen) {
+    return faasm_await_call_output_alloc_(callId, output, outputLen);
+}
+static inline int faasmAwaitCallOutput(unsigned int callId, uint8_t *buffer, long bufferLen) {
+    return faasm_await_call_output_copy_(callId, buffer, bufferLen);
+}
+
+#include "faasm/throw.h"
 #endif
 
 #endif /* FAASM_RS_FAASM_H */

@@ -1,5 +1,7 @@
 //! Chaining: `__faasm_chain_name`, `__faasm_chain_ptr`, `__faasm_await_call`,
-//! `__faasm_await_call_output`, `__faasm_get_call_output_size`.
+//! `__faasm_await_call_output` (Faasm's: the host places the output in
+//! guest memory), `__faasm_await_call_output_buffer` and
+//! `__faasm_get_call_output_size` (ours: the guest brings the buffer).
 //!
 //! hostif sits below the executor, so the actual queueing and waiting is
 //! behind the [`Chainer`] trait the executor implements; the functions
@@ -8,6 +10,7 @@
 
 use super::FaasmError;
 use super::guest::{read_cstr, slice, slice_mut};
+use super::ptr::RegionMemory;
 use crate::memory::GuestMemory;
 use faasm_runtime::{Caller, HostCharge};
 use std::sync::Arc;
@@ -194,7 +197,9 @@ pub(crate) fn await_call(
     Ok(wait(chainer, caller, "__faasm_await_call", id)?.map_or(-1, |r| r.return_code))
 }
 
-pub(crate) fn await_call_output(
+/// `__faasm_await_call_output_buffer(id, buf, len)`: waits, then copies
+/// `min(len, size)` bytes of the output to `buf`.
+pub(crate) fn await_call_output_buffer(
     chainer: &dyn Chainer,
     caller: &CallCtx,
     mem: &mut GuestMemory<'_>,
@@ -202,7 +207,7 @@ pub(crate) fn await_call_output(
     buf: u32,
     len: u32,
 ) -> Result<i32, FaasmError> {
-    const CALL: &str = "__faasm_await_call_output";
+    const CALL: &str = "__faasm_await_call_output_buffer";
     // Check the buffer first: a bad one traps without waiting.
     slice(mem, CALL, "output buffer", buf, len)?;
     let Some(result) = wait(chainer, caller, CALL, id)? else {
@@ -210,6 +215,43 @@ pub(crate) fn await_call_output(
     };
     let n = result.output.len().min(len as usize);
     slice_mut(mem, CALL, "output buffer", buf, n as u32)?.copy_from_slice(&result.output[..n]);
+    Ok(result.return_code)
+}
+
+/// `__faasm_await_call_output(id, char **out, int *out_len)`, Faasm's
+/// meaning: waits, then puts the whole output in memory the host takes
+/// for it (`alloc(len)`: fresh pages, as `mmap` hands out) and stores its
+/// address and length at `out` and `out_len`. An empty output stores
+/// address 0. A foreign id: -1 and nothing stored.
+pub(crate) fn await_call_output(
+    chainer: &dyn Chainer,
+    caller: &CallCtx,
+    mem: &mut dyn RegionMemory,
+    alloc: &mut dyn FnMut(&mut dyn RegionMemory, u32) -> Result<u32, FaasmError>,
+    id: u32,
+    out: u32,
+    out_len: u32,
+) -> Result<i32, FaasmError> {
+    const CALL: &str = "__faasm_await_call_output";
+    {
+        // Both slots are checked first: a bad one traps without waiting.
+        let g = GuestMemory::new(mem.bytes());
+        slice(&g, CALL, "output pointer", out, 4)?;
+        slice(&g, CALL, "output length", out_len, 4)?;
+    }
+    let Some(result) = wait(chainer, caller, CALL, id)? else {
+        return Ok(-1);
+    };
+    // Outputs are bounded by the output limit, far below 4 GiB.
+    let len = u32::try_from(result.output.len()).map_err(|_| FaasmError::Grow {
+        call: CALL,
+        pages: result.output.len() as u64 >> 16,
+    })?;
+    let addr = if len == 0 { 0 } else { alloc(mem, len)? };
+    let mut g = GuestMemory::new(mem.bytes());
+    slice_mut(&mut g, CALL, "output copy", addr, len)?.copy_from_slice(&result.output);
+    slice_mut(&mut g, CALL, "output pointer", out, 4)?.copy_from_slice(&addr.to_le_bytes());
+    slice_mut(&mut g, CALL, "output length", out_len, 4)?.copy_from_slice(&len.to_le_bytes());
     Ok(result.return_code)
 }
 
@@ -335,7 +377,7 @@ pub(crate) mod tests {
         assert_eq!(get_call_output_size(&ch, &caller(2), id).unwrap(), -1);
         mem.write(0, b"zzzz").unwrap();
         assert_eq!(
-            await_call_output(&ch, &caller(2), &mut mem, id, 0, 4).unwrap(),
+            await_call_output_buffer(&ch, &caller(2), &mut mem, id, 0, 4).unwrap(),
             -1
         );
         assert_eq!(mem.slice(0, 4).unwrap(), b"zzzz");
@@ -350,11 +392,63 @@ pub(crate) mod tests {
         let id = chain_ptr(&ch, &caller(1), &mem, 0, 0, 5, HostCharge::none()).unwrap() as u32;
         assert_eq!(get_call_output_size(&ch, &caller(1), id).unwrap(), 5);
         assert_eq!(
-            await_call_output(&ch, &caller(1), &mut mem, id, 32, 3).unwrap(),
+            await_call_output_buffer(&ch, &caller(1), &mut mem, id, 32, 3).unwrap(),
             id as i32
         );
         assert_eq!(mem.slice(32, 4).unwrap(), b"oll\0");
-        assert!(await_call_output(&ch, &caller(1), &mut mem, id, 62, 3).is_err());
+        assert!(await_call_output_buffer(&ch, &caller(1), &mut mem, id, 62, 3).is_err());
+    }
+
+    /// Faasm's form: the host places the output in memory it takes (here
+    /// a bump allocator from 64) and stores pointer and length.
+    #[test]
+    fn await_output_places_the_output_and_stores_where() {
+        let ch = FakeChainer::default();
+        let mut bytes = vec![0u8; 128];
+        bytes[0..5].copy_from_slice(b"hello");
+        let id = {
+            let mem = GuestMemory::new(&mut bytes);
+            chain_ptr(&ch, &caller(1), &mem, 0, 0, 5, HostCharge::none()).unwrap() as u32
+        };
+        let next = std::cell::Cell::new(64u32);
+        let mut alloc = |_: &mut dyn RegionMemory, len: u32| {
+            let a = next.get();
+            next.set(a + len);
+            Ok(a)
+        };
+        let rc = await_call_output(&ch, &caller(1), &mut bytes, &mut alloc, id, 16, 20).unwrap();
+        assert_eq!(rc, id as i32);
+        assert_eq!(&bytes[16..20], &64u32.to_le_bytes());
+        assert_eq!(&bytes[20..24], &5u32.to_le_bytes());
+        assert_eq!(&bytes[64..69], b"olleh");
+        // An empty output: address 0, length 0, nothing taken.
+        let empty = {
+            let mem = GuestMemory::new(&mut bytes);
+            chain_ptr(&ch, &caller(1), &mem, 0, 0, 0, HostCharge::none()).unwrap() as u32
+        };
+        await_call_output(&ch, &caller(1), &mut bytes, &mut alloc, empty, 16, 20).unwrap();
+        assert_eq!(&bytes[16..24], &[0; 8]);
+        assert_eq!(next.get(), 69);
+        // A foreign id: -1, slots untouched.
+        bytes[16..24].fill(7);
+        let rc = await_call_output(&ch, &caller(2), &mut bytes, &mut alloc, id, 16, 20).unwrap();
+        assert_eq!(rc, -1);
+        assert_eq!(&bytes[16..24], &[7; 8]);
+        // A slot outside memory traps before waiting.
+        let e =
+            await_call_output(&ch, &caller(1), &mut bytes, &mut alloc, id, 16, 126).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "__faasm_await_call_output: output length 0x7e + 4 is outside memory (128 bytes)"
+        );
+        // The allocator's failure is the call's.
+        let mut refuse = |_: &mut dyn RegionMemory, _| {
+            Err(FaasmError::Grow {
+                call: "__faasm_await_call_output",
+                pages: 1,
+            })
+        };
+        assert!(await_call_output(&ch, &caller(1), &mut bytes, &mut refuse, id, 16, 20).is_err());
     }
 
     #[test]

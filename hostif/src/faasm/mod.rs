@@ -7,7 +7,9 @@
 //!   the executor implements (hostif stays below the executor);
 //! - [`state`]: the local state tier (values, appended elements, locks);
 //! - [`ptr`]: state regions mapped into the guest's memory;
-//! - [`mman`]: `mmap`/`munmap`/`__sbrk` over the guest's memory.
+//! - [`mman`]: `mmap`/`munmap`/`__sbrk` over the guest's memory;
+//! - [`state_file`]: a guest file into state;
+//! - [`conf`]: configuration flags and backtraces.
 //!
 //! Each call's logic is a function over [`GuestMemory`] and plain host
 //! objects, unit-tested without a runtime; this module adapts them to the
@@ -16,12 +18,14 @@
 
 mod chain;
 mod chunks;
+mod conf;
 pub mod global;
 mod guest;
 mod io;
 mod mman;
 mod ptr;
 mod state;
+mod state_file;
 
 pub use chain::{Awaited, CallCtx, CallId, CallResult, ChainError, ChainTarget, Chainer};
 pub use global::{EmbeddedStore, GlobalError, GlobalStore, RedisOptions, RedisStore};
@@ -102,6 +106,28 @@ pub enum FaasmError {
     },
     #[error("{call}: the call's deadline passed while waiting")]
     DeadlinePassed { call: &'static str },
+    #[error(
+        "{call}: the mask {mask_key:?} is not mapped by this Faaslet (read_state_ptr it first)"
+    )]
+    MaskNotMapped {
+        call: &'static str,
+        mask_key: String,
+    },
+    #[error("{call}: the mask {mask_key:?} has {mask_len} bytes, the region {len}")]
+    MaskTooShort {
+        call: &'static str,
+        mask_key: String,
+        mask_len: u32,
+        len: u32,
+    },
+    #[error("{call}: cannot read {path:?}: {errno}")]
+    GuestFile {
+        call: &'static str,
+        path: String,
+        errno: crate::Errno,
+    },
+    #[error("{call}: the calling instance has no filesystem (no WASI context)")]
+    NoFilesystem { call: &'static str },
     #[error("{call}: {source}")]
     Global {
         call: &'static str,
@@ -325,7 +351,32 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         chain::await_call(&*ctx.chainer, &ctx.call, a[0])
     }),
     ("__faasm_await_call_output", 3, true, |ctx, c, a| {
-        chain::await_call_output(&*ctx.chainer, &ctx.call, &mut mem(c), a[0], a[1], a[2])
+        // Wait without holding the Faaslet's lock, then take pages for the
+        // output the way `mmap` would.
+        let mut alloc = |m: &mut dyn RegionMemory, len: u32| {
+            let addr = lock(&ctx.local).mman.mmap(m, len, 0, -1);
+            // -4095..-1 are -errno; any other value is an address.
+            if (-4095..0).contains(&addr) {
+                Err(FaasmError::Grow {
+                    call: "__faasm_await_call_output",
+                    pages: u64::from(len).div_ceil(65536),
+                })
+            } else {
+                Ok(addr as u32)
+            }
+        };
+        chain::await_call_output(
+            &*ctx.chainer,
+            &ctx.call,
+            &mut CallerMemory(c),
+            &mut alloc,
+            a[0],
+            a[1],
+            a[2],
+        )
+    }),
+    ("__faasm_await_call_output_buffer", 3, true, |ctx, c, a| {
+        chain::await_call_output_buffer(&*ctx.chainer, &ctx.call, &mut mem(c), a[0], a[1], a[2])
     }),
     ("__faasm_get_call_output_size", 1, true, |ctx, _, a| {
         chain::get_call_output_size(&*ctx.chainer, &ctx.call, a[0])
@@ -405,6 +456,37 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         const CALL: &str = "__faasm_push_state_partial";
         let k = key(c, CALL, a[0])?;
         with_regions(ctx, c, |r, m, st| r.push(CALL, m, st, &k, true)).map(|()| 0)
+    }),
+    ("__faasm_push_state_partial_mask", 2, false, |ctx, c, a| {
+        const CALL: &str = "__faasm_push_state_partial_mask";
+        let k = key(c, CALL, a[0])?;
+        let mask = key(c, CALL, a[1])?;
+        with_regions(ctx, c, |r, m, st| r.push_masked(CALL, m, st, &k, &mask)).map(|()| 0)
+    }),
+    ("__faasm_write_state_from_file", 2, true, |ctx, c, a| {
+        const CALL: &str = "__faasm_write_state_from_file";
+        let k = key(c, CALL, a[0])?;
+        let path = guest::read_cstr(&mem(c), CALL, "file path", a[1])?;
+        let wasi = c.data::<crate::HostCtx>().map(|h| &h.wasi);
+        state_file::write_state_from_file(
+            &ctx.state,
+            wasi,
+            &ctx.call.user,
+            &k,
+            &path,
+            DEFAULT_USER_STATE_LIMIT as u64,
+            ctx.call.deadline,
+        )
+    }),
+    ("__faasm_conf_flag", 1, true, |_, c, a| {
+        let flag = guest::read_cstr(&mem(c), "__faasm_conf_flag", "flag name", a[0])?;
+        Ok(conf::conf_flag(&flag) as i32)
+    }),
+    ("__faasm_backtrace", 1, false, |ctx, _, a| {
+        let call = &ctx.call;
+        let note = conf::backtrace_note(&call.user, &call.function, call.id, a[0] as i32);
+        eprintln!("{note}");
+        Ok(0)
     }),
     ("__faasm_pull_state", 2, false, |ctx, c, a| {
         const CALL: &str = "__faasm_pull_state";
@@ -610,7 +692,7 @@ mod tests {
     #[test]
     fn every_abi_function_is_defined_once() {
         let names: Vec<_> = functions().map(|f| f.0).collect();
-        assert_eq!(names.len(), 29);
+        assert_eq!(names.len(), 34);
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();

@@ -206,6 +206,68 @@ impl Regions {
         }
     }
 
+    /// `push_state_partial_mask(key, mask_key)`: writes back the bytes of
+    /// `key`'s region whose byte in `mask_key`'s region (mapped by this
+    /// Faaslet too, at least as long) is non-zero, then pushes the value.
+    /// A shared region is the value already, as for `push`.
+    pub(crate) fn push_masked(
+        &mut self,
+        call: &'static str,
+        mem: &mut dyn RegionMemory,
+        state: &StateRef<'_>,
+        key: &str,
+        mask_key: &str,
+    ) -> Result<(), FaasmError> {
+        let Some(m) = self.map.get(mask_key) else {
+            return Err(FaasmError::MaskNotMapped {
+                call,
+                mask_key: mask_key.to_string(),
+            });
+        };
+        let (mask_ptr, mask_len) = (m.ptr, m.len);
+        let Some(r) = self.map.get(key) else {
+            return Ok(());
+        };
+        if mask_len < r.len {
+            return Err(FaasmError::MaskTooShort {
+                call,
+                mask_key: mask_key.to_string(),
+                mask_len,
+                len: r.len,
+            });
+        }
+        if r.shared {
+            return self.push(call, mem, state, key, false);
+        }
+        let (ptr, len) = (r.ptr, r.len);
+        let guest = GuestMemory::new(mem.bytes());
+        let mask = slice(&guest, call, "mask region", mask_ptr, len)?;
+        let data = slice(&guest, call, "state region", ptr, len)?;
+        // Runs of flagged bytes, each written with one call.
+        let mut i = 0;
+        while i < mask.len() {
+            if mask[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < mask.len() && mask[i] != 0 {
+                i += 1;
+            }
+            state
+                .store
+                .write_at(call, state.user, key, len as usize, start, &data[start..i])?;
+        }
+        if let Some(r) = self.map.get_mut(key) {
+            r.dirty.clear();
+        }
+        // The host writes above flagged exactly the chunks the mask
+        // touches: only those go to the global tier.
+        state
+            .store
+            .push_partial(call, state.user, key, state.deadline)
+    }
+
     /// `pull_state`: maps the region if needed and refreshes all of it.
     pub(crate) fn pull(
         &mut self,
@@ -328,6 +390,41 @@ mod tests {
         assert!(regions.flag_dirty("c", "k", 10, 5, 2).is_err());
         regions.flag_dirty("c", "none", 10, 5, 2).unwrap();
         regions.push("c", &mut mem, &st, "none", false).unwrap();
+        assert_eq!(store.get("u", "none"), None);
+    }
+
+    #[test]
+    fn masked_push_writes_only_flagged_bytes() {
+        let (store, mut mem, mut regions) = setup();
+        let st = StateRef {
+            store: &store,
+            user: "u",
+            deadline: None,
+        };
+        let p = regions.map("c", &mut mem, &st, "k", 6).unwrap() as usize;
+        mem[p..p + 6].copy_from_slice(b"HELLO!");
+        // No mask region: an error naming the mask key, nothing written.
+        let e = regions
+            .push_masked("c", &mut mem, &st, "k", "mask")
+            .unwrap_err();
+        assert!(e.to_string().contains("\"mask\""), "{e}");
+        assert_eq!(store.get("u", "k").unwrap(), b"hello");
+        let m = regions.map("c", &mut mem, &st, "mask", 6).unwrap() as usize;
+        mem[m..m + 6].copy_from_slice(&[1, 0, 0, 0xff, 0xff, 2]);
+        regions
+            .push_masked("c", &mut mem, &st, "k", "mask")
+            .unwrap();
+        assert_eq!(store.get("u", "k").unwrap(), b"HelLO!");
+        // A mask shorter than the region is refused.
+        regions.map("c", &mut mem, &st, "short", 2).unwrap();
+        let e = regions
+            .push_masked("c", &mut mem, &st, "k", "short")
+            .unwrap_err();
+        assert!(e.to_string().contains("2 bytes"), "{e}");
+        // Without a region for the key there is nothing to push.
+        regions
+            .push_masked("c", &mut mem, &st, "none", "mask")
+            .unwrap();
         assert_eq!(store.get("u", "none"), None);
     }
 

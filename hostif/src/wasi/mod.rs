@@ -39,6 +39,7 @@ mod fs_path;
 mod fs_tests;
 #[cfg(test)]
 mod fs_testutil;
+mod guest_file;
 mod iov;
 mod path;
 mod poll;

@@ -20,7 +20,11 @@ int main(int argc, char **argv) {
     faasmSetOutput(buf, n);
     unsigned int a = faasmChainNamed("f", buf, 1);
     unsigned int b = faasmChain(chained, buf, 1);
+    char *out;
+    int out_len;
     n += faasmAwaitCall(a) + faasmAwaitCallOutput(b, buf, sizeof buf) + faasmGetCallOutputSize(b);
+    n += faasmAwaitCallOutput(b, &out, &out_len) + out_len;
+    n += (long)faasmChainBatch(chained, "in", 2);
     n += (long)faasmReadStateSize(k) + faasmReadState(k, buf, sizeof buf);
     faasmReadStateOffset(k, 16, 4, buf, 4);
     faasmWriteState(k, buf, 4);
@@ -31,6 +35,10 @@ int main(int argc, char **argv) {
     faasmFlagStateOffsetDirty(k, 16, 4, 4);
     faasmPushState(k);
     faasmPushStatePartial(k);
+    faasmPushStatePartialMask(k, "mask");
+    n += (long)faasmWriteStateFromFile(k, "/f");
+    n += (long)getConfFlag("ALWAYS_ON");
+    faasmBacktrace(1);
     faasmPullState(k, 16);
     faasmAppendState(k, buf, 4);
     faasmReadAppendedState(k, buf, 8, 2);

@@ -48,5 +48,16 @@ fn main() -> Result<(), faasm_sdk::Error> {
         state::lock_global_read(k)?,
         state::lock_global_write(k)?,
     );
+    // The calls the safe API does not wrap (yet), raw.
+    let (mut out, mut out_len) = (std::ptr::null_mut(), 0);
+    // SAFETY: never runs (see above); the arguments are valid anyway.
+    unsafe {
+        use faasm_sdk::sys;
+        sys::__faasm_await_call_output(b.raw(), &mut out, &mut out_len);
+        sys::__faasm_push_state_partial_mask(c"key".as_ptr().cast(), c"mask".as_ptr().cast());
+        sys::__faasm_write_state_from_file(c"key".as_ptr().cast(), c"/f".as_ptr().cast());
+        sys::__faasm_conf_flag(c"ALWAYS_ON".as_ptr().cast());
+        sys::__faasm_backtrace(1);
+    }
     Ok(())
 }

@@ -62,8 +62,9 @@ impl CallId {
         }
         let mut buf = vec![0u8; host_size(size)];
         // SAFETY: buf is a live allocation of exactly buf.len() bytes.
-        let code =
-            unsafe { sys::__faasm_await_call_output(self.0, buf.as_mut_ptr(), abi_len(buf.len())) };
+        let code = unsafe {
+            sys::__faasm_await_call_output_buffer(self.0, buf.as_mut_ptr(), abi_len(buf.len()))
+        };
         (code, buf)
     }
 

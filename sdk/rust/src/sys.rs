@@ -52,8 +52,12 @@ imports! {
     pub fn __faasm_chain_ptr(func: u32, input: *const u8, len: u32) -> u32;
     /// Waits for call `id`; returns its return code (-1: not our call).
     pub fn __faasm_await_call(id: u32) -> i32;
+    /// Faasm's form: waits, puts the whole output in pages the host takes
+    /// for it and stores their address at `out` and the length at
+    /// `out_len`; returns the return code (-1: not our call, nothing stored).
+    pub fn __faasm_await_call_output(id: u32, out: *mut *mut u8, out_len: *mut i32) -> i32;
     /// Waits, copies `min(len, size)` output bytes; returns the return code.
-    pub fn __faasm_await_call_output(id: u32, buf: *mut u8, len: u32) -> i32;
+    pub fn __faasm_await_call_output_buffer(id: u32, buf: *mut u8, len: u32) -> i32;
     /// Waits, returns the call's output size (-1: not our call).
     pub fn __faasm_get_call_output_size(id: u32) -> i32;
 
@@ -96,6 +100,11 @@ imports! {
     pub fn __faasm_push_state(key: *const u8);
     /// Writes the dirty ranges of the mapped region back to the state.
     pub fn __faasm_push_state_partial(key: *const u8);
+    /// Writes back the bytes of the mapped region whose byte in the mapped
+    /// region of `mask_key` is non-zero.
+    pub fn __faasm_push_state_partial_mask(key: *const u8, mask_key: *const u8);
+    /// Stores the guest file `path` as the value; returns its size.
+    pub fn __faasm_write_state_from_file(key: *const u8, path: *const u8) -> u32;
     /// Refreshes the mapped region from the state.
     pub fn __faasm_pull_state(key: *const u8, total_len: u32);
     /// Appends one element.
@@ -121,4 +130,9 @@ imports! {
     pub fn __faasm_lock_state_global_write(key: *const u8);
     /// Releases the global tier write lock.
     pub fn __faasm_unlock_state_global_write(key: *const u8);
+
+    /// 1 if the runtime's configuration flag `key` is on, else 0.
+    pub fn __faasm_conf_flag(key: *const u8) -> u32;
+    /// Asks the runtime to report where this call is (on its stderr).
+    pub fn __faasm_backtrace(depth: i32);
 }
