@@ -1278,3 +1278,26 @@ fn a_slow_compile_fails_at_the_limit_and_others_upload_and_run() {
     let r = exec.invoke("bob", "echo", b"still here".to_vec());
     assert_eq!(String::from_utf8_lossy(&r.output), "still here");
 }
+
+#[test]
+fn a_state_value_larger_than_the_memory_maximum_is_a_clear_error() {
+    let exec = executor(2, Limits::default());
+    // Memory may grow to 4 pages: a 1 MiB value cannot be mapped into it.
+    let mapper = wat(&format!(
+        r#"(module {IMPORTS} (memory (export "memory") 1 4)
+      (data (i32.const 0) "big\00")
+      (func (export "_start")
+        (drop (call $read_state_ptr (i32.const 0) (i32.const 1048576)))))"#
+    ));
+    exec.upload("alice", "mapper", &mapper).unwrap();
+    let r = exec.invoke("alice", "mapper", vec![]);
+    assert!(r.failed, "{}", text(&r.output));
+    assert!(
+        text(&r.output).contains("__faasm_read_state_ptr: cannot grow memory by 16 pages"),
+        "{}",
+        text(&r.output)
+    );
+    // The user's next call runs as usual.
+    exec.upload("alice", "echo", &guest(ECHO)).unwrap();
+    assert_eq!(exec.invoke("alice", "echo", b"ok".to_vec()).output, b"ok");
+}
