@@ -7,6 +7,7 @@
 //! with the reason instead of failing.
 
 pub mod calls;
+pub mod cold_start;
 pub mod guest;
 pub mod kernels;
 pub mod timing;

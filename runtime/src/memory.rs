@@ -1,7 +1,7 @@
 use crate::Error;
 use crate::budget::{self, Budget};
 use crate::snapshot::MemoryState;
-use crate::sys::image::MemoryImage;
+use crate::sys::image::{MemoryImage, back_to_image};
 use crate::sys::mmap::{Mmap, page_size};
 use crate::sys::pool;
 use crate::vm::VMDefinition;
@@ -245,18 +245,25 @@ impl MemoryInner {
         }
         .ok_or_else(|| Error::Resource("memory reservation too large".into()))?;
         let pooled = matches!(strategy, MemoryStrategy::Guarded { .. });
-        let map = match pooled.then(|| pool::take(reserve as usize)).flatten() {
+        // A reservation a dropped Faaslet of this snapshot gave back has the
+        // image mapped already: no mmap, so no mm write lock.
+        let spare = snapshot.and_then(|s| s.image.take_mapped(reserve as usize));
+        let mapped = snapshot.map_or(0, |s| s.image.len());
+        let map = match spare {
             Some(map) => map,
-            None => Mmap::reserve(reserve as usize)
-                .map_err(|e| Error::Resource(format!("cannot reserve linear memory: {e}")))?,
-        };
-        let mapped = match snapshot {
-            Some(s) => {
-                map.map_image(&s.image)
-                    .map_err(|e| Error::Resource(format!("cannot map a memory image: {e}")))?;
-                s.image.len()
+            None => {
+                let map = match pooled.then(|| pool::take(reserve as usize)).flatten() {
+                    Some(map) => map,
+                    None => Mmap::reserve(reserve as usize).map_err(|e| {
+                        Error::Resource(format!("cannot reserve linear memory: {e}"))
+                    })?,
+                };
+                if let Some(s) = snapshot {
+                    map.map_image(&s.image)
+                        .map_err(|e| Error::Resource(format!("cannot map a memory image: {e}")))?;
+                }
+                map
             }
-            None => 0,
         };
         map.make_accessible(mapped, (initial as usize).saturating_sub(mapped))
             .map_err(|e| Error::Resource(format!("cannot map linear memory: {e}")))?;
@@ -346,14 +353,10 @@ impl MemoryInner {
         }
         let len = self.len();
         let keep = state.image.len();
-        map.discard(0, len).map_err(io)?;
+        // Private copies dropped, the grown part inaccessible again.
+        back_to_image(&map, &state.image, len).map_err(io)?;
         if len > keep {
-            map.make_inaccessible(keep, len - keep).map_err(io)?;
             budget::refund(&self.budget, (len - keep) as u64);
-        } else if len < keep {
-            // Unreachable (memories only grow), but a reset must leave the
-            // whole image accessible whatever happened.
-            map.make_accessible(len, keep - len).map_err(io)?;
         }
         self.length().store(keep as u64, Ordering::Release);
         Ok(())
@@ -417,14 +420,30 @@ impl Drop for ChargeGuard<'_> {
 
 impl Drop for MemoryInner {
     fn drop(&mut self) {
-        budget::refund(&self.budget, self.def.get_mut().length);
+        let used = self.def.get_mut().length as usize;
+        budget::refund(&self.budget, used as u64);
+        let take = |m: &mut Mutex<Mmap>| {
+            std::mem::replace(
+                m.get_mut().unwrap_or_else(|e| e.into_inner()),
+                Mmap::reserve(0).expect("empty reservations cannot fail"),
+            )
+        };
+        // A restored memory with no shared file mapped into it goes back to
+        // its image's spares, the image still mapped (the next restore of
+        // the snapshot needs no mmap, this drop no munmap).
+        let mut map = match &self.image {
+            Some(image) if self.shared.get_mut().is_ok_and(|s| s.is_empty()) => {
+                match image.give_mapped(take(&mut self.map), used) {
+                    Ok(()) => return,
+                    Err(map) => Some(map),
+                }
+            }
+            _ => None,
+        };
         // Guarded reservations all have the same size: recycle them.
         if let MemoryStrategy::Guarded { .. } = self.strategy {
-            let map = std::mem::replace(
-                self.map.get_mut().unwrap_or_else(|e| e.into_inner()),
-                Mmap::reserve(0).expect("empty reservations cannot fail"),
-            );
-            pool::give(map, self.def.get_mut().length as usize);
+            let map = map.take().unwrap_or_else(|| take(&mut self.map));
+            pool::give(map, used);
         }
     }
 }

@@ -315,3 +315,82 @@ fn the_memory_cap_is_one_budget_per_instance() {
         r.reset(&snap).unwrap();
     }
 }
+
+/// Writes a secret into every other OS page of `i`'s memory after growing
+/// it to 10 pages: dozens of separate dirty runs, inside the snapshot's
+/// image and past it.
+fn scatter_secrets(i: &faasm_runtime::Instance) {
+    assert_eq!(call_i32(i, "grow", &[Val::I32(7)]), 3);
+    for page in (0..(10 << 16) / 4096).step_by(2) {
+        call(i, "put", &[Val::I32(page * 4096 + 8), Val::I32(0x5ec2e7)]).unwrap();
+    }
+}
+
+/// What a restore or reset must show: the snapshot, none of the secrets.
+fn assert_snapshot_state(i: &faasm_runtime::Instance, what: &str) {
+    assert_eq!(call_i32(i, "pages", &[]), 3, "{what}");
+    assert_eq!(call_i32(i, "at", &[Val::I32(70000)]), 0xabcd, "{what}");
+    let seg = u32::from_le_bytes(*b"from");
+    assert_eq!(call_i32(i, "at", &[Val::I32(16)]), seg as i32, "{what}");
+    for page in (0..(3 << 16) / 4096).step_by(2) {
+        let v = call_i32(i, "at", &[Val::I32(page * 4096 + 8)]);
+        assert_eq!(v, 0, "{what}: page {page} kept the secret");
+    }
+    assert!(
+        call(i, "at", &[Val::I32(3 << 16)]).is_err(),
+        "{what}: grown pages are gone"
+    );
+    assert_eq!(call_i32(i, "grow", &[Val::I32(7)]), 3, "{what}");
+    for page in ((3 << 16) / 4096..(10 << 16) / 4096).step_by(2) {
+        let v = call_i32(i, "at", &[Val::I32(page * 4096 + 8)]);
+        assert_eq!(v, 0, "{what}: grown page {page} is not zero");
+    }
+}
+
+/// A reset after writes scattered over many runs of pages (more than the
+/// kernel reports in one scan) forgets all of them.
+#[test]
+fn a_reset_forgets_writes_scattered_over_many_pages() {
+    let (_e, linker, snap) = setup();
+    let mut i = restore(&linker, &snap);
+    for round in 0..3 {
+        scatter_secrets(&i);
+        i.reset(&snap).unwrap();
+        assert_snapshot_state(&i, &format!("reset, round {round}"));
+        i.reset(&snap).unwrap();
+    }
+}
+
+/// A dropped Faaslet's memory is kept with the snapshot's image mapped
+/// for the next restore: that restore sees the snapshot, not what the
+/// dropped one wrote, grew or had mapped shared.
+#[test]
+fn a_restore_after_a_drop_sees_nothing_of_the_dropped_faaslet() {
+    use rustix::fs::{MemfdFlags, ftruncate, memfd_create};
+    let (_e, linker, snap) = setup();
+    for round in 0..4 {
+        // Two at once, so more than one memory is given back.
+        let a = restore(&linker, &snap);
+        let b = restore(&linker, &snap);
+        scatter_secrets(&a);
+        scatter_secrets(&b);
+        if round % 2 == 1 {
+            // A shared file mapped into the grown part.
+            let fd = memfd_create("test", MemfdFlags::CLOEXEC).unwrap();
+            ftruncate(&fd, 65536).unwrap();
+            let Some(faasm_runtime::Extern::Memory(m)) = b.get_export("memory") else {
+                panic!("no memory")
+            };
+            m.map_shared(4 << 16, 65536, rustix::fd::AsFd::as_fd(&fd))
+                .unwrap();
+            drop(m);
+            call(&b, "put", &[Val::I32(4 << 16), Val::I32(0x5ec2e7)]).unwrap();
+        }
+        drop(a);
+        drop(b);
+        let c = restore(&linker, &snap);
+        let d = restore(&linker, &snap);
+        assert_snapshot_state(&c, &format!("restore after drop, round {round}"));
+        assert_snapshot_state(&d, &format!("second restore after drop, round {round}"));
+    }
+}

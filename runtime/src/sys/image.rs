@@ -8,21 +8,45 @@
 //! the private copies (`madvise(MADV_DONTNEED)`) makes the image show
 //! through again, which is how an instance is reset.
 //!
+//! An image keeps a few reservations with itself already mapped
+//! ([`MemoryImage::take_mapped`]): a dropped Faaslet's memory is reset
+//! like a reused one (one `madvise`) and kept, so the next restore of the
+//! snapshot needs no `mmap` and the drop no `munmap`, the two calls that
+//! take the process's mm lock for writing (`benches/README.md`, "Cold
+//! starts against wasmtime").
+//!
 //! Invariants: the memfd is sealed against writes, growth and shrinking
 //! once filled, so no mapping can ever see it change; its length is a
-//! whole number of OS pages.
+//! whole number of OS pages. A reservation in an image's spare list has the
+//! image mapped over `[0, len)`, readable and writable, with no private
+//! page, and everything after it inaccessible and empty: exactly what
+//! `map_image` over a fresh reservation gives.
 
 use super::mmap::{Mmap, page_size, round_up_to_page};
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::mm::{MapFlags, ProtFlags};
 use std::io;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Spare mapped reservations one image keeps, and all images together
+/// (each holds address space, 4 GiB and guard for guarded memories, and
+/// two memory mappings, so they must not pile up over many functions).
+const SPARES: usize = 16;
+const SPARES_TOTAL: usize = 64;
+
+/// Spare reservations held by all images.
+static SPARE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// Immutable page-aligned bytes in a sealed memfd.
 #[derive(Debug)]
 pub struct MemoryImage {
     fd: OwnedFd,
     len: usize,
+    /// Reservations with this image mapped and nothing else in them (see
+    /// the module's invariants), for the next restore.
+    spares: Mutex<Vec<Mmap>>,
 }
 
 impl MemoryImage {
@@ -58,7 +82,47 @@ impl MemoryImage {
             &fd,
             SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
         )?;
-        Ok(MemoryImage { fd, len })
+        Ok(MemoryImage {
+            fd,
+            len,
+            spares: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A reservation of exactly `reservation` bytes with this image
+    /// already mapped at its start, in the state `map_image` over a fresh
+    /// reservation leaves, if one was given back.
+    pub fn take_mapped(&self, reservation: usize) -> Option<Mmap> {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        let i = spares.iter().position(|m| m.len() == reservation)?;
+        SPARE_COUNT.fetch_sub(1, Ordering::Relaxed);
+        Some(spares.swap_remove(i))
+    }
+
+    /// Keeps `map` for [`MemoryImage::take_mapped`]. `map` had this image
+    /// mapped at its start and its first `used` bytes accessible; it is
+    /// brought back to the promised state first (private pages dropped,
+    /// pages past the image made inaccessible). A map that cannot be, or
+    /// one beyond the spares kept, is handed back.
+    ///
+    /// The caller guarantees `map` holds nothing but this image's private
+    /// mapping and anonymous memory (no shared file mapped into it).
+    pub fn give_mapped(&self, map: Mmap, used: usize) -> Result<(), Mmap> {
+        let full = |n: usize| n >= SPARES || SPARE_COUNT.load(Ordering::Relaxed) >= SPARES_TOTAL;
+        if full(self.spares.lock().unwrap_or_else(|e| e.into_inner()).len())
+            || map.len() < self.len
+            || used > map.len()
+            || back_to_image(&map, self, used).is_err()
+        {
+            return Err(map);
+        }
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if full(spares.len()) {
+            return Err(map);
+        }
+        SPARE_COUNT.fetch_add(1, Ordering::Relaxed);
+        spares.push(map);
+        Ok(())
     }
 
     /// Length in bytes (a page multiple).
@@ -77,6 +141,13 @@ impl MemoryImage {
             done += n;
         }
         Ok(())
+    }
+}
+
+impl Drop for MemoryImage {
+    fn drop(&mut self) {
+        let spares = self.spares.get_mut().unwrap_or_else(|e| e.into_inner());
+        SPARE_COUNT.fetch_sub(spares.len(), Ordering::Relaxed);
     }
 }
 
@@ -158,6 +229,22 @@ impl Mmap {
         };
         Ok(())
     }
+}
+
+/// Returns `map`, which has `image` mapped at its start (covering at
+/// least `[0, image.len())`) and its first `used` bytes accessible, to the
+/// image alone: private copies dropped, pages past the image inaccessible.
+pub fn back_to_image(map: &Mmap, image: &MemoryImage, used: usize) -> io::Result<()> {
+    let keep = image.len;
+    map.discard(0, round_up_to_page(used).ok_or(io::ErrorKind::OutOfMemory)?)?;
+    if used > keep {
+        map.make_inaccessible(keep, round_up_to_page(used - keep).unwrap_or(0))?;
+    } else if used < keep {
+        // Memories only grow, but the image must be accessible whatever
+        // happened.
+        map.make_accessible(used, keep - used)?;
+    }
+    Ok(())
 }
 
 impl Mmap {
@@ -251,6 +338,38 @@ mod tests {
         a.discard(0, 3 * ps).unwrap();
         // SAFETY: as above.
         unsafe { assert_eq!(*a.as_ptr().add(ps + 5), b'h') };
+    }
+
+    #[test]
+    fn a_spare_comes_back_as_the_bare_image() {
+        let ps = page_size();
+        let image = MemoryImage::new(2 * ps, [(5, &b"image"[..])]).unwrap();
+        let map = Mmap::reserve(8 * ps).unwrap();
+        map.map_image(&image).unwrap();
+        // A Faaslet wrote into the image and grew by two pages.
+        map.make_accessible(2 * ps, 2 * ps).unwrap();
+        // SAFETY: inside the accessible part of a reservation this test owns.
+        unsafe {
+            map.as_ptr().add(5).write(b'X');
+            map.as_ptr().add(3 * ps).write(7);
+        }
+        let base = map.as_ptr();
+        image.give_mapped(map, 4 * ps).unwrap();
+        assert!(image.take_mapped(4 * ps).is_none(), "only the same size");
+        let map = image.take_mapped(8 * ps).unwrap();
+        assert_eq!(map.as_ptr(), base);
+        assert!(image.take_mapped(8 * ps).is_none(), "taken once");
+        // SAFETY: the image part is mapped readable.
+        unsafe {
+            assert_eq!(std::slice::from_raw_parts(map.as_ptr().add(5), 5), b"image");
+        }
+        // The grown pages are inaccessible again, and zero once reopened.
+        map.make_accessible(2 * ps, 2 * ps).unwrap();
+        // SAFETY: as above.
+        unsafe { assert_eq!(*map.as_ptr().add(3 * ps), 0) };
+        // A map smaller than the image is refused.
+        let small = Mmap::reserve(ps).unwrap();
+        assert!(image.give_mapped(small, 0).is_err());
     }
 
     #[test]
