@@ -6,7 +6,7 @@ use crate::values::{ParseValError, parse_val};
 use faasm_abi::ArtifactError;
 use faasm_hostif::threads::{self, ThreadSpawner, ThreadsConfig, ThreadsError};
 use faasm_hostif::wasi::{self, WasiCtx};
-use faasm_runtime::{Engine, Error, Extern, Func, Linker, Module, Trap, Val};
+use faasm_runtime::{Engine, Error, Extern, Func, LinkError, Linker, Module, Trap, Val};
 use std::path::Path;
 
 /// The guest of `faasm-run demo`: WebAssembly text, compiled at run time so
@@ -39,6 +39,12 @@ pub enum RunError {
     Wasi(#[from] wasi::WasiCtxError),
     #[error("cannot instantiate: {0}")]
     Instantiate(Error),
+    /// Faasm's host calls exist only for stored functions, where a call has
+    /// an input, an output and state; `faasm-run FILE` runs plain WASI.
+    #[error(
+        "cannot instantiate: the module imports the Faasm call `env`.`{0}`, which only stored functions get; run it as a function: faasm-run upload USER/FUNC FILE, then faasm-run invoke USER/FUNC"
+    )]
+    NeedsFaasm(String),
     #[error("cannot set up wasi-threads: {0}")]
     Threads(#[from] ThreadsError),
     #[error("module has no export named `{0}`")]
@@ -169,7 +175,16 @@ pub fn run(
     };
     let instance = match instantiated {
         Ok(instance) => instance,
-        Err(e) => return exit_or(e, RunError::Instantiate),
+        Err(e) => {
+            return exit_or(e, |e| match e {
+                Error::Link(LinkError::Missing { module, name })
+                    if module == "env" && name.starts_with("__faasm_") =>
+                {
+                    RunError::NeedsFaasm(name)
+                }
+                e => RunError::Instantiate(e),
+            });
+        }
     };
     let (name, args) = match invoke {
         None => {
