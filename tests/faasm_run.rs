@@ -431,3 +431,38 @@ fn misspelt_flags_after_file_get_a_note() {
     let run = faasm_run(["demo", "--env"]);
     assert_eq!(run.stderr, "", "{run:#?}");
 }
+
+/// A stored function that prints, then traps: `invoke` shows what it
+/// printed (stdout) and the trap, naming the function (stderr).
+#[test]
+fn invoke_keeps_output_printed_before_a_trap() {
+    let dir = scratch_dir("print-trap");
+    let m = write(
+        &dir,
+        "printtrap.wat",
+        br#"(module
+          (import "wasi_snapshot_preview1" "fd_write"
+            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "got this far\n")
+          (func $compute_pi
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 13))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            unreachable)
+          (func (export "_start") (call $compute_pi)))"#,
+    );
+    let up = faasm_run(["upload", "cli/printtrap", m.to_str().unwrap()]);
+    assert_eq!(up.code, Some(0), "{up:#?}");
+    let run = faasm_run(["invoke", "cli/printtrap"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert_eq!(run.stdout, "got this far\n", "{run:#?}");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{run:#?}");
+    assert!(
+        lines[0].starts_with("faasm-run: error: cli/printtrap: "),
+        "{run:#?}"
+    );
+    assert!(lines[0].contains("unreachable"), "{run:#?}");
+    assert!(lines[0].contains("`compute_pi`"), "named: {run:#?}");
+}

@@ -266,6 +266,9 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             exec.has_snapshot(&user, &func)?;
             let result = exec.invoke(&user, &func, input);
             if result.failed {
+                // What the function printed before it failed often says
+                // why: it goes to stdout as on success, the error after it.
+                write_stdout(&result.printed)?;
                 return Err(CliError::CallFailed {
                     function,
                     message: String::from_utf8_lossy(&result.output).into_owned(),
