@@ -21,6 +21,10 @@ pub enum RunError {
         "cannot load {path}: neither a WebAssembly module nor a faasm artifact (unrecognised magic number)"
     )]
     UnknownFormat { path: String },
+    #[error(
+        "{path} is C/C++ source; compile it to WebAssembly first (clang --target=wasm32-wasi -o FILE.wasm {path}, see the README), then run the .wasm"
+    )]
+    Source { path: String },
     #[error("cannot read or create the installation's artifact key: {0}")]
     ArtifactKey(std::io::Error),
     #[error("cannot read {path}: {source}")]
@@ -114,12 +118,22 @@ pub fn load_file(engine: &Engine, path: &Path) -> Result<Module, RunError> {
     Module::from_file(engine, path).map_err(|source| match source {
         // Neither magic matched: the runtime tried it as an artifact last,
         // but "bad artifact magic" would mislead for an arbitrary file.
+        Error::Artifact(ArtifactError::BadMagic) if is_source(path) => {
+            RunError::Source { path: shown }
+        }
         Error::Artifact(ArtifactError::BadMagic) => RunError::UnknownFormat { path: shown },
         source => RunError::Load {
             path: shown,
             source,
         },
     })
+}
+
+/// A C or C++ source file by its name: the usual mix-up of a newcomer who
+/// has not compiled yet.
+pub(crate) fn is_source(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    ["c", "cc", "cpp", "cxx", "h", "hpp"].contains(&ext)
 }
 
 /// The embedded demo guest.

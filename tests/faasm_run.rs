@@ -384,6 +384,10 @@ fn upload_names_source_and_artifacts() {
     let (_, a) = fixture();
     faasm_run(["upload", "demo/fixture", a.to_str().unwrap()])
         .assert_error("is a compiled faasm artifact; upload the .wasm");
+    // Run directly, the same source gets the same advice.
+    faasm_run([c.to_str().unwrap()]).assert_error(
+        "is C/C++ source; compile it to WebAssembly first (clang --target=wasm32-wasi",
+    );
 }
 
 /// A function written against the Faasm SDK needs `upload` and `invoke`:

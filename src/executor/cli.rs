@@ -164,8 +164,7 @@ fn module_bytes(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
     if bytes.starts_with(faasm_abi::ARTIFACT_MAGIC) {
         return Err(CliError::Artifact { path: shown });
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if ["c", "cc", "cpp", "cxx", "h", "hpp"].contains(&ext) {
+    if crate::run::is_source(path) {
         return Err(CliError::Source { path: shown });
     }
     let text = String::from_utf8_lossy(&bytes);
