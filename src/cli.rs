@@ -14,7 +14,23 @@ use std::process::ExitCode;
 /// link, bad arguments, traps). The guest's own `exit(n)` is passed through.
 pub const EXIT_ERROR: u8 = 1;
 
+/// Every command word of `faasm-run`: `main` dispatches on these, `help
+/// COMMAND` accepts them, and a test checks each has a line in the help.
+pub const COMMANDS: [&str; 7] = ["run", "demo", "upload", "invoke", "list", "bench", "help"];
+
+/// Exit status for command-line usage errors (clap's, and ours).
+pub const EXIT_USAGE: u8 = 2;
+
 const AFTER_HELP: &str = "\
+Commands (recognised only as the first word; give a file named so as ./NAME):
+  run FILE [ARGS]...     Run a module as a Faaslet (the default: `faasm-run FILE`)
+  demo [NAME]            Run the built-in hello-world guest; `demo sgd` trains with SGD
+  upload USER/FUNC FILE  Compile a module (.wasm or .wat) and store it as USER/FUNC
+  invoke USER/FUNC       Run a stored function with an input, print its output
+  list                   List the stored functions
+  bench WHAT             Cold-start figures of a module; the SGD demo's modes side by side
+  help [COMMAND]         Print this help, or a command's
+
 FILE is a binary .wasm module, a .wat text module or a .faasm artifact
 compiled by faasmc. The word `demo` runs a hello-world guest built into
 faasm-run (`faasm-run demo NAME` greets NAME; `faasm-run --invoke add demo 2 3`).
@@ -143,11 +159,95 @@ pub(crate) fn one_line(msg: &str) -> String {
         .join("; ")
 }
 
+/// The flags `faasm-run FILE` takes before FILE, for spotting a misspelt
+/// one after it.
+const RUN_FLAGS: [&str; 5] = ["--env", "--dir", "--invoke", "--help", "--version"];
+
+/// Edit distance (insertions, deletions, substitutions) between two short
+/// words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev[j] + usize::from(ca != *cb);
+            cur.push(subst.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The faasm-run flag a guest argument is probably a misspelling of.
+/// Arguments after FILE belong to the guest (the README promises so), so
+/// this only feeds a note; an exact flag name is taken as meant for the
+/// guest.
+pub fn misspelt_flag(arg: &str) -> Option<&'static str> {
+    let word = arg.split_once('=').map_or(arg, |(w, _)| w);
+    if !word.starts_with("--") || word.len() < 4 {
+        return None;
+    }
+    RUN_FLAGS
+        .iter()
+        .filter(|f| **f != word)
+        .map(|f| (edit_distance(word, f), *f))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, f)| f)
+}
+
+/// `faasm-run help [COMMAND]`: the help text of the whole program or of one
+/// command, printed by that command's own parser.
+fn help(args: &[OsString]) -> ExitCode {
+    let prog = args[0].clone();
+    let with_help = |words: &[&str]| {
+        let mut a = vec![prog.clone()];
+        a.extend(words.iter().map(OsString::from));
+        a.push("--help".into());
+        a
+    };
+    match args.get(2).and_then(|c| c.to_str()) {
+        None | Some("run" | "help") => dispatch(vec![prog, "--help".into()]),
+        Some("demo") if args.get(3).is_some_and(|a| a == "sgd") => {
+            dispatch(with_help(&["demo", "sgd"]))
+        }
+        // The hello-world demo takes no flags: its help is the main one's
+        // lines about it.
+        Some("demo") => {
+            println!(
+                "faasm-run demo [NAME]: run the built-in hello-world guest (greets NAME)\n\
+                 faasm-run --invoke add demo A B: call its `add` export\n\
+                 faasm-run demo sgd [OPTIONS]: the SGD demo (faasm-run help demo sgd)"
+            );
+            ExitCode::SUCCESS
+        }
+        Some(cmd) if COMMANDS.contains(&cmd) => dispatch(with_help(&[cmd])),
+        _ => {
+            eprintln!(
+                "error: unknown command {:?}; the commands are {}",
+                args[2],
+                COMMANDS.join(", ")
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
 /// The whole program; `main` only returns this.
 pub fn main() -> ExitCode {
-    // `upload`, `invoke` and `list` are commands only as the first word:
-    // any other FILE (also one named so, given as `./upload`) runs as before.
-    let args: Vec<OsString> = std::env::args_os().collect();
+    dispatch(std::env::args_os().collect())
+}
+
+fn dispatch(mut args: Vec<OsString>) -> ExitCode {
+    // Command words count only as the first word: any other FILE (also one
+    // named so, given as `./upload`) runs as before.
+    if args.get(1).is_some_and(|a| a == "help") {
+        return help(&args);
+    }
+    if args.get(1).is_some_and(|a| a == "run") {
+        args.remove(1);
+    }
     if args.get(1).is_some_and(|a| a == "demo") && args.get(2).is_some_and(|a| a == "sgd") {
         return crate::demo::cli::main(args);
     }
@@ -161,6 +261,14 @@ pub fn main() -> ExitCode {
         return crate::executor::cli::main(args);
     }
     let cli = Cli::parse_from(args);
+    for arg in cli.args() {
+        if let Some(flag) = arg.to_str().and_then(misspelt_flag) {
+            eprintln!(
+                "faasm-run: note: {arg:?} comes after FILE, so it goes to the guest; \
+                 for faasm-run's {flag}, put it before FILE"
+            );
+        }
+    }
     match execute(cli) {
         Ok(Outcome::Exited(status)) => ExitCode::from(exit_code(status)),
         Ok(Outcome::Returned(values)) => {
@@ -232,6 +340,25 @@ mod tests {
         assert_eq!(exit_code(255), 255);
         assert_eq!(exit_code(256), 0);
         assert_eq!(exit_code(-1), 255);
+    }
+
+    #[test]
+    fn help_lists_every_command() {
+        for cmd in COMMANDS {
+            assert!(AFTER_HELP.contains(&format!("\n  {cmd} ")), "{cmd}");
+        }
+    }
+
+    #[test]
+    fn near_misses_of_flags_are_spotted() {
+        assert_eq!(misspelt_flag("--dri"), Some("--dir"));
+        assert_eq!(misspelt_flag("--invok"), Some("--invoke"));
+        assert_eq!(misspelt_flag("--envv=A=1"), Some("--env"));
+        // Exact flags are the guest's on purpose; other words are not flags.
+        assert_eq!(misspelt_flag("--env"), None);
+        assert_eq!(misspelt_flag("--verbose"), None);
+        assert_eq!(misspelt_flag("-v"), None);
+        assert_eq!(misspelt_flag("dir"), None);
     }
 
     #[test]

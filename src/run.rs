@@ -6,7 +6,7 @@ use crate::values::{ParseValError, parse_val};
 use faasm_abi::ArtifactError;
 use faasm_hostif::threads::{self, ThreadSpawner, ThreadsConfig, ThreadsError};
 use faasm_hostif::wasi::{self, WasiCtx};
-use faasm_runtime::{Engine, Error, Extern, Func, Linker, Module, Trap, Val};
+use faasm_runtime::{Engine, Error, Extern, Func, LinkError, Linker, Module, Trap, Val};
 use std::path::Path;
 
 /// The guest of `faasm-run demo`: WebAssembly text, compiled at run time so
@@ -21,6 +21,10 @@ pub enum RunError {
         "cannot load {path}: neither a WebAssembly module nor a faasm artifact (unrecognised magic number)"
     )]
     UnknownFormat { path: String },
+    #[error(
+        "{path} is C/C++ source; compile it to WebAssembly first (clang --target=wasm32-wasi -o FILE.wasm {path}, see the README), then run the .wasm"
+    )]
+    Source { path: String },
     #[error("cannot read or create the installation's artifact key: {0}")]
     ArtifactKey(std::io::Error),
     #[error("cannot read {path}: {source}")]
@@ -39,6 +43,12 @@ pub enum RunError {
     Wasi(#[from] wasi::WasiCtxError),
     #[error("cannot instantiate: {0}")]
     Instantiate(Error),
+    /// Faasm's host calls exist only for stored functions, where a call has
+    /// an input, an output and state; `faasm-run FILE` runs plain WASI.
+    #[error(
+        "cannot instantiate: the module imports the Faasm call `env`.`{0}`, which only stored functions get; run it as a function: faasm-run upload USER/FUNC FILE, then faasm-run invoke USER/FUNC"
+    )]
+    NeedsFaasm(String),
     #[error("cannot set up wasi-threads: {0}")]
     Threads(#[from] ThreadsError),
     #[error("module has no export named `{0}`")]
@@ -108,12 +118,22 @@ pub fn load_file(engine: &Engine, path: &Path) -> Result<Module, RunError> {
     Module::from_file(engine, path).map_err(|source| match source {
         // Neither magic matched: the runtime tried it as an artifact last,
         // but "bad artifact magic" would mislead for an arbitrary file.
+        Error::Artifact(ArtifactError::BadMagic) if is_source(path) => {
+            RunError::Source { path: shown }
+        }
         Error::Artifact(ArtifactError::BadMagic) => RunError::UnknownFormat { path: shown },
         source => RunError::Load {
             path: shown,
             source,
         },
     })
+}
+
+/// A C or C++ source file by its name: the usual mix-up of a newcomer who
+/// has not compiled yet.
+pub(crate) fn is_source(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    ["c", "cc", "cpp", "cxx", "h", "hpp"].contains(&ext)
 }
 
 /// The embedded demo guest.
@@ -169,7 +189,16 @@ pub fn run(
     };
     let instance = match instantiated {
         Ok(instance) => instance,
-        Err(e) => return exit_or(e, RunError::Instantiate),
+        Err(e) => {
+            return exit_or(e, |e| match e {
+                Error::Link(LinkError::Missing { module, name })
+                    if module == "env" && name.starts_with("__faasm_") =>
+                {
+                    RunError::NeedsFaasm(name)
+                }
+                e => RunError::Instantiate(e),
+            });
+        }
     };
     let (name, args) = match invoke {
         None => {

@@ -846,7 +846,13 @@ fn cli_upload_list_invoke() {
 
     faasm_run_in(&home, &["invoke", "alice/nope"], None)
         .assert_error("unknown function alice/nope");
-    faasm_run_in(&home, &["invoke", "alice/../x"], None).assert_error("invalid");
+    // A malformed USER/FUNC is a usage error: exit 2, clap's message.
+    let run = faasm_run_in(&home, &["invoke", "alice/../x"], None);
+    assert_eq!(run.code, Some(2), "{run:#?}");
+    assert!(
+        run.stderr.starts_with("error: invalid value 'alice/../x'"),
+        "{run:#?}"
+    );
     faasm_run_in(&home, &["upload", "alice/x", "/nonexistent.wasm"], None)
         .assert_error("cannot read /nonexistent.wasm");
     let bad = write_file(&dir, "bad.wat", b"(module (func (result i32)))");

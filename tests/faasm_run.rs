@@ -317,3 +317,156 @@ fn bench_cold_start_reports_its_figures() {
     ])
     .assert_error("unreachable");
 }
+
+/// Usage errors exit 2 in every command, with clap's `error:` message.
+#[test]
+fn usage_errors_exit_2_in_every_command() {
+    for args in [
+        &["invoke"][..],
+        &["invoke", "not-user-slash-func"],
+        &["invoke", "a/b", "--workers", "0"],
+        &["upload", "a/b"],
+        &["upload", "nouser", "x.wasm"],
+        &["list", "extra"],
+        &["bench", "cold-start"],
+        &["demo", "sgd", "--bogus"],
+        &["help", "nope"],
+        &["run"],
+    ] {
+        let run = faasm_run(args);
+        assert_eq!(run.code, Some(2), "{args:?}: {run:#?}");
+        assert_eq!(run.signal, None);
+        assert!(run.stderr.starts_with("error:"), "{args:?}: {run:#?}");
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+}
+
+/// `--help` and `help` list every command; `help COMMAND` is that
+/// command's own help; `run FILE` is `FILE`.
+#[test]
+fn help_lists_and_explains_every_command() {
+    let all = faasm_run(["--help"]);
+    assert_eq!(all.code, Some(0), "{all:#?}");
+    assert_eq!(faasm_run(["help"]).stdout, all.stdout);
+    for (cmd, usage) in [
+        ("run", "FILE [ARGS]..."),
+        ("demo", "demo sgd"),
+        ("upload", "faasm-run upload"),
+        ("invoke", "--input"),
+        ("list", "faasm-run list"),
+        ("bench", "cold-start"),
+        ("help", "Commands"),
+    ] {
+        let line = all
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("  {cmd} ")));
+        assert!(line.is_some(), "no line for {cmd} in {}", all.stdout);
+        let one = faasm_run(["help", cmd]);
+        assert_eq!(one.code, Some(0), "help {cmd}: {one:#?}");
+        assert!(one.stdout.contains(usage), "help {cmd}: {one:#?}");
+    }
+    let sgd = faasm_run(["help", "demo", "sgd"]);
+    assert_eq!(sgd.code, Some(0));
+    assert!(sgd.stdout.contains("--workers"), "{sgd:#?}");
+    faasm_run(["run", "demo", "you"]).assert_ok(0, "Hello, you!\n");
+}
+
+/// Source files and artifacts given to `upload` say what to do instead.
+#[test]
+fn upload_names_source_and_artifacts() {
+    let dir = scratch_dir("upload-mixups");
+    let c = write(&dir, "hello.c", b"int main(void) { return 0; }\n");
+    let run = faasm_run(["upload", "demo/hello", c.to_str().unwrap()]);
+    run.assert_error(
+        "is C/C++ source; compile it to WebAssembly first (clang --target=wasm32-wasi",
+    );
+    let (_, a) = fixture();
+    faasm_run(["upload", "demo/fixture", a.to_str().unwrap()])
+        .assert_error("is a compiled faasm artifact; upload the .wasm");
+    // Run directly, the same source gets the same advice.
+    faasm_run([c.to_str().unwrap()]).assert_error(
+        "is C/C++ source; compile it to WebAssembly first (clang --target=wasm32-wasi",
+    );
+}
+
+/// A function written against the Faasm SDK needs `upload` and `invoke`:
+/// running it directly says so instead of only naming the import.
+#[test]
+fn sdk_functions_run_directly_get_a_hint() {
+    let dir = scratch_dir("sdk-direct");
+    let m = write(
+        &dir,
+        "sdk.wasm",
+        &wat(r#"(module
+          (import "env" "__faasm_read_input" (func (param i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")))"#),
+    );
+    faasm_run([m.to_str().unwrap()]).assert_error(
+        "imports the Faasm call `env`.`__faasm_read_input`, which only stored functions get; \
+         run it as a function: faasm-run upload USER/FUNC FILE, then faasm-run invoke USER/FUNC",
+    );
+    // Other missing imports keep the plain message.
+    let m = write(
+        &dir,
+        "other.wasm",
+        &wat(r#"(module (import "env" "mystery" (func)) (func (export "_start")))"#),
+    );
+    faasm_run([m.to_str().unwrap()]).assert_error("unknown import: `env`.`mystery`");
+}
+
+/// A misspelt faasm-run flag after FILE still goes to the guest (as the
+/// README documents) but gets a note suggesting the flag.
+#[test]
+fn misspelt_flags_after_file_get_a_note() {
+    let run = faasm_run(["demo", "--dri"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(run.stdout.contains("--dri"), "still the guest's: {run:#?}");
+    assert!(
+        run.stderr
+            .contains("note: \"--dri\" comes after FILE, so it goes to the guest; for faasm-run's --dir, put it before FILE"),
+        "{run:#?}"
+    );
+    let (w, _) = fixture();
+    let run = faasm_run([w.to_str().unwrap(), "--invok", "add"]);
+    assert!(run.stderr.contains("faasm-run's --invoke"), "{run:#?}");
+    // Exact flags after FILE are meant for the guest: no note.
+    let run = faasm_run(["demo", "--env"]);
+    assert_eq!(run.stderr, "", "{run:#?}");
+}
+
+/// A stored function that prints, then traps: `invoke` shows what it
+/// printed (stdout) and the trap, naming the function (stderr).
+#[test]
+fn invoke_keeps_output_printed_before_a_trap() {
+    let dir = scratch_dir("print-trap");
+    let m = write(
+        &dir,
+        "printtrap.wat",
+        br#"(module
+          (import "wasi_snapshot_preview1" "fd_write"
+            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "got this far\n")
+          (func $compute_pi
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 13))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            unreachable)
+          (func (export "_start") (call $compute_pi)))"#,
+    );
+    let up = faasm_run(["upload", "cli/printtrap", m.to_str().unwrap()]);
+    assert_eq!(up.code, Some(0), "{up:#?}");
+    let run = faasm_run(["invoke", "cli/printtrap"]);
+    assert_eq!(run.code, Some(1), "{run:#?}");
+    assert_eq!(run.stdout, "got this far\n", "{run:#?}");
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{run:#?}");
+    assert!(
+        lines[0].starts_with("faasm-run: error: cli/printtrap: "),
+        "{run:#?}"
+    );
+    assert!(lines[0].contains("unreachable"), "{run:#?}");
+    assert!(lines[0].contains("`compute_pi`"), "named: {run:#?}");
+}

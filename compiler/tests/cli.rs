@@ -39,6 +39,68 @@ fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
 }
 
+/// Like [`assert_one_line_error`], for command-line usage errors: exit 2.
+fn assert_usage_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
+    assert!(stderr.starts_with("faasmc: error: "), "stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+}
+
+#[test]
+fn no_arguments_prints_the_usage() {
+    let out = faasmc(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("Usage: faasmc <COMMAND>"), "{stderr}");
+    assert!(
+        stderr.contains("compile") && stderr.contains("info"),
+        "{stderr}"
+    );
+}
+
+/// Files that are not WebAssembly are named for what they are, without
+/// wasmparser's dump of the magic bytes.
+#[test]
+fn non_wasm_inputs_say_what_they_are() {
+    let dir = scratch("notwasm");
+    let out = dir.join("out.faasm");
+    let artifact = dir.join("a.faasm");
+    std::fs::write(dir.join("m.wasm"), wat("(module)")).unwrap();
+    let m = dir.join("m.wasm");
+    assert!(
+        faasmc(&["compile", path(&m), "-o", path(&artifact)])
+            .status
+            .success()
+    );
+    for (name, bytes, needle) in [
+        (
+            "hello.c",
+            b"int main(void) { return 0; }\n".to_vec(),
+            "it is text (source code?",
+        ),
+        (
+            "a.faasm",
+            std::fs::read(&artifact).unwrap(),
+            "it is already a faasm artifact",
+        ),
+        ("empty.wasm", Vec::new(), "it is empty"),
+        (
+            "bin.wasm",
+            vec![0xff, 0xfe, 0x00, 0x01],
+            "it does not start with the WebAssembly magic",
+        ),
+    ] {
+        let input = dir.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        let o = faasmc(&["compile", path(&input), "-o", path(&out)]);
+        assert_one_line_error(&o, &format!("{name}: not a WebAssembly module: {needle}"));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("0x"), "no byte dump: {stderr}");
+    }
+}
+
 #[test]
 fn compile_then_info() {
     let dir = scratch("ok");
@@ -130,7 +192,7 @@ fn errors_are_one_line() {
     std::fs::write(&garbage, b"\x7fELF definitely not wasm").unwrap();
     assert_one_line_error(
         &faasmc(&["compile", path(&garbage), "-o", out]),
-        "invalid module",
+        "garbage.wasm: not a WebAssembly module: it is an ELF native binary",
     );
 
     let truncated = dir.join("truncated.wasm");
@@ -149,9 +211,10 @@ fn errors_are_one_line() {
     assert_one_line_error(&o, "byte offset 0x");
     assert!(!out_path.exists(), "no artifact after a failed compile");
 
-    assert_one_line_error(&faasmc(&["compile", path(&bad_body)]), "--output");
-    assert_one_line_error(&faasmc(&["frobnicate"]), "frobnicate");
-    assert_one_line_error(
+    // Usage errors: one line too, but exit status 2.
+    assert_usage_error(&faasmc(&["compile", path(&bad_body)]), "--output");
+    assert_usage_error(&faasmc(&["frobnicate"]), "frobnicate");
+    assert_usage_error(
         &faasmc(&["compile", path(&bad_body), "-o", out, "--guard", "lots"]),
         "not a size",
     );

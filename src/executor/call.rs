@@ -186,6 +186,7 @@ mod tests {
             return_code: 3,
             output: vec![],
             failed: false,
+            printed: Vec::new(),
         });
         assert_eq!(t.slot_for(a, b).unwrap().result().unwrap().return_code, 3);
         t.finished(a);
@@ -207,12 +208,14 @@ mod tests {
             return_code: 7,
             output: vec![],
             failed: false,
+            printed: Vec::new(),
         });
         // A second result is ignored.
         s.finish(CallResult {
             return_code: 8,
             output: vec![],
             failed: false,
+            printed: Vec::new(),
         });
         assert_eq!(t.join().unwrap(), 7);
         assert_eq!(s.wait(None).unwrap().return_code, 7);

@@ -28,7 +28,7 @@ pub struct ExecCli {
 pub enum Command {
     /// Compile a module (.wasm or .wat) and store it as USER/FUNC.
     Upload {
-        #[arg(value_name = "USER/FUNC")]
+        #[arg(value_name = "USER/FUNC", value_parser = function_name)]
         function: String,
         #[arg(value_name = "FILE")]
         file: PathBuf,
@@ -37,7 +37,7 @@ pub enum Command {
     },
     /// Run USER/FUNC, print its output; the exit status is its return code.
     Invoke {
-        #[arg(value_name = "USER/FUNC")]
+        #[arg(value_name = "USER/FUNC", value_parser = function_name)]
         function: String,
         /// The call's input (default: stdin when it is not a terminal).
         #[arg(long, value_name = "TEXT", conflicts_with = "input_file")]
@@ -66,6 +66,14 @@ pub enum Command {
     },
     /// List the stored functions, one USER/FUNC per line.
     List,
+}
+
+/// A well-formed USER/FUNC, checked by clap so that a malformed one is a
+/// usage error (exit status 2) like any other bad argument.
+fn function_name(s: &str) -> Result<String, String> {
+    store::parse_function(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Where the global state tier is, for the commands that run functions.
@@ -123,6 +131,14 @@ pub(crate) enum CliError {
         col: usize,
         message: String,
     },
+    #[error(
+        "{path} is C/C++ source; compile it to WebAssembly first (clang --target=wasm32-wasi -I sdk/c -o FUNC.wasm {path}, see the README), then upload the .wasm"
+    )]
+    Source { path: String },
+    #[error(
+        "{path} is a compiled faasm artifact; upload the .wasm (or .wat) it was compiled from: upload compiles it itself"
+    )]
+    Artifact { path: String },
     #[error("cannot write output: {0}")]
     Write(std::io::Error),
     #[error("{function}: {message}")]
@@ -144,6 +160,13 @@ fn module_bytes(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
         return Ok(bytes);
     }
     let shown = path.display().to_string();
+    // The two likely mix-ups, told apart before they fail as bad text.
+    if bytes.starts_with(faasm_abi::ARTIFACT_MAGIC) {
+        return Err(CliError::Artifact { path: shown });
+    }
+    if crate::run::is_source(path) {
+        return Err(CliError::Source { path: shown });
+    }
     let text = String::from_utf8_lossy(&bytes);
     let encoded = wast::parser::ParseBuffer::new(&text)
         .and_then(|buf| wast::parser::parse::<wast::Wat>(&buf).and_then(|mut w| w.encode()));
@@ -242,6 +265,9 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             exec.has_snapshot(&user, &func)?;
             let result = exec.invoke(&user, &func, input);
             if result.failed {
+                // What the function printed before it failed often says
+                // why: it goes to stdout as on success, the error after it.
+                write_stdout(&result.printed)?;
                 return Err(CliError::CallFailed {
                     function,
                     message: String::from_utf8_lossy(&result.output).into_owned(),

@@ -22,12 +22,13 @@ pub(crate) struct Spec {
     pub input: Vec<u8>,
 }
 
-/// A call that did not get to run the guest, or trapped.
+/// A call that did not get to run the guest.
 fn failed(message: impl Into<String>) -> CallResult {
     CallResult {
         return_code: 1,
         output: message.into().into_bytes(),
         failed: true,
+        printed: Vec::new(),
     }
 }
 
@@ -86,12 +87,19 @@ pub(crate) fn run(shared: &Arc<Shared>, spec: Spec) -> CallResult {
             return_code: code,
             output: ctx.take_output().unwrap_or_else(|| stdout.take()),
             failed: false,
+            printed: Vec::new(),
         },
         Ended::TimedOut => {
             let ms = shared.config.limits.timeout.map_or(0, |t| t.as_millis());
-            failed(format!("timeout after {ms}ms"))
+            CallResult {
+                printed: ctx.take_output().unwrap_or_else(|| stdout.take()),
+                ..failed(format!("timeout after {ms}ms"))
+            }
         }
-        Ended::Failed(msg) => failed(msg),
+        Ended::Failed(msg) => CallResult {
+            printed: ctx.take_output().unwrap_or_else(|| stdout.take()),
+            ..failed(msg)
+        },
     }
 }
 

@@ -377,6 +377,7 @@ fn failed(e: CallError) -> CallResult {
         return_code: 1,
         output: e.to_string().into_bytes(),
         failed: true,
+        printed: Vec::new(),
     }
 }
 

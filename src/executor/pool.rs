@@ -299,6 +299,7 @@ mod tests {
                     return_code: i as i32,
                     output: vec![],
                     failed: false,
+                    printed: Vec::new(),
                 });
             }));
         }

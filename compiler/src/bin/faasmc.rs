@@ -2,8 +2,9 @@
 //! describes existing artifacts.
 //!
 //! Every failure is one line on stderr, `faasmc: error: ...`, and exit code
-//! 1: the tool runs in build pipelines where a panic or a multi-line dump
-//! would bury the cause.
+//! 1 (2 for command-line usage errors): the tool runs in build pipelines
+//! where a panic or a multi-line dump would bury the cause. Only `faasmc`
+//! with no arguments prints its usage, as a newcomer's first try.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use faasm_abi::{ExportKind, MemoryStrategy};
@@ -62,7 +63,14 @@ enum OptLevel {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        // --help, --version; and no arguments at all, where the usage is
+        // the answer (clap prints it to stderr and exits 2).
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
         Err(e) => {
             // Clap's message is the error, maybe continued on indented
             // lines, then a usage block; keep the error part.
@@ -74,7 +82,7 @@ fn main() -> ExitCode {
                 .collect();
             let message = message.join(" ");
             let message = message.strip_prefix("error: ").unwrap_or(&message);
-            return fail(format!("{message} (see faasmc --help)"));
+            return fail_with(format!("{message} (see faasmc --help)"), EXIT_USAGE);
         }
     };
     let result = match cli.command {
@@ -117,11 +125,34 @@ fn main() -> ExitCode {
     }
 }
 
+/// Exit status for command-line usage errors, as faasm-run's.
+const EXIT_USAGE: u8 = 2;
+
 fn fail(message: String) -> ExitCode {
+    fail_with(message, 1)
+}
+
+fn fail_with(message: String, code: u8) -> ExitCode {
     // Messages from deeper layers may span lines; keep the promise of one.
     let one_line = message.split('\n').map(str::trim).filter(|l| !l.is_empty());
     eprintln!("faasmc: error: {}", one_line.collect::<Vec<_>>().join("; "));
-    ExitCode::FAILURE
+    ExitCode::from(code)
+}
+
+/// What a file given to `compile` is when it is not WebAssembly, so the
+/// error names the mix-up instead of showing wasmparser's magic bytes.
+fn not_wasm(bytes: &[u8]) -> &'static str {
+    if bytes.starts_with(faasm_abi::ARTIFACT_MAGIC) {
+        "it is already a faasm artifact (compile the .wasm it came from)"
+    } else if bytes.starts_with(b"\x7fELF") {
+        "it is an ELF native binary (compile to wasm32, e.g. clang --target=wasm32-wasi)"
+    } else if bytes.is_empty() {
+        "it is empty"
+    } else if std::str::from_utf8(bytes).is_ok() {
+        "it is text (source code? compile it to .wasm first; WebAssembly text must be named .wat)"
+    } else {
+        "it does not start with the WebAssembly magic number"
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
@@ -137,6 +168,12 @@ fn compile(
     let mut wasm = read(input)?;
     if input.extension().is_some_and(|e| e == "wat") {
         wasm = wat_to_wasm(input, &wasm)?;
+    } else if !wasm.starts_with(b"\0asm") {
+        return Err(format!(
+            "{}: not a WebAssembly module: {}",
+            input.display(),
+            not_wasm(&wasm)
+        ));
     }
     let (artifact, t) = faasm_compiler::compile_with_timings(&wasm, config)
         .map_err(|e| format!("{}: {e}", input.display()))?;

@@ -54,6 +54,10 @@ pub struct CallResult {
     /// The executor failed the call (trap, timeout, unknown function...):
     /// `output` is the message. Guests only see the return code (1).
     pub failed: bool,
+    /// For a failed call, what the guest had printed (or set as its output)
+    /// before it failed, so that a trap's cause can be read next to it;
+    /// empty otherwise.
+    pub printed: Vec<u8>,
 }
 
 /// What waiting for a call gave.
@@ -307,6 +311,7 @@ pub(crate) mod tests {
                 return_code: id as i32,
                 output: input.iter().rev().copied().collect(),
                 failed: false,
+                printed: Vec::new(),
             }))
         }
     }
