@@ -240,3 +240,136 @@ fn two_processes_writing_the_embedded_store_at_once() {
     let last = home.invoke("demo/reader", "").stdout;
     assert!(["a", "b"].contains(&last.as_str()), "final value {last:?}");
 }
+
+/// The embedded store, counting the bytes of values it hands out.
+#[derive(Debug)]
+struct Counting {
+    inner: faasm_hostif::faasm::EmbeddedStore,
+    fetched: std::sync::atomic::AtomicUsize,
+}
+
+mod counting {
+    use super::Counting;
+    use faasm_hostif::faasm::global::{GlobalLock, LockMode, Ranges};
+    use faasm_hostif::faasm::{GlobalError, GlobalStore};
+    use std::ops::Range;
+    use std::sync::atomic::Ordering;
+    use std::time::Instant;
+
+    type D = Option<Instant>;
+
+    impl GlobalStore for Counting {
+        fn get(&self, u: &str, k: &str, d: D) -> Result<Option<Vec<u8>>, GlobalError> {
+            let v = self.inner.get(u, k, d)?;
+            let n = v.as_ref().map_or(0, Vec::len);
+            self.fetched.fetch_add(n, Ordering::SeqCst);
+            Ok(v)
+        }
+        fn set(&self, u: &str, k: &str, v: &[u8], d: D) -> Result<(), GlobalError> {
+            self.inner.set(u, k, v, d)
+        }
+        fn get_ranges(
+            &self,
+            u: &str,
+            k: &str,
+            r: &[Range<usize>],
+            d: D,
+        ) -> Result<Option<Ranges>, GlobalError> {
+            let got = self.inner.get_ranges(u, k, r, d)?;
+            let n = got
+                .as_ref()
+                .map_or(0, |(_, parts)| parts.iter().map(Vec::len).sum());
+            self.fetched.fetch_add(n, Ordering::SeqCst);
+            Ok(got)
+        }
+        fn set_ranges(
+            &self,
+            u: &str,
+            k: &str,
+            w: &[(usize, &[u8])],
+            d: D,
+        ) -> Result<(), GlobalError> {
+            self.inner.set_ranges(u, k, w, d)
+        }
+        fn append(&self, u: &str, k: &str, e: &[u8], d: D) -> Result<(), GlobalError> {
+            self.inner.append(u, k, e, d)
+        }
+        fn appended(&self, u: &str, k: &str, n: usize, d: D) -> Result<Vec<Vec<u8>>, GlobalError> {
+            self.inner.appended(u, k, n, d)
+        }
+        fn clear_appended(&self, u: &str, k: &str, d: D) -> Result<(), GlobalError> {
+            self.inner.clear_appended(u, k, d)
+        }
+        fn lock(
+            &self,
+            u: &str,
+            k: &str,
+            m: LockMode,
+            d: D,
+        ) -> Result<Box<dyn GlobalLock>, GlobalError> {
+            self.inner.lock(u, k, m, d)
+        }
+    }
+}
+
+#[test]
+fn offset_pointer_reads_fetch_only_the_chunks_they_touch() {
+    use faasm::executor::{Executor, ExecutorConfig, FunctionStore};
+    use faasm_hostif::faasm::GlobalStore;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    const CHUNK: usize = faasm_hostif::faasm::global::CHUNK;
+    let home = scratch_dir("state-offset-ptr");
+    let global = Arc::new(Counting {
+        inner: faasm_hostif::faasm::EmbeddedStore::new(home.join("state")),
+        fetched: Default::default(),
+    });
+    let value: Vec<u8> = (0..8 * CHUNK).map(|i| (i % 251) as u8).collect();
+    global.set("alice", "big", &value, None).unwrap();
+    let exec = Executor::with_global_state(
+        FunctionStore::new(&home),
+        ExecutorConfig::default(),
+        global.clone(),
+    );
+    // Input: a flag. Maps 10 bytes of chunk 3 and outputs them; with the
+    // flag, then maps the whole value (same Faaslet, same region) and
+    // outputs all of it instead.
+    let total = 8 * CHUNK;
+    let at = 3 * CHUNK + 10;
+    let reader = common::wat(&format!(
+        r#"(module
+      (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
+      (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
+      (import "env" "__faasm_read_state_offset_ptr" (func $offset_ptr (param i32 i32 i32 i32) (result i32)))
+      (import "env" "__faasm_read_state_ptr" (func $ptr (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "big\00")
+      (func (export "_start") (local $p i32)
+        (drop (call $read_input (i32.const 16) (i32.const 1)))
+        (local.set $p (call $offset_ptr (i32.const 0) (i32.const {total}) (i32.const {at}) (i32.const 10)))
+        (if (i32.eqz (i32.load8_u (i32.const 16)))
+          (then (call $write_output (local.get $p) (i32.const 10)) (return)))
+        (call $write_output (call $ptr (i32.const 0) (i32.const {total})) (i32.const {total}))))"#
+    ));
+    exec.upload("alice", "reader", &reader).unwrap();
+    let r = exec.invoke("alice", "reader", vec![0]);
+    assert_eq!(
+        r.output,
+        value[at..at + 10],
+        "{}",
+        String::from_utf8_lossy(&r.output)
+    );
+    assert_eq!(
+        global.fetched.load(Ordering::SeqCst),
+        CHUNK,
+        "one chunk fetched"
+    );
+    // A whole read in the same Faaslet fetches the other seven, once.
+    let r = exec.invoke("alice", "reader", vec![1]);
+    assert!(
+        r.output == value,
+        "{}",
+        String::from_utf8_lossy(&r.output[..64.min(r.output.len())])
+    );
+    assert_eq!(global.fetched.load(Ordering::SeqCst), 8 * CHUNK);
+}

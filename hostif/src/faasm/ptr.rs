@@ -100,6 +100,30 @@ impl Regions {
         key: &str,
         total_len: u32,
     ) -> Result<u32, FaasmError> {
+        self.map_for(call, mem, state, key, total_len, None)
+    }
+
+    /// [`Regions::map`] for a read of `wanted` only (`None`: all of it).
+    /// A shared region shows the local value itself, so only the chunks
+    /// read need to come from the global tier now; the others stay missing
+    /// (zeros in the region) until a whole read, a pull or a push fetches
+    /// them, as with Faasm's offset reads. A region this memory cannot
+    /// share is a copy, made once: it needs the whole value.
+    fn map_for(
+        &mut self,
+        call: &'static str,
+        mem: &mut dyn RegionMemory,
+        state: &StateRef<'_>,
+        key: &str,
+        total_len: u32,
+        wanted: Option<std::ops::Range<usize>>,
+    ) -> Result<u32, FaasmError> {
+        let fetch = |wanted: Option<std::ops::Range<usize>>| match wanted {
+            Some(range) => state
+                .store
+                .fetch_range(call, state.user, key, range, state.deadline),
+            None => state.store.fetch(call, state.user, key, state.deadline),
+        };
         if let Some(r) = self.map.get(key) {
             if total_len > r.len {
                 return Err(FaasmError::RegionTooSmall {
@@ -109,10 +133,14 @@ impl Regions {
                     asked: total_len,
                 });
             }
+            // Mapped for an earlier offset read: what is read now may not
+            // be here yet (a no-op when it is).
+            if r.shared {
+                fetch(wanted)?;
+            }
             return Ok(r.ptr);
         }
-        // A mapping shows the whole value: fetch all of it.
-        state.store.fetch(call, state.user, key, state.deadline)?;
+        fetch(wanted.clone())?;
         let pages = u64::from(total_len).div_ceil(PAGE);
         let old = mem.grow(pages).ok_or(FaasmError::Grow { call, pages })?;
         let ptr = u32::try_from(old * PAGE).map_err(|_| FaasmError::Grow { call, pages })?;
@@ -120,6 +148,9 @@ impl Regions {
         let fd = state.store.share(call, state.user, key, span as usize)?;
         let shared = mem.map_shared(ptr, span, rustix::fd::AsFd::as_fd(&*fd));
         if !shared {
+            if wanted.is_some() {
+                fetch(None)?;
+            }
             let mut guest = GuestMemory::new(mem.bytes());
             let dst = slice_mut(&mut guest, call, "state region", ptr, total_len)?;
             state.store.read_at(state.user, key, 0, dst);
@@ -149,7 +180,8 @@ impl Regions {
         len: u32,
     ) -> Result<u32, FaasmError> {
         check_range(call, total_len, offset, len)?;
-        Ok(self.map(call, mem, state, key, total_len)? + offset)
+        let wanted = offset as usize..offset as usize + len as usize;
+        Ok(self.map_for(call, mem, state, key, total_len, Some(wanted))? + offset)
     }
 
     /// `push_state` (`partial == false`: the whole region) and

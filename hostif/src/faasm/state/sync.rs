@@ -177,6 +177,15 @@ impl StateStore {
             let n = local.len().min(part.len());
             write_value(value, local.start, &part[..n]).map_err(io_err(call))?;
             meta.missing.remove(i);
+            // A mapped value's partial push compares chunks with what was
+            // last synced: this chunk now holds the global bytes.
+            if let Some(synced) = &mut meta.synced {
+                let bytes = read_value(value, local).map_err(io_err(call))?;
+                if synced.len() <= i {
+                    synced.resize(i + 1, None);
+                }
+                synced[i] = Some(chunks::hash(&bytes));
+            }
         }
         Ok(())
     }
