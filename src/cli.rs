@@ -159,6 +159,16 @@ pub(crate) fn one_line(msg: &str) -> String {
         .join("; ")
 }
 
+/// How an error is printed: its message on one line, then the wasm
+/// backtrace a trap carries, if any, one frame per line (lines a user
+/// reads top-down, as a native crash report).
+pub(crate) fn report(msg: &str) -> String {
+    match msg.split_once("\nwasm backtrace:") {
+        Some((head, frames)) => format!("{}\nwasm backtrace:{frames}", one_line(head)),
+        None => one_line(msg),
+    }
+}
+
 /// The flags `faasm-run FILE` takes before FILE, for spotting a misspelt
 /// one after it.
 const RUN_FLAGS: [&str; 5] = ["--env", "--dir", "--invoke", "--help", "--version"];
@@ -287,7 +297,7 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("faasm-run: error: {}", one_line(&e.to_string()));
+            eprintln!("faasm-run: error: {}", report(&e.to_string()));
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -365,5 +375,9 @@ mod tests {
     fn messages_become_one_line() {
         assert_eq!(one_line("a\n  b\n\nc"), "a; b; c");
         assert_eq!(one_line("single"), "single");
+        assert_eq!(
+            report("trap: x\nmore\nwasm backtrace:\n   0: f\n   1: g"),
+            "trap: x; more\nwasm backtrace:\n   0: f\n   1: g"
+        );
     }
 }

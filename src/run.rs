@@ -71,7 +71,8 @@ pub enum RunError {
     },
     #[error("arguments to `{0}` must be valid UTF-8")]
     BadArgEncoding(String),
-    #[error("{0}")]
+    /// Shown with its wasm backtrace.
+    #[error("{0:#}")]
     Trap(Trap),
     #[error("calling `{name}`: {source}")]
     Call { name: String, source: Error },

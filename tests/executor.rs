@@ -451,10 +451,14 @@ fn bad_pointers_trap_with_a_message_and_the_caller_survives() {
     );
     let r = exec.invoke("alice", "badptr", vec![]);
     assert_eq!((r.return_code, r.failed), (1, true));
-    assert_eq!(
-        text(&r.output),
-        "trap: host error: __faasm_write_output: guest buffer 0xffff0000 + 16 is outside memory (65536 bytes)"
+    let msg = text(&r.output);
+    assert!(
+        msg.starts_with(
+            "trap: host error: __faasm_write_output: guest buffer 0xffff0000 + 16 is outside memory (65536 bytes) (in function "
+        ),
+        "{msg}"
     );
+    assert!(msg.contains("\nwasm backtrace:\n   0: function "), "{msg}");
     let r = exec.invoke("alice", "badlen", b"x".to_vec());
     assert!(
         text(&r.output)

@@ -454,7 +454,8 @@ fn invoke_keeps_output_printed_before_a_trap() {
             (i32.store (i32.const 4) (i32.const 13))
             (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
             unreachable)
-          (func (export "_start") (call $compute_pi)))"#,
+          (func $main (call $compute_pi))
+          (func (export "_start") (call $main)))"#,
     );
     let up = faasm_run(["upload", "cli/printtrap", m.to_str().unwrap()]);
     assert_eq!(up.code, Some(0), "{up:#?}");
@@ -462,11 +463,59 @@ fn invoke_keeps_output_printed_before_a_trap() {
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert_eq!(run.stdout, "got this far\n", "{run:#?}");
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{run:#?}");
     assert!(
         lines[0].starts_with("faasm-run: error: cli/printtrap: "),
         "{run:#?}"
     );
     assert!(lines[0].contains("unreachable"), "{run:#?}");
     assert!(lines[0].contains("`compute_pi`"), "named: {run:#?}");
+    // Then the wasm backtrace, innermost first, by name where there is one.
+    assert_eq!(
+        lines[1..],
+        [
+            "wasm backtrace:",
+            "   0: `compute_pi` (function 1)",
+            "   1: `main` (function 2)",
+            "   2: function 3",
+        ],
+        "{run:#?}"
+    );
+
+    // Running the file directly shows the same backtrace.
+    let direct = faasm_run([m.to_str().unwrap()]);
+    assert_eq!(direct.code, Some(1), "{direct:#?}");
+    assert!(
+        direct.stderr.contains("   1: `main` (function 2)"),
+        "{direct:#?}"
+    );
+}
+
+/// `__faasm_backtrace` prints the calling function's wasm frames on the
+/// executor's stderr, and the call goes on.
+#[test]
+fn faasm_backtrace_prints_the_callers_frames() {
+    let dir = scratch_dir("faasm-backtrace");
+    let m = write(
+        &dir,
+        "bt.wat",
+        br#"(module
+          (import "env" "__faasm_backtrace" (func $bt (param i32)))
+          (memory (export "memory") 1)
+          (func $deep (call $bt (i32.const 0)))
+          (func $shallow (call $deep))
+          (func (export "_start") (call $shallow)))"#,
+    );
+    let up = faasm_run(["upload", "cli/bt", m.to_str().unwrap()]);
+    assert_eq!(up.code, Some(0), "{up:#?}");
+    let run = faasm_run(["invoke", "cli/bt"]);
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    assert!(
+        run.stderr.contains("backtrace requested by cli/bt"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stderr
+            .contains("wasm backtrace:\n   0: `deep` (function 1)\n   1: `shallow` (function 2)\n   2: function 3"),
+        "{run:#?}"
+    );
 }

@@ -4,10 +4,12 @@
 
 use crate::func::HostFuncInner;
 use crate::instance::InstanceInner;
+use crate::sys::backtrace::RawFrames;
+use crate::sys::signals::TrapSite;
 use crate::sys::{signals, stack};
 use crate::values::{val_from_raw, val_to_raw};
 use crate::vm::{HostFuncCtx, ValSlot};
-use crate::{Caller, Error, Trap, Val};
+use crate::{Backtrace, Caller, Error, Frame, Trap, Val};
 use faasm_abi::{FuncType, TrapKind};
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -121,31 +123,62 @@ pub(crate) fn call_wasm(
             // funcref result is owned by something the callee keeps alive.
             .map(|(t, s)| unsafe { val_from_raw(*t, s.0) })
             .collect()),
-        Err((kind, pc)) => Err(Error::Trap(make_trap(kind, pc))),
+        Err(site) => Err(Error::Trap(make_trap(site))),
     }
 }
 
-fn make_trap(kind: TrapKind, pc: usize) -> Trap {
-    if kind == TrapKind::HostError
-        && let Some(t) = HOST_TRAP.with(|h| h.borrow_mut().take())
+fn make_trap(site: TrapSite) -> Trap {
+    let mut trap = match site.kind {
+        TrapKind::HostError => HOST_TRAP
+            .with(|h| h.borrow_mut().take())
+            .unwrap_or_else(|| Trap::new(site.kind)),
+        kind => Trap::new(kind),
+    };
+    // A host error traps in the host trampoline, which is no wasm
+    // function: then the innermost frame is the wasm function that called
+    // the host.
+    trap.backtrace = Box::new(resolve_frames(Some(site.pc), &site.callers));
+    if trap.func_index.is_none()
+        && let Some(top) = trap.backtrace.frames.first()
     {
-        return t;
-    }
-    let mut trap = Trap::new(kind);
-    if let Some(code) = crate::registry::lookup(pc) {
-        trap.func_index = code.func_index_at(pc);
-        trap.func_name = trap
-            .func_index
-            .and_then(|i| code.artifact.info.func_name(i))
-            .map(str::to_string);
+        trap.func_index = Some(top.func_index);
+        trap.func_name = top.func_name.clone();
     }
     trap
+}
+
+/// The wasm functions at `pc` (an instruction, if any) and at the return
+/// addresses `callers`; addresses outside wasm functions (trampolines,
+/// the entry) are left out.
+pub(crate) fn resolve_frames(pc: Option<usize>, callers: &RawFrames) -> Backtrace {
+    // A return address follows its call instruction, which may be the last
+    // one of its function: look one byte back.
+    let pcs = pc
+        .into_iter()
+        .chain(callers.pcs().iter().map(|r| r.wrapping_sub(1)));
+    let frames = pcs
+        .filter_map(|pc| {
+            let code = crate::registry::lookup(pc)?;
+            let func_index = code.func_index_at(pc)?;
+            Some(Frame {
+                func_index,
+                func_name: code.artifact.info.func_name(func_index).map(str::to_string),
+            })
+        })
+        .collect();
+    Backtrace {
+        frames,
+        truncated: callers.truncated(),
+    }
 }
 
 pub(crate) fn call_host(h: &HostFuncInner, args: &[Val]) -> Result<Vec<Val>, Error> {
     check_args(&h.ty, args)?;
     let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
-    let mut caller = Caller { instance: None };
+    let mut caller = Caller {
+        instance: None,
+        exit_fp: 0,
+    };
     run_host(h, &mut caller, args, &mut results)?;
     Ok(results)
 }
@@ -212,16 +245,19 @@ fn dispatch_values(
     Ok(())
 }
 
-/// The dispatcher host trampolines call (`HostFuncCtx.dispatch`).
+/// The dispatcher host trampolines reach through `HostFuncCtx.dispatch`
+/// and `sys::entry::host_dispatch_entry`.
 ///
 /// # Safety
-/// Called only by compiled host trampolines: `host_ctx` is a live
-/// `HostFuncCtx`, `caller_vmctx` the live vmctx of the calling wasm
-/// function, `values` holds the parameters and has room for the results.
+/// Called only that way: `host_ctx` is a live `HostFuncCtx`,
+/// `caller_vmctx` the live vmctx of the calling wasm function, `values`
+/// holds the parameters and has room for the results, and `exit_fp` is
+/// the calling trampoline's frame pointer.
 pub(crate) unsafe extern "C" fn host_dispatch(
     host_ctx: *mut u8,
     caller_vmctx: *mut u8,
     values: *mut ValSlot,
+    exit_fp: usize,
 ) -> u32 {
     // SAFETY: per the contract; the owner outlives its context.
     let h = unsafe { &*((*(host_ctx as *const HostFuncCtx)).owner as *const HostFuncInner) };
@@ -232,6 +268,7 @@ pub(crate) unsafe extern "C" fn host_dispatch(
     let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
     let mut caller = Caller {
         instance: Some(instance),
+        exit_fp,
     };
     // Most host functions take and return a few values: keep them on the
     // stack, so a host call allocates nothing.

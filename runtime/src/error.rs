@@ -45,6 +45,49 @@ pub struct Trap {
     pub func_index: Option<u32>,
     /// Its name from the name section, if any.
     pub func_name: Option<String>,
+    /// The wasm frames active at the trap, innermost first (empty when the
+    /// trap did not come from compiled code). Printed by the alternate
+    /// form, `{:#}`. Boxed: errors carrying a trap stay small.
+    pub backtrace: Box<Backtrace>,
+}
+
+/// One wasm function active at a trap or host call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub func_index: u32,
+    /// Its name from the name section, if any.
+    pub func_name: Option<String>,
+}
+
+impl std::fmt::Display for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.func_name {
+            Some(n) => write!(f, "`{n}` (function {})", self.func_index),
+            None => write!(f, "function {}", self.func_index),
+        }
+    }
+}
+
+/// The wasm frames of a stack, innermost first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Backtrace {
+    pub frames: Vec<Frame>,
+    /// The stack was deeper than the frames kept.
+    pub truncated: bool,
+}
+
+impl std::fmt::Display for Backtrace {
+    /// One line per frame, numbered from the innermost.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("wasm backtrace:")?;
+        for (i, frame) in self.frames.iter().enumerate() {
+            write!(f, "\n  {i:>2}: {frame}")?;
+        }
+        if self.truncated {
+            f.write_str("\n      ... (deeper frames not kept)")?;
+        }
+        Ok(())
+    }
 }
 
 impl Trap {
@@ -53,6 +96,7 @@ impl Trap {
             reason: TrapReason::Wasm(kind),
             func_index: None,
             func_name: None,
+            backtrace: Box::default(),
         }
     }
 
@@ -69,6 +113,7 @@ impl Trap {
             }),
             func_index: None,
             func_name: None,
+            backtrace: Box::default(),
         }
     }
 
@@ -85,6 +130,7 @@ impl Trap {
             reason: TrapReason::Exit(status),
             func_index: None,
             func_name: None,
+            backtrace: Box::default(),
         }
     }
 
@@ -112,10 +158,14 @@ impl std::fmt::Display for Trap {
             TrapReason::Exit(s) => return write!(f, "exited with status {s}"),
         }
         match (self.func_index, &self.func_name) {
-            (Some(i), Some(n)) => write!(f, " (in function {i} `{n}`)"),
-            (Some(i), None) => write!(f, " (in function {i})"),
-            _ => Ok(()),
+            (Some(i), Some(n)) => write!(f, " (in function {i} `{n}`)")?,
+            (Some(i), None) => write!(f, " (in function {i})")?,
+            _ => {}
         }
+        if f.alternate() && !self.backtrace.frames.is_empty() {
+            write!(f, "\n{}", self.backtrace)?;
+        }
+        Ok(())
     }
 }
 

@@ -62,7 +62,7 @@ impl Func {
             type_id,
             func: Box::new(f),
             ctx: Box::new(HostFuncCtx {
-                dispatch: crate::call::host_dispatch,
+                dispatch: crate::sys::entry::host_dispatch_entry,
                 _reserved: [0; 3],
                 tag: HOST_CTX_TAG,
                 owner: me.as_ptr().cast(),
@@ -168,9 +168,31 @@ impl HostFuncInner {
 /// The calling instance, as seen from a host function.
 pub struct Caller<'a> {
     pub(crate) instance: Option<&'a InstanceInner>,
+    /// The frame pointer of the host trampoline compiled code called (0
+    /// when the host function was called from the host).
+    pub(crate) exit_fp: usize,
 }
 
 impl<'a> Caller<'a> {
+    /// The wasm functions on the stack of this host call, innermost (the
+    /// one that called the host) first; empty when called from the host.
+    pub fn wasm_backtrace(&self) -> crate::Backtrace {
+        let mut frames = crate::sys::backtrace::RawFrames::EMPTY;
+        if let Some(stop) = crate::sys::signals::innermost_entry_sp() {
+            let here = crate::sys::stack::current_sp();
+            // Only a frame pointer of this thread's stack between here and
+            // the innermost entry is walked (a `Caller` handed to another
+            // thread finds nothing).
+            if self.exit_fp > here {
+                // SAFETY: `[here, stop)` is this thread's live stack: the
+                // frames of this host call, of the trampoline and of the
+                // wasm code below the innermost entry.
+                unsafe { crate::sys::backtrace::walk(self.exit_fp, here, stop, &mut frames) };
+            }
+        }
+        crate::call::resolve_frames(None, &frames)
+    }
+
     /// Charges `bytes` the host is about to hold for the calling instance
     /// (beyond its call) to the instance's memory budget, until the
     /// returned charge is dropped. `Err` past the budget.

@@ -51,7 +51,7 @@ mod vm;
 
 pub use budget::{HostCharge, OverBudget};
 pub use engine::{Config, Engine};
-pub use error::{Error, HostError, HostErrorKind, LinkError, Trap, TrapReason};
+pub use error::{Backtrace, Error, Frame, HostError, HostErrorKind, LinkError, Trap, TrapReason};
 pub use faasm_abi::{
     ArtifactError, ArtifactKey, FuncType, GlobalType, MemoryStrategy, MemoryType, TableType,
     TrapKind, ValType,

@@ -173,6 +173,97 @@ fn trap_names_the_function() {
     assert!(t.to_string().contains("inner"), "{t}");
 }
 
+fn names(bt: &faasm_runtime::Backtrace) -> Vec<String> {
+    bt.frames
+        .iter()
+        .map(|f| {
+            f.func_name
+                .clone()
+                .unwrap_or_else(|| format!("#{}", f.func_index))
+        })
+        .collect()
+}
+
+const NESTED: &str = r#"(module
+  (import "env" "fail" (func $fail))
+  (import "env" "where" (func $where))
+  (func $inner (param i32) (result i32)
+    local.get 0 i32.eqz if unreachable end
+    local.get 0 i32.const 1 i32.eq if call $fail end
+    call $where
+    i32.const 7)
+  (func $middle (param i32) (result i32) local.get 0 call $inner i32.const 1 i32.add)
+  (func (export "outer") (param i32) (result i32) local.get 0 call $middle))"#;
+
+/// A linker whose `fail` returns a host error and whose `where` records
+/// the backtrace it sees from the host.
+fn nested_instance() -> (
+    faasm_runtime::Instance,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    let engine = Engine::default();
+    let m = module(&engine, NESTED);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut linker = Linker::new(&engine);
+    linker.func_new("env", "fail", FuncType::new([], []), |_, _, _| {
+        Err(Trap::host("refused"))
+    });
+    let record = seen.clone();
+    linker.func_new(
+        "env",
+        "where",
+        FuncType::new([], []),
+        move |caller, _, _| {
+            *record.lock().unwrap() = names(&caller.wasm_backtrace());
+            Ok(())
+        },
+    );
+    (linker.instantiate(&m).unwrap(), seen)
+}
+
+#[test]
+fn a_wasm_trap_carries_the_backtrace_of_named_functions() {
+    let (inst, _) = nested_instance();
+    let t = trap(call(&inst, "outer", &[Val::I32(0)]));
+    assert_eq!(t.kind(), Some(TrapKind::Unreachable));
+    assert_eq!(names(&t.backtrace), ["inner", "middle", "#4"]);
+    assert!(!t.backtrace.truncated);
+    // The plain form stays on one line; the alternate one lists frames.
+    let one_line = t.to_string();
+    assert!(!one_line.contains('\n'), "{one_line}");
+    let full = format!("{t:#}");
+    assert!(full.contains("wasm backtrace:"), "{full}");
+    assert!(full.contains("0: `inner` (function 2)"), "{full}");
+    assert!(full.contains("1: `middle` (function 3)"), "{full}");
+    assert!(full.contains("2: function 4"), "{full}");
+}
+
+#[test]
+fn a_host_error_is_placed_in_the_wasm_function_that_called_the_host() {
+    let (inst, _) = nested_instance();
+    let t = trap(call(&inst, "outer", &[Val::I32(1)]));
+    assert!(t.to_string().contains("refused"), "{t}");
+    assert_eq!(t.func_name.as_deref(), Some("inner"));
+    assert_eq!(names(&t.backtrace), ["inner", "middle", "#4"]);
+}
+
+#[test]
+fn a_host_function_sees_the_wasm_frames_that_called_it() {
+    let (inst, seen) = nested_instance();
+    assert_eq!(call_i32(&inst, "outer", &[Val::I32(2)]), 8);
+    assert_eq!(*seen.lock().unwrap(), ["inner", "middle", "#4"]);
+}
+
+#[test]
+fn deep_recursion_keeps_the_innermost_frames_of_its_backtrace() {
+    let inst = instantiate(RECURSE);
+    let t = trap(call(&inst, "recurse", &[Val::I32(0)]));
+    assert_eq!(t.kind(), Some(TrapKind::StackOverflow));
+    assert!(t.backtrace.truncated);
+    assert!(t.backtrace.frames.len() >= 16, "{:?}", t.backtrace);
+    assert!(t.backtrace.frames.iter().all(|f| f.func_index == 0));
+}
+
 /// A fault in a host function called from wasm must crash the process (it
 /// is a host bug), not become a trap.
 #[test]

@@ -135,7 +135,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::one_line(&e.to_string()));
+            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
             ExitCode::from(if e.is_usage() {
                 EXIT_USAGE
             } else {

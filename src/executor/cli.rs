@@ -286,7 +286,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     match execute(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::one_line(&e.to_string()));
+            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
             ExitCode::from(crate::cli::EXIT_ERROR)
         }
     }

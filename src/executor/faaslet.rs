@@ -116,8 +116,9 @@ fn ended_by(err: Error) -> Ended {
     }
 }
 
+/// The trap and its wasm backtrace.
 fn trap_message(t: &Trap) -> String {
-    format!("trap: {t}")
+    format!("trap: {t:#}")
 }
 
 /// Runs the call in a Faaslet restored from the function's Proto-Faaslet

@@ -54,12 +54,26 @@ impl Run {
 
     /// Failed the way faasm-run reports errors: exit status 1, nothing on
     /// stdout, exactly one `faasm-run: error:` line on stderr containing
-    /// `needle` (and no panic, no signal).
+    /// `needle` (and no panic, no signal), followed only by a trap's wasm
+    /// backtrace if there is one.
     pub fn assert_error(&self, needle: &str) {
         assert_eq!(self.signal, None, "killed by a signal: {self:#?}");
         assert_eq!(self.code, Some(1), "{self:#?}");
         assert_eq!(self.stdout, "", "{self:#?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
+        let mut lines: Vec<&str> = self.stderr.lines().collect();
+        if lines.get(1) == Some(&"wasm backtrace:") {
+            let frames = lines.split_off(2);
+            assert!(!frames.is_empty(), "an empty backtrace: {self:#?}");
+            for f in frames {
+                if f.trim_start() == "... (deeper frames not kept)" {
+                    continue;
+                }
+                let (n, frame) = f.trim_start().split_once(": ").expect("numbered frame");
+                assert!(n.parse::<usize>().is_ok(), "frame line {f:?}");
+                assert!(frame.contains("function "), "frame line {f:?}");
+            }
+            lines.pop();
+        }
         assert_eq!(lines.len(), 1, "expected one error line: {self:#?}");
         assert!(lines[0].starts_with("faasm-run: error: "), "{self:#?}");
         assert!(

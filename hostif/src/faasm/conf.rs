@@ -1,6 +1,8 @@
 //! `__faasm_conf_flag` and `__faasm_backtrace`: what a function may ask
 //! about the runtime it runs on.
 
+use faasm_runtime::Backtrace;
+
 /// Faasm's configuration flags as a function sees them: `ALWAYS_ON` is 1
 /// (Faasm keeps it for tests), every other flag is off. Faasm's one real
 /// flag, `PYTHON_PRELOAD`, is off because faasm-rs runs no Python.
@@ -11,15 +13,25 @@ pub(crate) fn conf_flag(key: &str) -> u32 {
     }
 }
 
-/// The text `__faasm_backtrace(depth)` prints on the host's stderr. The
-/// runtime does not walk the guest's stack from a host call, so this names
-/// the call that asked; a depth below 1 is taken as 1.
-pub(crate) fn backtrace_note(user: &str, function: &str, call_id: u32, depth: i32) -> String {
-    format!(
-        "faasm: backtrace requested by {user}/{function} (call {call_id}, depth {}): \
-         wasm frames are not available from a host call",
-        depth.max(1)
-    )
+/// The text `__faasm_backtrace(depth)` prints on the host's stderr: the
+/// call that asked, then its innermost `depth` wasm frames (all of them
+/// for a depth below 1).
+pub(crate) fn backtrace_note(
+    user: &str,
+    function: &str,
+    call_id: u32,
+    depth: i32,
+    backtrace: &Backtrace,
+) -> String {
+    let mut shown = backtrace.clone();
+    if let Ok(depth) = usize::try_from(depth)
+        && depth > 0
+        && depth < shown.frames.len()
+    {
+        shown.frames.truncate(depth);
+        shown.truncated = true;
+    }
+    format!("faasm: backtrace requested by {user}/{function} (call {call_id})\n{shown}")
 }
 
 #[cfg(test)]
@@ -35,10 +47,27 @@ mod tests {
     }
 
     #[test]
-    fn backtrace_note_names_the_call() {
-        let s = backtrace_note("alice", "f", 7, -3);
-        assert!(s.contains("alice/f"), "{s}");
-        assert!(s.contains("call 7"), "{s}");
-        assert!(s.contains("depth 1"), "{s}");
+    fn backtrace_note_names_the_call_and_keeps_depth_frames() {
+        let frame = |i: u32, n: Option<&str>| faasm_runtime::Frame {
+            func_index: i,
+            func_name: n.map(str::to_string),
+        };
+        let bt = Backtrace {
+            frames: vec![
+                frame(5, Some("leaf")),
+                frame(4, None),
+                frame(3, Some("main")),
+            ],
+            truncated: false,
+        };
+        let all = backtrace_note("alice", "f", 7, -3, &bt);
+        assert!(all.contains("alice/f (call 7)"), "{all}");
+        assert!(all.contains("0: `leaf` (function 5)"), "{all}");
+        assert!(all.contains("1: function 4"), "{all}");
+        assert!(all.contains("2: `main` (function 3)"), "{all}");
+        let two = backtrace_note("alice", "f", 7, 2, &bt);
+        assert!(two.contains("1: function 4"), "{two}");
+        assert!(!two.contains("main"), "{two}");
+        assert!(two.contains("deeper frames not kept"), "{two}");
     }
 }

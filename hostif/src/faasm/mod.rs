@@ -482,9 +482,10 @@ const CALLS: &[(&str, usize, bool, Handler)] = &[
         let flag = guest::read_cstr(&mem(c), "__faasm_conf_flag", "flag name", a[0])?;
         Ok(conf::conf_flag(&flag) as i32)
     }),
-    ("__faasm_backtrace", 1, false, |ctx, _, a| {
+    ("__faasm_backtrace", 1, false, |ctx, c, a| {
         let call = &ctx.call;
-        let note = conf::backtrace_note(&call.user, &call.function, call.id, a[0] as i32);
+        let frames = c.wasm_backtrace();
+        let note = conf::backtrace_note(&call.user, &call.function, call.id, a[0] as i32, &frames);
         eprintln!("{note}");
         Ok(0)
     }),

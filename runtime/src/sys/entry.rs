@@ -127,3 +127,35 @@ pub unsafe extern "C" fn faasm_trap_landing() {
         "ret",
     )
 }
+
+/// What host trampolines call through `HostFuncCtx::dispatch`: passes
+/// their frame pointer on to `host_dispatch` as a fourth argument, so a
+/// host function can walk the wasm frames that called it. A tail jump:
+/// `host_dispatch` returns straight to the trampoline.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+pub unsafe extern "C" fn host_dispatch_entry(
+    host_ctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut crate::vm::ValSlot,
+) -> u32 {
+    naked_asm!(
+        "mov rcx, rbp",
+        "jmp {dispatch}",
+        dispatch = sym crate::call::host_dispatch,
+    )
+}
+
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+pub unsafe extern "C" fn host_dispatch_entry(
+    host_ctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut crate::vm::ValSlot,
+) -> u32 {
+    naked_asm!(
+        "mov x3, x29",
+        "b {dispatch}",
+        dispatch = sym crate::call::host_dispatch,
+    )
+}

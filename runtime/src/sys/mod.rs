@@ -3,6 +3,7 @@
 //! per-thread stack facts. The rest of the runtime uses these safe-ish
 //! wrappers.
 
+pub mod backtrace;
 pub mod code;
 pub mod entry;
 pub mod image;

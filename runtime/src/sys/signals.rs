@@ -8,6 +8,7 @@
 //! Anything else is passed on to the handler that was installed before us,
 //! so a bug in host code still crashes loudly.
 
+use super::backtrace::{self, RawFrames};
 use super::entry::{faasm_enter, faasm_trap_landing};
 use super::stack::cached_thread_stack_bounds;
 use faasm_abi::TrapKind;
@@ -20,7 +21,17 @@ const SIGNALS: [libc::c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, li
 /// trap, and what the trap was.
 pub struct TrapState {
     jmp: Cell<usize>,
-    trap: Cell<Option<(TrapKind, usize)>>,
+    trap: Cell<Option<TrapSite>>,
+}
+
+/// Where and how compiled code trapped.
+#[derive(Clone, Copy, Debug)]
+pub struct TrapSite {
+    pub kind: TrapKind,
+    /// The faulting instruction.
+    pub pc: usize,
+    /// Return addresses of the wasm frames above it, innermost first.
+    pub callers: RawFrames,
 }
 
 thread_local! {
@@ -30,18 +41,20 @@ thread_local! {
 }
 
 /// Calls `f(a0, a1, a2)` through `faasm_enter`, with a trap landing for
-/// this call. Returns the trap kind and faulting pc if compiled code
-/// trapped.
+/// this call. Returns where compiled code trapped, if it did.
 ///
 /// # Safety
 /// `f` must be an `extern "C" fn(usize, usize, usize)` that is safe to call
 /// with these arguments (an entry trampoline with a live vmctx).
+// The handler fills the TrapSite in place and must not allocate, so it is
+// not boxed.
+#[allow(clippy::result_large_err)]
 pub unsafe fn call_with_trap_landing(
     f: usize,
     a0: usize,
     a1: usize,
     a2: usize,
-) -> Result<(), (TrapKind, usize)> {
+) -> Result<(), TrapSite> {
     let state = TrapState {
         jmp: Cell::new(0),
         trap: Cell::new(None),
@@ -59,6 +72,16 @@ pub unsafe fn call_with_trap_landing(
             .get()
             .expect("trap landing reached without a recorded trap")),
     }
+}
+
+/// The stack pointer the innermost host→wasm entry of this thread saved:
+/// every frame below it (down to the current one) belongs to compiled code
+/// or to host code that compiled code called. `None` outside wasm.
+pub fn innermost_entry_sp() -> Option<usize> {
+    let state = CURRENT.with(|c| c.get());
+    // SAFETY: a non-null CURRENT points at the TrapState of a live
+    // `call_with_trap_landing` frame of this thread.
+    (!state.is_null()).then(|| unsafe { (*state).jmp.get() })
 }
 
 static PREVIOUS: OnceLock<[libc::sigaction; 4]> = OnceLock::new();
@@ -107,7 +130,15 @@ unsafe extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: 
                     .then_some(TrapKind::StackOverflow),
             };
             if let Some(kind) = kind {
-                state.trap.set(Some((kind, pc)));
+                let mut callers = RawFrames::EMPTY;
+                // SAFETY: the kernel passes a valid ucontext. Between the
+                // faulting frame's stack pointer and the entry's saved one
+                // lies this thread's live stack, written by compiled code.
+                unsafe {
+                    let (fp, sp) = context_fp_sp(ctx);
+                    backtrace::walk(fp, sp, state.jmp.get(), &mut callers);
+                }
+                state.trap.set(Some(TrapSite { kind, pc, callers }));
                 // SAFETY: resuming at the landing pad with the stack pointer
                 // saved by the innermost `faasm_enter` on this thread; only
                 // wasm frames (which own nothing) are discarded.
@@ -178,6 +209,16 @@ unsafe fn context_pc(ctx: *mut libc::c_void) -> usize {
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn context_fp_sp(ctx: *mut libc::c_void) -> (usize, usize) {
+    // SAFETY: the caller passes the kernel's ucontext.
+    let gregs = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext.gregs };
+    (
+        gregs[libc::REG_RBP as usize] as usize,
+        gregs[libc::REG_RSP as usize] as usize,
+    )
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 unsafe fn redirect(ctx: *mut libc::c_void, sp: usize, pc: usize) {
     // SAFETY: the caller passes the kernel's ucontext, which the kernel
     // restores when the handler returns.
@@ -192,6 +233,13 @@ unsafe fn redirect(ctx: *mut libc::c_void, sp: usize, pc: usize) {
 unsafe fn context_pc(ctx: *mut libc::c_void) -> usize {
     // SAFETY: the caller passes the kernel's ucontext.
     unsafe { (*(ctx as *const libc::ucontext_t)).uc_mcontext.pc as usize }
+}
+
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn context_fp_sp(ctx: *mut libc::c_void) -> (usize, usize) {
+    // SAFETY: the caller passes the kernel's ucontext.
+    let mc = unsafe { &(*(ctx as *const libc::ucontext_t)).uc_mcontext };
+    (mc.regs[29] as usize, mc.sp as usize)
 }
 
 #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
