@@ -5,7 +5,8 @@
 # and the functions written with the SDKs (sdk/c/faasm.h, sdk/rust):
 #   {echo,counter,pi,pi_ptr,zygote,sgd,chain_demo,state_demo,mmap_time}-c.wasm
 #                                    from examples/c/NAME.c
-#   {hello,chain,helpers,throw}-cpp.wasm  from examples/cpp/NAME.cpp (clang++,
+#   {hello,echo,chain,state,zygote,files,mmap_time,helpers,throw}-cpp.wasm
+#                                    from examples/cpp/NAME.cpp (clang++,
 #                                    Debian's libc++ for wasm32)
 #   {echo,counter,pi}-rust.wasm      from examples/NAME-rust/
 #   sdk-all-imports-{c,rust}.wasm    from sdk/c/tests/all_imports.c and
@@ -39,7 +40,7 @@ sdk_cflags=(--target=wasm32-wasi -O2 -I "$root/sdk/c" -Wl,--strip-all)
 for name in echo counter pi pi_ptr zygote sgd chain_demo state_demo mmap_time; do
     clang "${sdk_cflags[@]}" "$here/c/$name.c" -o "$out/$name-c.wasm"
 done
-for name in hello chain helpers throw; do
+for name in hello echo chain state zygote files mmap_time helpers throw; do
     clang++ "${sdk_cflags[@]}" "$here/cpp/$name.cpp" -o "$out/$name-cpp.wasm"
 done
 for check in all_imports entry_points; do

@@ -101,6 +101,73 @@ fn cpp_hello_uses_the_stl_and_iostreams() {
     );
 }
 
+/// Faasm's echo in C++: bytes in, the same bytes out.
+#[test]
+fn cpp_echo() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("demo-cpp-echo");
+    home.upload("demo/echo", dir, "echo-cpp");
+    home.assert_output("demo/echo", "bytes in, bytes out", "bytes in, bytes out");
+    home.assert_output("demo/echo", "", "Nothing to echo");
+}
+
+/// State from C++: whole value, size, a mapped pointer written in place,
+/// an offset read and appended entries; the same on every call.
+#[test]
+fn cpp_state_calls() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("demo-cpp-state");
+    home.upload("demo/state", dir, "state-cpp");
+    let want = "size=64 sum=28 mapped=1007 slice=5,6,1007 log=2:first,second";
+    home.assert_output("demo/state", "", want);
+    home.assert_output("demo/state", "", want);
+}
+
+/// A C++ global constructor and FAASM_ZYGOTE run once, when the snapshot
+/// is taken; every call starts from it (its own writes are gone next time).
+#[test]
+fn cpp_zygote_and_constructors_run_once() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("demo-cpp-zygote");
+    home.upload("demo/zygote", dir, "zygote-cpp");
+    let want = "ctor=1 zygote=1 calls=1 squares[999]=998001 names=static,call";
+    for _ in 0..3 {
+        home.assert_output("demo/zygote", "", want);
+    }
+    let log = home.0.join("users/demo/fs/zygote-cpp.log");
+    assert_eq!(std::fs::read_to_string(log).unwrap(), "zygote\n");
+}
+
+/// fstreams, a directory listing, rename and remove in the user's tree.
+#[test]
+fn cpp_file_io() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("demo-cpp-files");
+    home.upload("demo/files", dir, "files-cpp");
+    let want = "read=hi! list=a.txt,last.txt renamed=hi! gone=1";
+    home.assert_output("demo/files", "hi", want);
+    home.assert_output("demo/files", "hi", want);
+    let notes = home.0.join("users/demo/fs/notes");
+    assert_eq!(
+        std::fs::read_to_string(notes.join("last.txt")).unwrap(),
+        "hi"
+    );
+    assert!(!notes.join("a.txt").exists() && !notes.join("b.txt").exists());
+}
+
+/// Faasm's mmap host call and std::chrono's clocks from C++.
+#[test]
+fn cpp_mmap_and_clocks() {
+    let Some(dir) = examples() else { return };
+    let home = Home::new("demo-cpp-mmap");
+    home.upload("demo/mmap_time", dir, "mmap_time-cpp");
+    home.assert_output(
+        "demo/mmap_time",
+        "",
+        "mmap=ok sum=2096128 steady=ok system=ok",
+    );
+}
+
 /// Faasm's own C++ idiom: const char * outputs, char ** / int * awaits.
 #[test]
 fn cpp_chain_output_as_faasm_writes_it() {

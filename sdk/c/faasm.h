@@ -117,11 +117,14 @@ FAASM_IMPORT(__faasm_backtrace) void __faasm_backtrace(int32_t depth);
 #undef FAASM_IMPORT
 
 /** Faasm's cast of any object pointer to the byte pointer the API takes:
- *  faasmGetInput(BYTES(&x), sizeof x). */
+ *  faasmGetInput(BYTES(&x), sizeof x); BYTES_CONST for read-only data,
+ *  such as a string literal passed to faasmAppendState. */
 #ifdef __cplusplus
 #define BYTES(arr) reinterpret_cast<uint8_t *>(arr)
+#define BYTES_CONST(arr) reinterpret_cast<const uint8_t *>(arr)
 #else
 #define BYTES(arr) ((uint8_t *)(arr))
+#define BYTES_CONST(arr) ((const uint8_t *)(arr))
 #endif
 
 /* ------------------------------------------------------------------------ */
