@@ -3,7 +3,7 @@
 #   hello-c.wasm     from examples/c/hello.c      (clang, wasi-libc)
 #   hello-rust.wasm  from examples/hello-rust/    (cargo, wasm32-wasip1)
 # and the functions written with the SDKs (sdk/c/faasm.h, sdk/rust):
-#   {echo,counter,pi,pi_ptr,zygote,sgd,chain_demo,state_demo,mmap_time}-c.wasm
+#   {echo,counter,pi,pi_ptr,zygote,sgd,chain_demo,state_demo,mmap_time,file_io}-c.wasm
 #                                    from examples/c/NAME.c
 #   {hello,echo,chain,state,zygote,files,mmap_time,helpers,throw}-cpp.wasm
 #                                    from examples/cpp/NAME.cpp (clang++,
@@ -37,7 +37,7 @@ cp "$out/hello-rust-target/wasm32-wasip1/release/hello-rust.wasm" "$out/hello-ru
 
 # The C SDK is header-only and needs no link flags (see sdk/c/faasm.h).
 sdk_cflags=(--target=wasm32-wasi -O2 -I "$root/sdk/c" -Wl,--strip-all)
-for name in echo counter pi pi_ptr zygote sgd chain_demo state_demo mmap_time; do
+for name in echo counter pi pi_ptr zygote sgd chain_demo state_demo mmap_time file_io; do
     clang "${sdk_cflags[@]}" "$here/c/$name.c" -o "$out/$name-c.wasm"
 done
 for name in hello echo chain state zygote files mmap_time helpers throw; do
