@@ -12,6 +12,9 @@ bash scripts/install-toolchain.sh
 export FAASM_REQUIRE_EXAMPLES=1
 export FAASM_REQUIRE_REDIS=1
 cargo test --release --workspace "$@"
+# The runtime without the compiler feature: it builds without Cranelift
+# and still loads and runs hand-made artifacts.
+cargo test --release -p faasm-runtime --no-default-features --lib --test handmade
 
 # The WASI preview 1 conformance suite (wasi-testsuite), next to the
 # repository: a missing suite fails here rather than being skipped.

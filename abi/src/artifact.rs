@@ -95,6 +95,11 @@ pub enum ArtifactError {
     Version { found: String, expected: String },
     #[error("artifact targets {found}, this machine is {expected}; recompile it")]
     Target { found: String, expected: String },
+    #[error("artifact targets {target}: {reason}; recompile it")]
+    CannotRun {
+        target: String,
+        reason: crate::target::TargetMismatch,
+    },
 }
 
 impl Artifact {
@@ -130,6 +135,25 @@ impl Artifact {
         Ok(artifact)
     }
 
+    /// Whether this runtime may run the artifact: written by the compiler
+    /// of this very version ([`crate::target::compiler_version`]) for this
+    /// triple, using only CPU features this machine has.
+    pub fn check_runs_here(&self) -> Result<(), ArtifactError> {
+        let version = crate::target::compiler_version();
+        if self.compiler_version != version {
+            return Err(ArtifactError::Version {
+                found: self.compiler_version.clone(),
+                expected: version,
+            });
+        }
+        crate::target::check_runs_here(&self.target).map_err(|reason| ArtifactError::CannotRun {
+            target: self.target.clone(),
+            reason,
+        })
+    }
+
+    /// Whether the artifact was written by exactly `version` for exactly
+    /// `target`.
     pub fn check_compat(&self, version: &str, target: &str) -> Result<(), ArtifactError> {
         if self.compiler_version != version {
             return Err(ArtifactError::Version {

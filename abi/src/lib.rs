@@ -8,8 +8,10 @@
 
 mod artifact;
 mod builtins;
+mod features;
 pub mod key;
 mod module;
+pub mod target;
 mod trap;
 mod validate;
 mod vmctx;
@@ -18,6 +20,7 @@ pub use artifact::{
     ARTIFACT_MAGIC, Artifact, ArtifactError, CompiledFunc, MemoryStrategy, TrapSite, lookup_trap,
 };
 pub use builtins::{Builtin, BuiltinParam};
+pub use features::{DEFAULT_COMPILE_TIME_LIMIT, Features};
 pub use key::ArtifactKey;
 pub use module::*;
 pub use trap::TrapKind;

@@ -14,7 +14,7 @@ mod traps;
 
 pub use driver::{Timings, compile, compile_with_timings};
 pub use error::CompileError;
-pub use faasm_abi::{Artifact, MemoryStrategy};
+pub use faasm_abi::{Artifact, DEFAULT_COMPILE_TIME_LIMIT, Features, MemoryStrategy};
 pub use isa::host_target;
 
 /// What to compile for. The runtime must allocate memories the way the code
@@ -38,49 +38,6 @@ pub struct CompileConfig {
     pub time_limit: Option<std::time::Duration>,
 }
 
-/// The default [`CompileConfig::time_limit`]: far above what real modules
-/// take (a 1.7 MB module compiles in about a second here).
-pub const DEFAULT_COMPILE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// WebAssembly proposals beyond the 2.0 core (which, SIMD included, is
-/// always on). A module using a disabled proposal is invalid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Features {
-    /// Part of 2.0; switchable only so that suites written against 1.0
-    /// (such as the threads proposal's) can be checked as written.
-    pub reference_types: bool,
-    pub threads: bool,
-    pub tail_call: bool,
-    pub extended_const: bool,
-    pub multi_memory: bool,
-}
-
-impl Features {
-    /// Exactly WebAssembly 2.0.
-    pub const WASM2: Features = Features {
-        reference_types: true,
-        threads: false,
-        tail_call: false,
-        extended_const: false,
-        multi_memory: false,
-    };
-
-    /// Everything this compiler supports.
-    pub const ALL: Features = Features {
-        reference_types: true,
-        threads: true,
-        tail_call: true,
-        extended_const: true,
-        multi_memory: true,
-    };
-}
-
-impl Default for Features {
-    fn default() -> Self {
-        Features::ALL
-    }
-}
-
 impl Default for CompileConfig {
     fn default() -> Self {
         CompileConfig {
@@ -95,7 +52,7 @@ impl Default for CompileConfig {
 }
 
 /// The version string written into artifacts; the runtime only loads
-/// artifacts whose version equals its own compiler's.
+/// artifacts whose version equals its own ([`faasm_abi::target`]).
 pub fn version() -> String {
-    format!("faasmc {} (abi 2)", env!("CARGO_PKG_VERSION"))
+    faasm_abi::target::compiler_version()
 }

@@ -97,3 +97,19 @@ fn wrong_version_or_target_is_refused() {
         Err(ArtifactError::Target { expected, .. }) if expected == target
     ));
 }
+
+/// The runtime checks targets without Cranelift (`faasm_abi::target`): it
+/// must accept every artifact this compiler writes on this machine, and
+/// refuse one that needs a CPU feature it cannot check.
+#[test]
+fn the_runtime_side_check_accepts_what_this_compiler_writes() {
+    let mut a = sample();
+    a.target = faasm_compiler::host_target();
+    a.compiler_version = faasm_compiler::version();
+    assert_eq!(a.check_runs_here(), Ok(()));
+    a.target = format!("{}+warp_drive", faasm_compiler::host_target());
+    assert!(matches!(
+        a.check_runs_here(),
+        Err(ArtifactError::CannotRun { .. })
+    ));
+}

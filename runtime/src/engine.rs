@@ -1,4 +1,4 @@
-use faasm_abi::{ArtifactKey, MemoryStrategy};
+use faasm_abi::{ArtifactKey, DEFAULT_COMPILE_TIME_LIMIT, MemoryStrategy};
 use std::sync::{Arc, OnceLock};
 
 /// Settings shared by everything an [`Engine`] compiles and runs.
@@ -15,7 +15,7 @@ pub struct Config {
     /// Compile functions in parallel.
     pub parallel_compilation: bool,
     /// WebAssembly proposals accepted beyond 2.0.
-    pub features: faasm_compiler::Features,
+    pub features: faasm_abi::Features,
     /// A cap, in 64 KiB pages, on every linear memory a module defines
     /// (applied at instantiation and by `memory.grow`, on top of the
     /// module's own maximum), so an embedder can bound a guest's memory.
@@ -27,8 +27,8 @@ pub struct Config {
     /// artifacts serialized in-process load; embedders that load files use
     /// the installation's ([`ArtifactKey::installation`]).
     pub artifact_key: ArtifactKey,
-    /// No function of a module starts compiling after this long
-    /// ([`faasm_compiler::CompileConfig::time_limit`]); `None`: no limit.
+    /// No function of a module starts compiling after this long (the
+    /// compiler's `CompileConfig::time_limit`); `None`: no limit.
     pub compile_time_limit: Option<std::time::Duration>,
 }
 
@@ -48,10 +48,10 @@ impl Default for Config {
             interruptible: true,
             max_wasm_stack: 1 << 20,
             parallel_compilation: true,
-            features: faasm_compiler::Features::default(),
+            features: faasm_abi::Features::default(),
             max_memory_pages: None,
             artifact_key: process_key(),
-            compile_time_limit: faasm_compiler::CompileConfig::default().time_limit,
+            compile_time_limit: Some(DEFAULT_COMPILE_TIME_LIMIT),
         }
     }
 }
@@ -74,6 +74,7 @@ impl Engine {
     }
 }
 
+#[cfg(feature = "compiler")]
 impl Config {
     /// How [`crate::Module::new`] compiles under this configuration.
     pub fn compile_config(&self) -> faasm_compiler::CompileConfig {

@@ -1,5 +1,4 @@
 use faasm_abi::{ArtifactError, TrapKind};
-use faasm_compiler::CompileError;
 use thiserror::Error;
 
 /// Why a wasm computation stopped.
@@ -187,8 +186,16 @@ pub enum LinkError {
 
 #[derive(Debug, Error)]
 pub enum Error {
+    #[cfg(feature = "compiler")]
     #[error(transparent)]
-    Compile(#[from] CompileError),
+    Compile(#[from] faasm_compiler::CompileError),
+    /// WebAssembly given to a runtime built without the compiler.
+    #[cfg(not(feature = "compiler"))]
+    #[error(
+        "this runtime was built without the compiler (feature `compiler`): \
+         it loads only compiled artifacts (*.faasm)"
+    )]
+    NoCompiler,
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     #[error(transparent)]

@@ -52,11 +52,11 @@ mod vm;
 pub use budget::{HostCharge, OverBudget};
 pub use engine::{Config, Engine};
 pub use error::{Backtrace, Error, Frame, HostError, HostErrorKind, LinkError, Trap, TrapReason};
+pub use faasm_abi::Features;
 pub use faasm_abi::{
     ArtifactError, ArtifactKey, FuncType, GlobalType, MemoryStrategy, MemoryType, TableType,
     TrapKind, ValType,
 };
-pub use faasm_compiler::Features;
 pub use func::HostFn;
 pub use func::{Caller, Func};
 pub use global::Global;

@@ -49,9 +49,17 @@ const WASM_MAGIC: &[u8; 4] = b"\0asm";
 
 impl Module {
     /// Compiles WebAssembly bytes (binary format) in-process.
+    #[cfg(feature = "compiler")]
     pub fn new(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
         let artifact = faasm_compiler::compile(wasm, &engine.config().compile_config())?;
         Module::load(engine, artifact)
+    }
+
+    /// Without the compiler, WebAssembly bytes are an error
+    /// ([`Error::NoCompiler`]).
+    #[cfg(not(feature = "compiler"))]
+    pub fn new(_engine: &Engine, _wasm: &[u8]) -> Result<Module, Error> {
+        Err(Error::NoCompiler)
     }
 
     /// Loads an artifact written by `faasmc` / [`Module::serialize`],
@@ -59,7 +67,7 @@ impl Module {
     /// [`crate::Config::artifact_key`], compiler version and target.
     pub fn from_artifact(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
         let artifact = Artifact::deserialize(bytes, &engine.config().artifact_key)?;
-        artifact.check_compat(&faasm_compiler::version(), &faasm_compiler::host_target())?;
+        artifact.check_runs_here()?;
         Module::load(engine, artifact)
     }
 

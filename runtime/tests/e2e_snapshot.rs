@@ -283,7 +283,7 @@ const MANY: &str = r#"(module
 fn the_memory_cap_is_one_budget_per_instance() {
     let engine = Engine::new(Config {
         max_memory_pages: Some(8),
-        features: faasm_compiler::Features {
+        features: faasm_runtime::Features {
             multi_memory: true,
             ..Default::default()
         },

@@ -463,3 +463,15 @@ fn host_fault_is_not_swallowed() {
         out.status
     );
 }
+
+/// Built without the compiler (`--no-default-features`), the runtime still
+/// loads and runs artifacts (every test above), and WebAssembly is a clear
+/// error rather than a missing function.
+#[cfg(not(feature = "compiler"))]
+#[test]
+fn without_the_compiler_wasm_is_a_clear_error() {
+    let wasm = b"\0asm\x01\0\0\0";
+    let err = Module::new(&Engine::default(), wasm).unwrap_err();
+    assert!(matches!(err, Error::NoCompiler), "{err:?}");
+    assert!(err.to_string().contains("without the compiler"), "{err}");
+}
