@@ -140,6 +140,19 @@ async fn load(addr: SocketAddr, path: &str, token: &str, conc: usize, calls: usi
     }
 }
 
+/// The executor alone: `invoke` from this thread, one call at a time.
+fn direct_p50_us(exec: &Executor, n: usize) -> f64 {
+    let mut lat: Vec<u64> = (0..n.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            exec.invoke("bench", "noop", Vec::new());
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    lat.sort_unstable();
+    lat[lat.len() / 2] as f64 / 1000.0
+}
+
 fn run(cli: &HttpBench) -> Result<Vec<Level>, BenchError> {
     let home = std::env::temp_dir().join(format!("faasm-bench-http-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&home);
@@ -177,11 +190,17 @@ fn run_in(cli: &HttpBench, home: &std::path::Path) -> Result<Vec<Level>, BenchEr
         max_calls: 1024,
         keep_async: 16,
     };
+    let direct = direct_p50_us(&exec, cli.calls.min(5000));
+    eprintln!("direct exec.invoke (no HTTP, from one thread): p50 {direct:.1} us");
     let app = super::app(exec, &opts).map_err(setup_err)?;
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(setup_err)?;
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("FAASM_BENCH_TOKIO")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        b.worker_threads(n);
+    }
+    let server_rt = b.enable_all().build().map_err(setup_err)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let bind = |rt: &tokio::runtime::Runtime| {
         rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

@@ -52,6 +52,13 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, RouteError> {
         .ok_or_else(not_found)?
         .split('/')
         .collect();
+    // Whatever the route, a `..`, `.`, empty or oddly spelt segment is a
+    // bad request, not an unknown path: say so before matching.
+    if path != "/" {
+        for seg in &segments {
+            validate_name("path segment", seg).map_err(|e| RouteError::BadName(e.to_string()))?;
+        }
+    }
     let is = |m: &Method| method == m;
     match segments.as_slice() {
         ["healthz"] if is(&Method::GET) => Ok(Route::Health),
@@ -140,6 +147,8 @@ mod tests {
             "/v1/functions/al ice/echo",
             "/v1/functions//echo",
             "/v1/state/alice/a%2Fb",
+            "/v1/functions/../alice/echo/invoke",
+            "/v1/./functions",
         ] {
             assert!(
                 matches!(parse(&Method::PUT, p), Err(RouteError::BadName(_))),
