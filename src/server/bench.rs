@@ -63,14 +63,50 @@ enum BenchError {
     Setup(String),
 }
 
+/// Alternating rounds per level.
+const ROUNDS: usize = 10;
+
 const NOOP: &str = r#"(module (memory (export "memory") 1) (func (export "_start")))"#;
 
 fn setup_err(e: impl std::fmt::Display) -> BenchError {
     BenchError::Setup(e.to_string())
 }
 
+/// Latencies (ns) of the calls that succeeded, failures, and the wall
+/// time they took.
+#[derive(Default)]
+struct Samples {
+    lat: Vec<u64>,
+    errors: usize,
+    secs: f64,
+}
+
+impl Samples {
+    fn add(&mut self, other: Samples) {
+        self.lat.extend(other.lat);
+        self.errors += other.errors;
+        self.secs += other.secs;
+    }
+
+    fn figures(mut self) -> Figures {
+        self.lat.sort_unstable();
+        let lat = &self.lat;
+        let pct = |p: f64| {
+            lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+                .map_or(f64::NAN, |ns| *ns as f64 / 1000.0)
+        };
+        Figures {
+            calls: lat.len() + self.errors,
+            errors: self.errors,
+            calls_per_s: lat.len() as f64 / self.secs,
+            p50_us: pct(0.5),
+            p99_us: pct(0.99),
+        }
+    }
+}
+
 /// One target's load: `calls` POSTs over `conc` connections.
-async fn load(addr: SocketAddr, path: &str, token: &str, conc: usize, calls: usize) -> Figures {
+async fn load(addr: SocketAddr, path: &str, token: &str, conc: usize, calls: usize) -> Samples {
     let per = calls / conc;
     let extra = calls % conc;
     let start = Instant::now();
@@ -125,18 +161,10 @@ async fn load(addr: SocketAddr, path: &str, token: &str, conc: usize, calls: usi
         all.extend(lat);
         errors += e;
     }
-    let secs = start.elapsed().as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .map_or(f64::NAN, |ns| *ns as f64 / 1000.0)
-    };
-    Figures {
-        calls,
+    Samples {
+        lat: all,
         errors,
-        calls_per_s: all.len() as f64 / secs,
-        p50_us: pct(0.5),
-        p99_us: pct(0.99),
+        secs: start.elapsed().as_secs_f64(),
     }
 }
 
@@ -236,14 +264,19 @@ fn run_in(cli: &HttpBench, home: &std::path::Path) -> Result<Vec<Level>, BenchEr
     let mut levels = Vec::new();
     for &c in &cli.concurrency {
         let c = c.max(1);
-        let floor = client_rt.block_on(async {
+        // Rounds alternate between the two, so that a noisy neighbour
+        // slows both alike rather than whichever ran at the time.
+        let (mut floor, mut faasm) = (Samples::default(), Samples::default());
+        client_rt.block_on(async {
             load(floor_addr, path, &token, c, warmup).await;
-            load(floor_addr, path, &token, c, cli.calls).await
-        });
-        let faasm = client_rt.block_on(async {
             load(faasm_addr, path, &token, c, warmup).await;
-            load(faasm_addr, path, &token, c, cli.calls).await
+            for r in 0..ROUNDS {
+                let n = cli.calls / ROUNDS + usize::from(r < cli.calls % ROUNDS);
+                floor.add(load(floor_addr, path, &token, c, n).await);
+                faasm.add(load(faasm_addr, path, &token, c, n).await);
+            }
         });
+        let (floor, faasm) = (floor.figures(), faasm.figures());
         levels.push(Level {
             concurrency: c,
             overhead_p50_us: faasm.p50_us - floor.p50_us,
@@ -251,6 +284,10 @@ fn run_in(cli: &HttpBench, home: &std::path::Path) -> Result<Vec<Level>, BenchEr
             faasm,
         });
     }
+    eprintln!(
+        "server side, admission to result (hand-off to a worker, the call, the callback): mean {:.1} us",
+        app.metrics.mean_call_us()
+    );
     let _ = stop_tx.send(true);
     server_rt.shutdown_timeout(Duration::from_secs(1));
     Ok(levels)

@@ -94,6 +94,12 @@ impl Metrics {
         }
     }
 
+    /// Mean time from admission to result over the calls so far (µs).
+    pub fn mean_call_us(&self) -> f64 {
+        let n = self.count.load(Ordering::Relaxed).max(1);
+        self.sum_ns.load(Ordering::Relaxed) as f64 / n as f64 / 1000.0
+    }
+
     /// The exposition text.
     pub fn render(&self, g: Gauges) -> String {
         let mut out = String::new();
