@@ -896,3 +896,32 @@ fn no_auth_only_on_loopback() {
     );
     assert_eq!(r.text(), "open");
 }
+
+#[test]
+fn bench_http_runs_short_and_reports_both_targets() {
+    let home = scratch_dir("serve-bench");
+    let run = faasm_run_in(
+        &home,
+        &[
+            "bench",
+            "http",
+            "--calls",
+            "300",
+            "--concurrency",
+            "1,8",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let v: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let levels = v["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    for l in levels {
+        for t in ["floor", "faasm"] {
+            assert_eq!(l[t]["calls"], 300, "{l}");
+            assert_eq!(l[t]["errors"], 0, "{l}");
+            assert!(l[t]["calls_per_s"].as_f64().unwrap() > 0.0, "{l}");
+            assert!(l[t]["p99_us"].as_f64().unwrap() >= l[t]["p50_us"].as_f64().unwrap());
+        }
+    }
+}

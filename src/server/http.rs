@@ -14,7 +14,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -85,6 +85,15 @@ where
                         let mut stream = stream;
                         let _ = stream.write_all(BUSY).await;
                         let _ = stream.shutdown().await;
+                        // Read what the client sent (a while at most)
+                        // before closing: closing with unread bytes
+                        // resets the connection, and the client might
+                        // lose the 503 with it.
+                        let mut buf = [0u8; 4096];
+                        let drain = async {
+                            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                        };
+                        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
                     });
                     continue;
                 };
