@@ -740,7 +740,7 @@ fn a_thousand_connections_are_served_or_refused() {
         let mut c = TcpStream::connect(&s.addr).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         c.write_all(req.as_bytes()).unwrap();
-        c.write_all(&ms(200)).unwrap();
+        c.write_all(&ms(400)).unwrap();
         conns.push(c);
     }
     let mut counts = std::collections::BTreeMap::new();
