@@ -925,3 +925,65 @@ fn bench_http_runs_short_and_reports_both_targets() {
         }
     }
 }
+
+#[test]
+fn ctrl_c_stops_an_idle_server_cleanly() {
+    let home = scratch_dir("serve-int");
+    let mut s = Server::start(&home, &[]);
+    assert_eq!(request(&s, "GET", "/healthz", None, b"").status, 200);
+    s.signal("-INT");
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "{}", s.log());
+    assert!(s.log().contains("SIGINT"), "{}", s.log());
+}
+
+#[test]
+fn the_readme_shows_every_route_with_curl() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n## Server: `faasm-run serve`")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Server section");
+    let curls: Vec<&str> = section.lines().filter(|l| l.starts_with("curl ")).collect();
+    for (method, path) in [
+        ("PUT", "/v1/functions/alice/echo"),
+        ("GET", "/v1/functions"),
+        ("DELETE", "/v1/functions/alice/echo"),
+        ("POST", "/v1/functions/alice/echo/invoke"),
+        ("POST", "/invoke?async=true"),
+        ("GET", "/v1/calls/"),
+        ("PUT", "/v1/state/alice/"),
+        ("GET", "/v1/state/alice/"),
+        ("GET", "/healthz"),
+        ("GET", "/metrics"),
+    ] {
+        let found = curls.iter().any(|l| {
+            let explicit = l.contains(&format!("-X {method}"));
+            // curl's own default: GET, or POST with a body.
+            let implied = match method {
+                "GET" => !l.contains("-X ") && !l.contains("--data"),
+                "POST" => !l.contains("-X ") && l.contains("--data"),
+                _ => false,
+            };
+            l.contains(path) && (explicit || implied)
+        });
+        assert!(found, "no curl example for {method} {path}");
+    }
+    let spec =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.yaml")).unwrap();
+    for path in [
+        "/healthz:",
+        "/metrics:",
+        "/v1/functions:",
+        "/v1/functions/{user}/{func}:",
+        "/v1/functions/{user}/{func}/invoke:",
+        "/v1/calls/{id}:",
+        "/v1/state/{user}/{key}:",
+    ] {
+        assert!(
+            spec.contains(&format!("\n  {path}\n")),
+            "{path} not in docs/openapi.yaml"
+        );
+    }
+}
