@@ -987,3 +987,36 @@ fn the_readme_shows_every_route_with_curl() {
         );
     }
 }
+
+/// State set through one server is read through another that shares its
+/// Redis global tier (Faasm's state upload, from outside).
+#[test]
+fn state_put_on_one_server_is_read_on_another_through_redis() {
+    use faasm_hostif::faasm::global::testing::RedisServer;
+    let Some(redis) =
+        RedisServer::start("state_put_on_one_server_is_read_on_another_through_redis")
+    else {
+        return;
+    };
+    let url = redis.url();
+    let (home_a, home_b) = (scratch_dir("serve-redis-a"), scratch_dir("serve-redis-b"));
+    let (ta, tb) = (
+        token(&home_a, "alice", false),
+        token(&home_b, "alice", false),
+    );
+    let a = Server::start(&home_a, &["--state-store", &url]);
+    let b = Server::start(&home_b, &["--state-store", &url]);
+    let r = request(
+        &a,
+        "PUT",
+        "/v1/state/alice/weights",
+        Some(&ta),
+        &[7u8; 100_000],
+    );
+    assert_eq!(r.status, 204, "{r:?}");
+    let r = request(&b, "GET", "/v1/state/alice/weights", Some(&tb), b"");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body, vec![7u8; 100_000]);
+    // Nothing of it in the embedded stores.
+    assert!(!home_a.join("state").join("alice").exists());
+}
