@@ -141,6 +141,10 @@ pub struct App {
     /// Set on shutdown: new calls are refused (503) while running ones
     /// finish.
     pub closing: std::sync::atomic::AtomicBool,
+    /// Compiles at once (each takes a core for up to the compile limit);
+    /// more uploads wait their turn instead of taking every blocking
+    /// thread.
+    pub compiles: tokio::sync::Semaphore,
 }
 
 /// Runs blocking work off the async threads.
@@ -281,6 +285,11 @@ impl App {
         let exec = self.exec.clone();
         let (u, f) = (user.clone(), func.clone());
         let len = wasm.len();
+        let _turn = self
+            .compiles
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         let stored = blocking(move || exec.upload(&u, &f, &wasm)).await??;
         tracing::info!(%user, function = %func, bytes = len, "uploaded");
         Ok(json(

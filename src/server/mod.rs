@@ -79,6 +79,7 @@ pub fn is_loopback(addr: &str) -> Result<bool, ServeError> {
 
 /// The app behind the API, over `exec`.
 pub fn app(exec: Arc<Executor>, opts: &ServeOptions) -> Result<Arc<App>, ServeError> {
+    let exec_workers = exec.config().workers.max(1);
     let tokens = if opts.api.no_auth {
         None
     } else {
@@ -92,6 +93,7 @@ pub fn app(exec: Arc<Executor>, opts: &ServeOptions) -> Result<Arc<App>, ServeEr
         calls: calls::AsyncCalls::new(opts.keep_async),
         config: opts.api.clone(),
         closing: Default::default(),
+        compiles: tokio::sync::Semaphore::new(exec_workers),
     }))
 }
 
