@@ -16,7 +16,9 @@ pub const EXIT_ERROR: u8 = 1;
 
 /// Every command word of `faasm-run`: `main` dispatches on these, `help
 /// COMMAND` accepts them, and a test checks each has a line in the help.
-pub const COMMANDS: [&str; 7] = ["run", "demo", "upload", "invoke", "list", "bench", "help"];
+pub const COMMANDS: [&str; 9] = [
+    "run", "demo", "upload", "invoke", "list", "serve", "token", "bench", "help",
+];
 
 /// Exit status for command-line usage errors (clap's, and ours).
 pub const EXIT_USAGE: u8 = 2;
@@ -28,7 +30,10 @@ Commands (recognised only as the first word; give a file named so as ./NAME):
   upload USER/FUNC FILE  Compile a module (.wasm or .wat) and store it as USER/FUNC
   invoke USER/FUNC       Run a stored function with an input, print its output
   list                   List the stored functions
-  bench WHAT             Cold-start figures of a module; the SGD demo's modes side by side
+  serve                  Run the executor behind an HTTP API (users, tokens, metrics)
+  token create|revoke    Make or remove an API token for `serve`
+  bench WHAT             Cold-start figures of a module; the SGD demo's modes side by side;
+                         `bench http`: the HTTP API's calls/s and latency against its floor
   help [COMMAND]         Print this help, or a command's
 
 FILE is a binary .wasm module, a .wat text module or a .faasm artifact
@@ -262,7 +267,16 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
         return crate::demo::cli::main(args);
     }
     if args.get(1).is_some_and(|a| a == "bench") {
+        if args.get(2).is_some_and(|a| a == "http") {
+            return crate::server::bench::main(args);
+        }
         return crate::bench::main(args);
+    }
+    if args.get(1).is_some_and(|a| a == "serve") {
+        return crate::server::cli::main(args);
+    }
+    if args.get(1).is_some_and(|a| a == "token") {
+        return crate::server::cli::token_main(args);
     }
     if args
         .get(1)

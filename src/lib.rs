@@ -13,4 +13,5 @@ pub mod cli;
 pub mod demo;
 pub mod executor;
 pub mod run;
+pub mod server;
 pub mod values;

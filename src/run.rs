@@ -87,7 +87,7 @@ pub enum Outcome {
     Returned(Vec<Val>),
 }
 
-fn wat_to_wasm(text: &str, path: &str) -> Result<Vec<u8>, RunError> {
+pub(crate) fn wat_to_wasm(text: &str, path: &str) -> Result<Vec<u8>, RunError> {
     let encoded = wast::parser::ParseBuffer::new(text)
         .and_then(|buf| wast::parser::parse::<wast::Wat>(&buf).and_then(|mut wat| wat.encode()));
     encoded.map_err(|e| {

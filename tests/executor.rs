@@ -311,6 +311,24 @@ fn fan_out_of_1000_with_a_pool_of_2() {
 }
 
 #[test]
+fn a_result_names_the_calls_it_chained_and_callbacks_get_it() {
+    let exec = executor(2, Limits::default());
+    upload(&exec, "child", CHILD);
+    upload(&exec, "fanout", FANOUT);
+    let handle = exec.call("alice", "fanout", sum_input(3));
+    let (tx, rx) = std::sync::mpsc::channel();
+    handle.on_done(move |r| tx.send(r).unwrap());
+    let r = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(r, handle.wait());
+    assert!(!r.failed && !r.timed_out, "{r:?}");
+    assert_eq!(r.chained.len(), 3, "{r:?}");
+    assert!(r.chained.windows(2).all(|w| w[0] < w[1]) && r.chained[0] > handle.id);
+    // A failure is not a timeout.
+    let r = exec.invoke("alice", "nope", vec![]);
+    assert!(r.failed && !r.timed_out && r.chained.is_empty(), "{r:?}");
+}
+
+#[test]
 fn chain_250_deep_with_a_pool_of_2() {
     let exec = executor(2, Limits::default());
     upload(&exec, "deep", DEEP);
@@ -563,7 +581,7 @@ fn a_function_that_never_returns_times_out() {
     );
     let start = Instant::now();
     let r = exec.invoke("alice", "spin", vec![]);
-    assert!(r.failed, "{r:?}");
+    assert!(r.failed && r.timed_out, "{r:?}");
     assert_eq!(text(&r.output), "timeout after 300ms");
     assert!(start.elapsed() < Duration::from_secs(10));
     // A parent blocked on it times out too, at its own deadline.

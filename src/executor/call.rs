@@ -11,11 +11,25 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+/// Run once with a call's result, on the thread that finished it.
+pub type OnDone = Box<dyn FnOnce(Arc<CallResult>) + Send>;
+
 /// Where a call's result appears.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Slot {
     status: Mutex<Status>,
     done: Condvar,
+    /// Callbacks instead of a blocked waiter: an async embedder (the HTTP
+    /// server) must not park one of its threads per call.
+    on_done: Mutex<Vec<OnDone>>,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -48,8 +62,31 @@ impl Slot {
         if !matches!(*st, Status::Done(_)) {
             *st = Status::Done(Arc::new(result));
         }
+        let Status::Done(r) = &*st else {
+            unreachable!("set just above")
+        };
+        let r = r.clone();
         drop(st);
         self.done.notify_all();
+        // Taken after the status is Done: `on_done` holds this lock while
+        // it checks the status, so every callback runs exactly once.
+        let callbacks = std::mem::take(&mut *lock(&self.on_done));
+        for f in callbacks {
+            f(r.clone());
+        }
+    }
+
+    /// Runs `f` with the result once there is one: now (on this thread)
+    /// if the call is done, else on the thread that finishes it.
+    pub fn on_done(&self, f: OnDone) {
+        let mut callbacks = lock(&self.on_done);
+        match self.result() {
+            Some(r) => {
+                drop(callbacks);
+                f(r);
+            }
+            None => callbacks.push(f),
+        }
     }
 
     /// The result if it is there.
@@ -148,14 +185,14 @@ impl CallTable {
     }
 
     /// Call `id` finished: nobody can await its children any more. The
-    /// number of records dropped.
-    pub fn finished(&self, id: CallId) -> usize {
+    /// ids of the records dropped (the calls it made, in order).
+    pub fn finished(&self, id: CallId) -> Vec<CallId> {
         let mut r = lock(&self.records);
         let children = r.children.remove(&id).unwrap_or_default();
         for child in &children {
             r.by_id.remove(child);
         }
-        children.len()
+        children
     }
 
     /// Number of records (for tests: they must not pile up).
@@ -186,7 +223,7 @@ mod tests {
             return_code: 3,
             output: vec![],
             failed: false,
-            printed: Vec::new(),
+            ..CallResult::default()
         });
         assert_eq!(t.slot_for(a, b).unwrap().result().unwrap().return_code, 3);
         t.finished(a);
@@ -208,16 +245,43 @@ mod tests {
             return_code: 7,
             output: vec![],
             failed: false,
-            printed: Vec::new(),
+            ..CallResult::default()
         });
         // A second result is ignored.
         s.finish(CallResult {
             return_code: 8,
             output: vec![],
             failed: false,
-            printed: Vec::new(),
+            ..CallResult::default()
         });
         assert_eq!(t.join().unwrap(), 7);
         assert_eq!(s.wait(None).unwrap().return_code, 7);
+    }
+
+    #[test]
+    fn callbacks_run_once_before_or_after_the_result() {
+        use std::sync::atomic::AtomicI32;
+        let s = Slot::default();
+        let seen = Arc::new(AtomicI32::new(0));
+        let add = |seen: &Arc<AtomicI32>| -> OnDone {
+            let seen = seen.clone();
+            Box::new(move |r: Arc<CallResult>| {
+                seen.fetch_add(r.return_code, Ordering::SeqCst);
+            })
+        };
+        s.on_done(add(&seen));
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+        s.finish(CallResult {
+            return_code: 5,
+            ..CallResult::default()
+        });
+        assert_eq!(seen.load(Ordering::SeqCst), 5);
+        // A later result changes nothing; a later callback runs at once.
+        s.finish(CallResult {
+            return_code: 100,
+            ..CallResult::default()
+        });
+        s.on_done(add(&seen));
+        assert_eq!(seen.load(Ordering::SeqCst), 10);
     }
 }

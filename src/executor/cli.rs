@@ -34,6 +34,8 @@ pub enum Command {
         file: PathBuf,
         #[command(flatten)]
         state: StateStoreArg,
+        #[command(flatten)]
+        remote: RemoteArg,
     },
     /// Run USER/FUNC, print its output; the exit status is its return code.
     Invoke {
@@ -46,23 +48,30 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         input_file: Option<PathBuf>,
         /// Calls that run at once (default: the number of cores).
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        #[arg(conflicts_with = "remote", long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
         workers: Option<u32>,
         /// Wall-clock limit per call in milliseconds (0: none).
-        #[arg(long, value_name = "MS", default_value_t = 60_000)]
+        #[arg(
+            conflicts_with = "remote",
+            long,
+            value_name = "MS",
+            default_value_t = 60_000
+        )]
         timeout_ms: u64,
         /// Output limit per call in bytes.
-        #[arg(long, value_name = "BYTES", default_value_t = faasm_hostif::faasm::DEFAULT_OUTPUT_LIMIT)]
+        #[arg(conflicts_with = "remote", long, value_name = "BYTES", default_value_t = faasm_hostif::faasm::DEFAULT_OUTPUT_LIMIT)]
         max_output: usize,
         /// Linear-memory limit per Faaslet in bytes.
-        #[arg(long, value_name = "BYTES")]
+        #[arg(conflicts_with = "remote", long, value_name = "BYTES")]
         max_memory: Option<u64>,
         /// Instantiate and initialise the module for every call instead of
         /// restoring its Proto-Faaslet (for comparison).
-        #[arg(long)]
+        #[arg(conflicts_with = "remote", long)]
         no_snapshots: bool,
         #[command(flatten)]
         state: StateStoreArg,
+        #[command(flatten)]
+        remote: RemoteArg,
     },
     /// List the stored functions, one USER/FUNC per line.
     List,
@@ -74,6 +83,29 @@ fn function_name(s: &str) -> Result<String, String> {
     store::parse_function(s)
         .map(|_| s.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// `--remote URL [--token T]`: run the command against a `faasm-run serve`
+/// instead of the local store. The executor's own settings are then the
+/// server's, so the flags that set them locally are refused with it
+/// (`conflicts_with` on the commands' own flags).
+#[derive(Debug, clap::Args)]
+pub struct RemoteArg {
+    /// A `faasm-run serve` to use instead of the local store
+    /// (http://HOST:PORT).
+    #[arg(long, value_name = "URL", conflicts_with = "url")]
+    remote: Option<String>,
+    /// The API token for --remote.
+    #[arg(long, value_name = "TOKEN", requires = "remote")]
+    token: Option<String>,
+}
+
+impl RemoteArg {
+    fn client(&self) -> Option<crate::server::client::Client> {
+        self.remote
+            .as_deref()
+            .map(|url| crate::server::client::Client::new(url, self.token.as_deref()))
+    }
 }
 
 /// Where the global state tier is, for the commands that run functions.
@@ -143,6 +175,8 @@ pub(crate) enum CliError {
     Write(std::io::Error),
     #[error("{function}: {message}")]
     CallFailed { function: String, message: String },
+    #[error(transparent)]
+    Remote(#[from] crate::server::client::ClientError),
 }
 
 fn read(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
@@ -188,25 +222,115 @@ fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
         .map_err(CliError::Write)
 }
 
+fn upload_line(
+    user: &str,
+    func: &str,
+    artifact: &str,
+    artifact_bytes: u64,
+    wasm: &str,
+    wasm_bytes: u64,
+) -> String {
+    format!(
+        "uploaded {user}/{func}: {artifact} ({artifact_bytes} bytes), {wasm} ({wasm_bytes} bytes)\n"
+    )
+}
+
+/// A finished call as the command shows it: output on stdout and the
+/// return code as exit status, or what it printed and then the error.
+fn show_call(
+    function: String,
+    failed: Option<String>,
+    output: &[u8],
+    code: i32,
+) -> Result<u8, CliError> {
+    write_stdout(output)?;
+    match failed {
+        Some(message) => Err(CliError::CallFailed { function, message }),
+        None => Ok(crate::cli::exit_code(code)),
+    }
+}
+
+fn read_input(input: Option<String>, input_file: Option<PathBuf>) -> Result<Vec<u8>, CliError> {
+    Ok(match (input, input_file) {
+        (Some(text), _) => text.into_bytes(),
+        (None, Some(path)) => read(&path)?,
+        (None, None) if !std::io::stdin().is_terminal() => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|source| CliError::Read {
+                    path: "stdin".into(),
+                    source,
+                })?;
+            buf
+        }
+        (None, None) => Vec::new(),
+    })
+}
+
 fn execute(cli: ExecCli) -> Result<u8, CliError> {
+    // The remote commands need no local store.
+    match &cli.command {
+        Command::Upload {
+            function,
+            file,
+            remote,
+            ..
+        } if let Some(client) = remote.client() => {
+            let (user, func) = store::parse_function(function)?;
+            let wasm = module_bytes(file)?;
+            let up = client.upload(&user, &func, &wasm)?;
+            let line = upload_line(
+                &user,
+                &func,
+                &up.artifact,
+                up.artifact_bytes,
+                &up.wasm,
+                up.wasm_bytes,
+            );
+            write_stdout(line.as_bytes())?;
+            return Ok(0);
+        }
+        Command::Invoke {
+            function,
+            remote,
+            input,
+            input_file,
+            ..
+        } if let Some(client) = remote.client() => {
+            let (user, func) = store::parse_function(function)?;
+            let input = read_input(input.clone(), input_file.clone())?;
+            return match client.invoke(&user, &func, &input)? {
+                crate::server::client::Invoked::Returned { code, output } => {
+                    show_call(function.clone(), None, &output, code)
+                }
+                crate::server::client::Invoked::Failed { message, printed } => {
+                    show_call(function.clone(), Some(message), &printed, 1)
+                }
+            };
+        }
+        _ => {}
+    }
     let store = FunctionStore::from_env()?;
     match cli.command {
         Command::Upload {
             function,
             file,
             state,
+            remote: _,
         } => {
             let (user, func) = store::parse_function(&function)?;
             let wasm = module_bytes(&file)?;
             let global = state.open(store.home())?;
             let exec = Executor::with_global_state(store, ExecutorConfig::default(), global);
             let stored = exec.upload(&user, &func, &wasm)?;
-            let msg = format!(
-                "uploaded {user}/{func}: {} ({} bytes), {} ({} bytes)\n",
-                stored.artifact.display(),
-                stored.artifact_bytes,
-                stored.wasm.display(),
-                wasm.len()
+            let msg = upload_line(
+                &user,
+                &func,
+                &stored.artifact.display().to_string(),
+                stored.artifact_bytes as u64,
+                &stored.wasm.display().to_string(),
+                wasm.len() as u64,
             );
             write_stdout(msg.as_bytes())?;
             Ok(0)
@@ -229,23 +353,10 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             max_memory,
             no_snapshots,
             state,
+            remote: _,
         } => {
             let (user, func) = store::parse_function(&function)?;
-            let input = match (input, input_file) {
-                (Some(text), _) => text.into_bytes(),
-                (None, Some(path)) => read(&path)?,
-                (None, None) if !std::io::stdin().is_terminal() => {
-                    let mut buf = Vec::new();
-                    std::io::stdin()
-                        .read_to_end(&mut buf)
-                        .map_err(|source| CliError::Read {
-                            path: "stdin".into(),
-                            source,
-                        })?;
-                    buf
-                }
-                (None, None) => Vec::new(),
-            };
+            let input = read_input(input, input_file)?;
             let mut config = ExecutorConfig {
                 limits: Limits {
                     timeout: (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms)),
@@ -267,14 +378,10 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             if result.failed {
                 // What the function printed before it failed often says
                 // why: it goes to stdout as on success, the error after it.
-                write_stdout(&result.printed)?;
-                return Err(CliError::CallFailed {
-                    function,
-                    message: String::from_utf8_lossy(&result.output).into_owned(),
-                });
+                let message = String::from_utf8_lossy(&result.output).into_owned();
+                return show_call(function, Some(message), &result.printed, 1);
             }
-            write_stdout(&result.output)?;
-            Ok(crate::cli::exit_code(result.return_code))
+            show_call(function, None, &result.output, result.return_code)
         }
     }
 }

@@ -28,7 +28,7 @@ fn failed(message: impl Into<String>) -> CallResult {
         return_code: 1,
         output: message.into().into_bytes(),
         failed: true,
-        printed: Vec::new(),
+        ..CallResult::default()
     }
 }
 
@@ -87,12 +87,13 @@ pub(crate) fn run(shared: &Arc<Shared>, spec: Spec) -> CallResult {
             return_code: code,
             output: ctx.take_output().unwrap_or_else(|| stdout.take()),
             failed: false,
-            printed: Vec::new(),
+            ..CallResult::default()
         },
         Ended::TimedOut => {
             let ms = shared.config.limits.timeout.map_or(0, |t| t.as_millis());
             CallResult {
                 printed: ctx.take_output().unwrap_or_else(|| stdout.take()),
+                timed_out: true,
                 ..failed(format!("timeout after {ms}ms"))
             }
         }

@@ -121,6 +121,17 @@ impl CallHandle {
     pub fn wait(&self) -> Arc<CallResult> {
         self.slot.wait(None).expect("waiting without a deadline")
     }
+
+    /// Queued, running or done (with the result).
+    pub fn status(&self) -> call::Status {
+        self.slot.status()
+    }
+
+    /// Runs `f` with the result when the call ends (at once if it has),
+    /// on the thread that ends it: keep `f` short and non-blocking.
+    pub fn on_done(&self, f: impl FnOnce(Arc<CallResult>) + Send + 'static) {
+        self.slot.on_done(Box::new(f));
+    }
 }
 
 impl Executor {
@@ -220,6 +231,28 @@ impl Executor {
             .map_or(0, |f| f.idle_count())
     }
 
+    /// Whether `user/func` is loaded (its calls need no disk access to
+    /// start).
+    pub fn is_loaded(&self, user: &str, func: &str) -> bool {
+        lock(&self.shared.functions).contains_key(&(user.to_string(), func.to_string()))
+    }
+
+    /// Reset Faaslets waiting for a call, over every loaded function.
+    pub fn warm_faaslets(&self) -> usize {
+        lock(&self.shared.functions)
+            .values()
+            .map(|f| f.idle_count())
+            .sum()
+    }
+
+    /// Removes a stored function and forgets its loaded module and warm
+    /// Faaslets (calls already running finish with what they hold).
+    pub fn remove(&self, user: &str, func: &str) -> Result<(), StoreError> {
+        self.shared.store.remove(user, func)?;
+        lock(&self.shared.functions).remove(&(user.to_string(), func.to_string()));
+        Ok(())
+    }
+
     /// Whether `user/func` runs from a Proto-Faaslet (loading it if needed).
     pub fn has_snapshot(&self, user: &str, func: &str) -> Result<bool, StoreError> {
         Ok(self.shared.function(user, func)?.snapshot().is_some())
@@ -264,6 +297,12 @@ impl Executor {
     /// Worker threads alive now.
     pub fn threads(&self) -> usize {
         self.shared.pool.threads()
+    }
+
+    /// Calls running on workers now (blocked ones not counted), and how
+    /// many may: the worker pool's occupancy.
+    pub fn occupancy(&self) -> (usize, usize) {
+        (self.shared.pool.running(), self.shared.pool.size())
     }
 }
 
@@ -347,7 +386,7 @@ impl Shared {
                             (a, b) => a.or(b),
                         };
                         let user = ctx.user.clone();
-                        let r = faaslet::run(
+                        let mut r = faaslet::run(
                             &me,
                             faaslet::Spec {
                                 call: ctx,
@@ -355,8 +394,9 @@ impl Shared {
                                 input,
                             },
                         );
-                        let freed = me.calls.finished(id);
-                        me.tenants.finished(&user, freed);
+                        let chained = me.calls.finished(id);
+                        me.tenants.finished(&user, chained.len());
+                        r.chained = chained;
                         r
                     }
                     Err(why) => {
@@ -374,10 +414,11 @@ impl Shared {
 
 fn failed(e: CallError) -> CallResult {
     CallResult {
+        timed_out: e == CallError::DeadlinePassed,
         return_code: 1,
         output: e.to_string().into_bytes(),
         failed: true,
-        printed: Vec::new(),
+        ..CallResult::default()
     }
 }
 

@@ -94,6 +94,11 @@ impl Pool {
         self.inner.size
     }
 
+    /// Jobs running now (not blocked).
+    pub fn running(&self) -> usize {
+        lock(&self.inner.state).running
+    }
+
     /// Threads currently alive (for tests and diagnostics).
     pub fn threads(&self) -> usize {
         lock(&self.inner.state).threads
@@ -299,7 +304,7 @@ mod tests {
                     return_code: i as i32,
                     output: vec![],
                     failed: false,
-                    printed: Vec::new(),
+                    ..Default::default()
                 });
             }));
         }

@@ -244,6 +244,18 @@ impl FunctionStore {
         write_atomic(&self.function_dir(user, func)?.join("function.snap"), bytes)
     }
 
+    /// Deletes a stored function (its module, artifact and snapshot).
+    pub fn remove(&self, user: &str, func: &str) -> Result<(), StoreError> {
+        let dir = self.function_dir(user, func)?;
+        if !dir.join("function.faasm").is_file() {
+            return Err(StoreError::NotFound {
+                user: user.to_string(),
+                func: func.to_string(),
+            });
+        }
+        std::fs::remove_dir_all(&dir).map_err(io(&dir))
+    }
+
     /// Every stored `(user, function)`, sorted.
     pub fn list(&self) -> Result<Vec<(String, String)>, StoreError> {
         let root = self.home.join("functions");

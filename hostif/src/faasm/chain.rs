@@ -47,7 +47,7 @@ pub enum ChainTarget {
 }
 
 /// How a finished call ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallResult {
     pub return_code: i32,
     pub output: Vec<u8>,
@@ -58,6 +58,12 @@ pub struct CallResult {
     /// before it failed, so that a trap's cause can be read next to it;
     /// empty otherwise.
     pub printed: Vec<u8>,
+    /// The call failed because its deadline passed (an embedder reports
+    /// that differently from a trap, e.g. HTTP 504 rather than 500).
+    pub timed_out: bool,
+    /// The ids of the calls it chained, in the order it made them (its
+    /// embedder may show them; the guest has them already).
+    pub chained: Vec<CallId>,
 }
 
 /// What waiting for a call gave.
@@ -311,7 +317,7 @@ pub(crate) mod tests {
                 return_code: id as i32,
                 output: input.iter().rev().copied().collect(),
                 failed: false,
-                printed: Vec::new(),
+                ..CallResult::default()
             }))
         }
     }

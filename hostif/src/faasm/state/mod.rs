@@ -309,6 +309,11 @@ impl StateStore {
         (self.limit, self.user_limit)
     }
 
+    /// Bytes all users' state is charged now.
+    pub fn total_bytes(&self) -> usize {
+        lock(&self.data).usage.total
+    }
+
     /// Bytes `user`'s state is charged now.
     pub fn user_bytes(&self, user: &str) -> usize {
         lock(&self.data).usage.user(user)
