@@ -166,7 +166,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     match serve(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::one_line(&e.to_string()));
+            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
             ExitCode::from(crate::cli::EXIT_ERROR)
         }
     }
@@ -242,7 +242,7 @@ pub fn token_main(args: Vec<std::ffi::OsString>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::one_line(&e.to_string()));
+            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
             ExitCode::from(crate::cli::EXIT_ERROR)
         }
     }
