@@ -8,6 +8,13 @@
 //! counted once however many Faaslets map it. The kernel keeps no peak of
 //! PSS, hence the sampling thread; a peak shorter than the period can be
 //! missed, so figures are a lower bound.
+//!
+//! Only anonymous and shmem (memfd) pages are counted (`Pss_Anon` +
+//! `Pss_Shmem`) where the kernel reports them: a run's memory is all of
+//! that kind, while the file pages of the binary are shared with every
+//! other process running it, so their share moves by megabytes as other
+//! processes start and stop (under a parallel test suite a run could
+//! measure less than nothing).
 
 use std::io;
 use std::sync::Arc;
@@ -22,9 +29,16 @@ pub fn pss_bytes() -> io::Result<u64> {
 }
 
 fn parse_pss(smaps_rollup: &str) -> Option<u64> {
-    let line = smaps_rollup.lines().find(|l| l.starts_with("Pss:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let field = |name: &str| -> Option<u64> {
+        let line = smaps_rollup.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    match (field("Pss_Anon:"), field("Pss_Shmem:")) {
+        (Some(anon), Some(shmem)) => Some(anon + shmem),
+        // Kernels before 5.14 report only the total.
+        _ => field("Pss:"),
+    }
 }
 
 /// Samples [`pss_bytes`] on a thread of its own until stopped.
@@ -67,9 +81,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pss_is_read_from_its_line() {
-        let text = "00400000-7fff [rollup]\nRss: 900 kB\nPss: 812 kB\nPss_Anon: 10 kB\n";
-        assert_eq!(parse_pss(text), Some(812 * 1024));
+    fn anonymous_and_shmem_pss_are_counted_not_file_pages() {
+        let text = "00400000-7fff [rollup]\nRss: 900 kB\nPss: 812 kB\nPss_Anon: 10 kB\n\
+                    Pss_File: 700 kB\nPss_Shmem: 102 kB\n";
+        assert_eq!(parse_pss(text), Some(112 * 1024));
+        // Without the breakdown, the total.
+        let old = "Rss: 900 kB\nPss: 812 kB\n";
+        assert_eq!(parse_pss(old), Some(812 * 1024));
         assert_eq!(parse_pss("Rss: 900 kB\n"), None);
     }
 
