@@ -1,3 +1,7 @@
+//! The [`Engine`] and its [`Config`]: memory strategy, interrupts, stack
+//! and memory caps, accepted proposals, the artifact key and, with the
+//! `compiler` feature, how modules are compiled in-process.
+
 use faasm_abi::{ArtifactKey, DEFAULT_COMPILE_TIME_LIMIT, MemoryStrategy};
 use std::sync::{Arc, OnceLock};
 

@@ -1,3 +1,7 @@
+//! Errors and traps: [`Error`] for everything the runtime refuses,
+//! [`Trap`] for a computation that stopped (wasm trap, host error, exit),
+//! with the function it stopped in and its wasm [`Backtrace`].
+
 use faasm_abi::{ArtifactError, TrapKind};
 use thiserror::Error;
 

@@ -1,3 +1,8 @@
+//! Functions as the embedder sees them: [`Func`] (wasm code of an
+//! instance, or a host closure), typed host closures, and the [`Caller`]
+//! a host function gets (the calling instance's memory, data, budget and
+//! wasm backtrace).
+
 use crate::instance::InstanceInner;
 use crate::vm::{HOST_CTX_TAG, HostFuncCtx, VMFuncRef};
 use crate::{Error, Extern, Instance, Memory, Trap, Val};

@@ -1,3 +1,6 @@
+//! Global variables: their 16-byte cells (owned by an instance or
+//! standalone) and the [`Global`] handle.
+
 use crate::keepalive::KeepAlive;
 use crate::values::{val_from_raw, val_to_raw};
 use crate::vm::ValSlot;

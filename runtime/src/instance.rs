@@ -1,3 +1,7 @@
+//! Instances: the vmctx and what it points at (memories, tables,
+//! globals, function references), exports, and the lifetime rules that
+//! keep imported instances alive.
+
 use crate::func::FuncKind;
 use crate::interrupt::InterruptHandle;
 use crate::keepalive::KeepAlive;

@@ -1,3 +1,6 @@
+//! The [`Linker`]: named host functions and exports that satisfy a
+//! module's imports, and instantiation with them.
+
 use crate::{Caller, Engine, Error, Extern, Func, Instance, Module, Trap, Val};
 use faasm_abi::FuncType;
 use std::collections::HashMap;

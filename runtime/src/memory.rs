@@ -1,3 +1,7 @@
+//! Linear memories: the reservation a memory lives in (guard pages or
+//! explicit bounds), growth within caps, shared memories that never move,
+//! and the safe accessors host code uses ([`Memory`]).
+
 use crate::Error;
 use crate::budget::{self, Budget};
 use crate::snapshot::MemoryState;

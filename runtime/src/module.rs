@@ -1,3 +1,6 @@
+//! Loaded code: a [`Module`] is a checked artifact mapped executable and
+//! registered for trap lookup, with its imports, exports and types.
+
 use crate::registry::{self, ModuleCode, Registration};
 use crate::sys::code::CodeMemory;
 use crate::types::canonical_id;

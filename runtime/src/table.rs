@@ -1,3 +1,6 @@
+//! Tables of references: element storage compiled code reads through the
+//! vmctx, growth within a hard cap, and the safe [`Table`] handle.
+
 use crate::budget::{self, Budget, TABLE_ELEM_BYTES};
 use crate::keepalive::KeepAlive;
 use crate::values::{val_from_raw, val_to_raw};

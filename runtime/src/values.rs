@@ -1,3 +1,7 @@
+//! Values crossing the host/wasm boundary: [`Val`], [`Extern`],
+//! [`ExternRef`], and their encoding in the raw 16-byte slots compiled
+//! code reads and writes.
+
 use crate::{Error, Func, Global, Memory, Table};
 use faasm_abi::ValType;
 
