@@ -1,5 +1,6 @@
 //! `faasm-run`: the command-line front end of [`crate::run`].
 
+use crate::exit::{EXIT_ERROR, EXIT_USAGE, exit_code, report};
 use crate::run::{self, Outcome, RunError};
 use crate::values::format_val;
 use clap::Parser;
@@ -10,18 +11,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Exit status for every failure of faasm-run itself or of the guest (load,
-/// link, bad arguments, traps). The guest's own `exit(n)` is passed through.
-pub const EXIT_ERROR: u8 = 1;
-
 /// Every command word of `faasm-run`: `main` dispatches on these, `help
 /// COMMAND` accepts them, and a test checks each has a line in the help.
 pub const COMMANDS: [&str; 9] = [
     "run", "demo", "upload", "invoke", "list", "serve", "token", "bench", "help",
 ];
-
-/// Exit status for command-line usage errors (clap's, and ours).
-pub const EXIT_USAGE: u8 = 2;
 
 const AFTER_HELP: &str = "\
 Commands (recognised only as the first word; give a file named so as ./NAME):
@@ -145,32 +139,6 @@ fn execute(cli: Cli) -> Result<Outcome, RunError> {
                 .ok_or_else(|| RunError::BadArgEncoding(name.clone()))?;
             run::run(&engine, &module, builder.build()?, Some((name, &args)))
         }
-    }
-}
-
-/// A process exit code for a guest exit status, as a native process would
-/// see it: only the low 8 bits survive.
-pub fn exit_code(status: i32) -> u8 {
-    (status as u32 & 0xff) as u8
-}
-
-/// Error messages are one line: a multi-line message from a lower layer
-/// is joined.
-pub(crate) fn one_line(msg: &str) -> String {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// How an error is printed: its message on one line, then the wasm
-/// backtrace a trap carries, if any, one frame per line (lines a user
-/// reads top-down, as a native crash report).
-pub(crate) fn report(msg: &str) -> String {
-    match msg.split_once("\nwasm backtrace:") {
-        Some((head, frames)) => format!("{}\nwasm backtrace:{frames}", one_line(head)),
-        None => one_line(msg),
     }
 }
 
@@ -358,15 +326,6 @@ mod tests {
     }
 
     #[test]
-    fn exit_codes_keep_the_low_byte() {
-        assert_eq!(exit_code(0), 0);
-        assert_eq!(exit_code(3), 3);
-        assert_eq!(exit_code(255), 255);
-        assert_eq!(exit_code(256), 0);
-        assert_eq!(exit_code(-1), 255);
-    }
-
-    #[test]
     fn help_lists_every_command() {
         for cmd in COMMANDS {
             assert!(AFTER_HELP.contains(&format!("\n  {cmd} ")), "{cmd}");
@@ -383,15 +342,5 @@ mod tests {
         assert_eq!(misspelt_flag("--verbose"), None);
         assert_eq!(misspelt_flag("-v"), None);
         assert_eq!(misspelt_flag("dir"), None);
-    }
-
-    #[test]
-    fn messages_become_one_line() {
-        assert_eq!(one_line("a\n  b\n\nc"), "a; b; c");
-        assert_eq!(one_line("single"), "single");
-        assert_eq!(
-            report("trap: x\nmore\nwasm backtrace:\n   0: f\n   1: g"),
-            "trap: x; more\nwasm backtrace:\n   0: f\n   1: g"
-        );
     }
 }

@@ -5,13 +5,14 @@
 //! This crate is the executor side: [`executor`] is the function store,
 //! worker pool and chaining (`faasm-run upload/invoke/list`); [`run`] loads
 //! one module, links WASI and calls it (`faasm-run FILE`); [`cli`] is the
-//! command line; [`values`] converts between text and wasm values;
+//! command line; [`exit`] is how every front end ends (statuses, errors); [`values`] converts between text and wasm values;
 //! [`demo`] is `faasm-run demo sgd` and its benchmark.
 
 pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod executor;
+pub mod exit;
 pub mod run;
 pub mod server;
 pub mod values;

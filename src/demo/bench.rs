@@ -64,7 +64,7 @@ fn run_one(args: &SgdBench, workers: u32, state: StateMode) -> Result<SgdReport,
         return Err(BenchError::Run {
             workers,
             state: state.name(),
-            stderr: crate::cli::one_line(&String::from_utf8_lossy(&out.stderr)),
+            stderr: crate::exit::one_line(&String::from_utf8_lossy(&out.stderr)),
         });
     }
     serde_json::from_str(&stdout).map_err(|_| BenchError::Report {
@@ -130,8 +130,11 @@ pub fn main(args: &SgdBench) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::one_line(&e.to_string()));
-            ExitCode::from(crate::cli::EXIT_ERROR)
+            eprintln!(
+                "faasm-run: error: {}",
+                crate::exit::one_line(&e.to_string())
+            );
+            ExitCode::from(crate::exit::EXIT_ERROR)
         }
     }
 }

@@ -13,8 +13,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit status for bad input, as for clap's own usage errors.
-const EXIT_USAGE: u8 = 2;
+// Exit status for bad input, as for clap's own usage errors.
+use crate::exit::EXIT_USAGE;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -130,16 +130,16 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("faasm-run: error: cannot write output: {e}");
-                    ExitCode::from(crate::cli::EXIT_ERROR)
+                    ExitCode::from(crate::exit::EXIT_ERROR)
                 }
             }
         }
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
+            eprintln!("faasm-run: error: {}", crate::exit::report(&e.to_string()));
             ExitCode::from(if e.is_usage() {
                 EXIT_USAGE
             } else {
-                crate::cli::EXIT_ERROR
+                crate::exit::EXIT_ERROR
             })
         }
     }

@@ -246,7 +246,7 @@ fn show_call(
     write_stdout(output)?;
     match failed {
         Some(message) => Err(CliError::CallFailed { function, message }),
-        None => Ok(crate::cli::exit_code(code)),
+        None => Ok(crate::exit::exit_code(code)),
     }
 }
 
@@ -393,8 +393,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     match execute(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
-            ExitCode::from(crate::cli::EXIT_ERROR)
+            eprintln!("faasm-run: error: {}", crate::exit::report(&e.to_string()));
+            ExitCode::from(crate::exit::EXIT_ERROR)
         }
     }
 }

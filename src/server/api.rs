@@ -90,7 +90,7 @@ impl ApiError {
     pub fn reply(&self) -> Reply {
         let mut r = json(
             self.status(),
-            &serde_json::json!({ "error": crate::cli::report(&self.to_string()) }),
+            &serde_json::json!({ "error": crate::exit::report(&self.to_string()) }),
         );
         match self {
             ApiError::Auth(_) => {
@@ -433,7 +433,7 @@ pub fn call_reply(r: &CallResult) -> Reply {
         json(
             status,
             &serde_json::json!({
-                "error": crate::cli::report(&String::from_utf8_lossy(&r.output)),
+                "error": crate::exit::report(&String::from_utf8_lossy(&r.output)),
                 "printed": String::from_utf8_lossy(&r.printed),
                 "timed_out": r.timed_out,
             }),

@@ -302,7 +302,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(l) => l,
         Err(e) => {
             eprintln!("faasm-run: error: {e}");
-            return ExitCode::from(crate::cli::EXIT_ERROR);
+            return ExitCode::from(crate::exit::EXIT_ERROR);
         }
     };
     if cli.json {
@@ -337,7 +337,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     let errors: usize = levels.iter().map(|l| l.faasm.errors + l.floor.errors).sum();
     if errors > 0 {
         eprintln!("faasm-run: error: {errors} requests failed");
-        return ExitCode::from(crate::cli::EXIT_ERROR);
+        return ExitCode::from(crate::exit::EXIT_ERROR);
     }
     ExitCode::SUCCESS
 }

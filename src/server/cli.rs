@@ -166,8 +166,8 @@ pub fn main(args: Vec<std::ffi::OsString>) -> ExitCode {
     match serve(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
-            ExitCode::from(crate::cli::EXIT_ERROR)
+            eprintln!("faasm-run: error: {}", crate::exit::report(&e.to_string()));
+            ExitCode::from(crate::exit::EXIT_ERROR)
         }
     }
 }
@@ -237,13 +237,13 @@ pub fn token_main(args: Vec<std::ffi::OsString>) -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("faasm-run: error: cannot write output: {e}");
-                    ExitCode::from(crate::cli::EXIT_ERROR)
+                    ExitCode::from(crate::exit::EXIT_ERROR)
                 }
             }
         }
         Err(e) => {
-            eprintln!("faasm-run: error: {}", crate::cli::report(&e.to_string()));
-            ExitCode::from(crate::cli::EXIT_ERROR)
+            eprintln!("faasm-run: error: {}", crate::exit::report(&e.to_string()));
+            ExitCode::from(crate::exit::EXIT_ERROR)
         }
     }
 }
