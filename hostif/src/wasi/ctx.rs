@@ -2,9 +2,10 @@
 //! clock base) and the builder an embedder configures it with.
 
 pub(crate) use super::fdtable::FdEntry;
-use super::fdtable::OpenDir;
+use super::fdtable::{MAX_FDS, OpenDir};
 use super::stdio::{InputSource, OutputPipe, OutputSink};
 use super::vfs::{Mount, MountError, Preopen};
+use crate::errno::Errno;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -215,6 +216,43 @@ impl WasiCtxBuilder {
         Ok(WasiCtx {
             state: Arc::new(Mutex::new(state)),
         })
+    }
+}
+
+/// The descriptor table.
+impl WasiState {
+    pub fn fd(&self, fd: u32) -> Option<&FdEntry> {
+        self.fds.get(fd as usize)?.as_ref()
+    }
+
+    pub fn fd_mut(&mut self, fd: u32) -> Option<&mut FdEntry> {
+        self.fds.get_mut(fd as usize)?.as_mut()
+    }
+
+    /// The directory `fd` refers to: `EBADF` if none is open there,
+    /// `ENOTDIR` if it is something else.
+    pub fn dir(&self, fd: u32) -> Result<&OpenDir, Errno> {
+        match self.fd(fd) {
+            Some(FdEntry::Dir(d)) => Ok(d),
+            Some(_) => Err(Errno::Notdir),
+            None => Err(Errno::Badf),
+        }
+    }
+
+    /// Puts `entry` in the lowest free slot from 3 up.
+    pub fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
+        let free = (3..self.fds.len()).find(|&i| self.fds[i].is_none());
+        let index = match free {
+            Some(i) => i,
+            None if self.fds.len() < MAX_FDS => {
+                self.fds.push(None);
+                self.fds.len() - 1
+            }
+            None => return Err(Errno::Mfile),
+        };
+        self.fds[index] = Some(entry);
+        // index < MAX_FDS, far below u32::MAX.
+        Ok(index as u32)
     }
 }
 

@@ -6,7 +6,8 @@
 //! so a bad pointer yields `EFAULT` with nothing written to the stream.
 
 use super::ctx::{FdEntry, WasiState};
-use super::fdtable::{FDFLAGS_APPEND, filetype};
+use super::fdtable::FDFLAGS_APPEND;
+use super::filetype;
 use super::fs_file;
 use super::iov;
 use crate::errno::Errno;

@@ -8,7 +8,6 @@
 //! a guest cannot pin host resources by opening directories; each file
 //! holds one host `File`, and the table is capped at [`MAX_FDS`].
 
-use super::ctx::WasiState;
 use super::quota::DiskQuota;
 use super::stdio::{InputSource, OutputSink};
 use super::vfs::Vfs;
@@ -79,50 +78,6 @@ pub mod rights {
         | FD_FDSTAT_SET_FLAGS
         | FD_SYNC
         | FD_DATASYNC;
-}
-
-/// `filetype` values.
-pub mod filetype {
-    pub const UNKNOWN: u8 = 0;
-    pub const BLOCK_DEVICE: u8 = 1;
-    pub const CHARACTER_DEVICE: u8 = 2;
-    pub const DIRECTORY: u8 = 3;
-    pub const REGULAR_FILE: u8 = 4;
-    pub const SOCKET_STREAM: u8 = 6;
-    pub const SYMBOLIC_LINK: u8 = 7;
-
-    /// A host file type as seen through `rustix` (directory listings).
-    pub fn of_host(t: rustix::fs::FileType) -> u8 {
-        use rustix::fs::FileType as T;
-        match t {
-            T::Directory => DIRECTORY,
-            T::RegularFile => REGULAR_FILE,
-            T::Symlink => SYMBOLIC_LINK,
-            T::CharacterDevice => CHARACTER_DEVICE,
-            T::BlockDevice => BLOCK_DEVICE,
-            T::Socket => SOCKET_STREAM,
-            _ => UNKNOWN,
-        }
-    }
-
-    pub fn of(t: std::fs::FileType) -> u8 {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_dir() {
-            DIRECTORY
-        } else if t.is_file() {
-            REGULAR_FILE
-        } else if t.is_symlink() {
-            SYMBOLIC_LINK
-        } else if t.is_char_device() {
-            CHARACTER_DEVICE
-        } else if t.is_block_device() {
-            BLOCK_DEVICE
-        } else if t.is_socket() {
-            SOCKET_STREAM
-        } else {
-            UNKNOWN
-        }
-    }
 }
 
 /// `fdflags` bits. Append is emulated (it can be switched); the sync
@@ -206,42 +161,6 @@ pub(crate) enum FdEntry {
     Output(OutputSink),
     File(OpenFile),
     Dir(OpenDir),
-}
-
-impl WasiState {
-    pub fn fd(&self, fd: u32) -> Option<&FdEntry> {
-        self.fds.get(fd as usize)?.as_ref()
-    }
-
-    pub fn fd_mut(&mut self, fd: u32) -> Option<&mut FdEntry> {
-        self.fds.get_mut(fd as usize)?.as_mut()
-    }
-
-    /// The directory `fd` refers to: `EBADF` if none is open there,
-    /// `ENOTDIR` if it is something else.
-    pub fn dir(&self, fd: u32) -> Result<&OpenDir, Errno> {
-        match self.fd(fd) {
-            Some(FdEntry::Dir(d)) => Ok(d),
-            Some(_) => Err(Errno::Notdir),
-            None => Err(Errno::Badf),
-        }
-    }
-
-    /// Puts `entry` in the lowest free slot from 3 up.
-    pub fn insert(&mut self, entry: FdEntry) -> Result<u32, Errno> {
-        let free = (3..self.fds.len()).find(|&i| self.fds[i].is_none());
-        let index = match free {
-            Some(i) => i,
-            None if self.fds.len() < MAX_FDS => {
-                self.fds.push(None);
-                self.fds.len() - 1
-            }
-            None => return Err(Errno::Mfile),
-        };
-        self.fds[index] = Some(entry);
-        // index < MAX_FDS, far below u32::MAX.
-        Ok(index as u32)
-    }
 }
 
 #[cfg(test)]

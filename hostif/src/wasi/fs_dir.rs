@@ -2,7 +2,8 @@
 //! (`fd_prestat_get`, `fd_prestat_dir_name`).
 
 use super::ctx::{FdEntry, WasiState};
-use super::fdtable::{filetype, rights};
+use super::fdtable::rights;
+use super::filetype;
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
 use std::os::unix::ffi::OsStrExt;

@@ -5,7 +5,8 @@
 //! before any host I/O, so `EFAULT` leaves the file untouched.
 
 use super::ctx::{FdEntry, WasiState};
-use super::fdtable::{FDFLAGS_APPEND, OpenFile, filetype, rights};
+use super::fdtable::{FDFLAGS_APPEND, OpenFile, rights};
+use super::filetype;
 use super::fs_errno::io_errno;
 use super::iov;
 use crate::errno::Errno;

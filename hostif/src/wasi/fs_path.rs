@@ -9,8 +9,9 @@
 use super::ctx::{FdEntry, WasiState};
 use super::fdtable::{
     FDFLAGS_APPEND, FDFLAGS_DSYNC, FDFLAGS_NONBLOCK, FDFLAGS_RSYNC, FDFLAGS_SYNC, OpenDir,
-    OpenFile, filetype, rights,
+    OpenFile, rights,
 };
+use super::filetype;
 use super::fs_file::{FILESTAT_SIZE, write_filestat};
 use super::path::{MAX_PATH, Resolved, resolve};
 use super::vfs::{Access, Layer};

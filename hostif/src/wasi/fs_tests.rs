@@ -2,7 +2,8 @@
 //! dispatch (so argument order and types are exercised too) over a guest
 //! memory, against scratch directories.
 
-use super::fdtable::{filetype, rights};
+use super::fdtable::rights;
+use super::filetype;
 use super::{WasiCtx, call, implementation, signatures, unsupported};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;

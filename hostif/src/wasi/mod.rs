@@ -31,6 +31,7 @@ mod clock;
 mod ctx;
 mod fd;
 mod fdtable;
+mod filetype;
 mod fs_dir;
 mod fs_errno;
 mod fs_file;

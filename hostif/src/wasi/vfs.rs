@@ -23,7 +23,7 @@
 //! even if it became one a moment ago.
 
 use super::beneath::{self, Walk};
-use super::fdtable::filetype;
+use super::filetype;
 use super::fs_errno::io_errno;
 use super::quota::{DiskQuota, ENTRY_BYTES};
 use crate::errno::Errno;
