@@ -15,6 +15,14 @@
 //! take the process's mm lock for writing (`benches/README.md`, "Cold
 //! starts against wasmtime").
 //!
+//! A reset copies the image back over the pages a call wrote when they
+//! are few (at most [`COPY_BACK_MAX_PAGES`], found by
+//! [`super::pagemap`]) rather than dropping them: copying changes no
+//! page-table entry, so no other CPU's TLB is flushed, and the next call
+//! finds those pages already mapped. Up to that many private pages then
+//! stay with a reset instance (or a spare); more, or a kernel that cannot
+//! say which, and the reset drops them all.
+//!
 //! Invariants: the memfd is sealed against writes, growth and shrinking
 //! once filled, so no mapping can ever see it change; its length is a
 //! whole number of OS pages. A reservation in an image's spare list has the
@@ -23,7 +31,7 @@
 //! `map_image` over a fresh reservation gives.
 
 use super::mmap::{Mmap, page_size, round_up_to_page};
-use rustix::fd::OwnedFd;
+use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{MemfdFlags, SealFlags};
 use rustix::mm::{MapFlags, ProtFlags};
 use std::io;
@@ -36,6 +44,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const SPARES: usize = 16;
 const SPARES_TOTAL: usize = 64;
 
+/// Pages a reset copies back from the image; a call that wrote more gets
+/// them dropped (256 KiB with 4 KiB pages: about as long to copy as the
+/// `madvise` and the faults it causes later, and a bound on what a reset
+/// instance keeps).
+pub const COPY_BACK_MAX_PAGES: usize = 64;
+
 /// Spare reservations held by all images.
 static SPARE_COUNT: AtomicUsize = AtomicUsize::new(0);
 
@@ -44,6 +58,9 @@ static SPARE_COUNT: AtomicUsize = AtomicUsize::new(0);
 pub struct MemoryImage {
     fd: OwnedFd,
     len: usize,
+    /// The image mapped shared and read-only (none when empty): what a
+    /// reset copies back from.
+    view: Option<Mmap>,
     /// Reservations with this image mapped and nothing else in them (see
     /// the module's invariants), for the next restore.
     spares: Mutex<Vec<Mmap>>,
@@ -82,9 +99,14 @@ impl MemoryImage {
             &fd,
             SealFlags::SEAL | SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE,
         )?;
+        let view = match len {
+            0 => None,
+            _ => Some(Mmap::map_file_readonly(fd.as_fd(), len)?),
+        };
         Ok(MemoryImage {
             fd,
             len,
+            view,
             spares: Mutex::new(Vec::new()),
         })
     }
@@ -123,6 +145,38 @@ impl MemoryImage {
         SPARE_COUNT.fetch_add(1, Ordering::Relaxed);
         spares.push(map);
         Ok(())
+    }
+
+    /// Copies the image back over the pages of `[0, len)` of `map` (which
+    /// has this image mapped there, `len` a page multiple within it) that
+    /// hold private copies, if there are at most [`COPY_BACK_MAX_PAGES`].
+    /// `false`, having changed nothing, if there are more or the kernel
+    /// cannot say which.
+    fn copy_back(&self, map: &Mmap, len: usize) -> bool {
+        let Some(view) = &self.view else {
+            return len == 0;
+        };
+        debug_assert!(len <= self.len && len <= map.len());
+        let Some(runs) = super::pagemap::private_runs(map.as_ptr(), len, COPY_BACK_MAX_PAGES)
+        else {
+            return false;
+        };
+        for run in runs {
+            assert!(run.end <= len, "a scanned run past the range");
+            // SAFETY: `run` lies inside `[0, len)`, which is inside both the
+            // read-only view of the image and the image's private mapping at
+            // the start of `map`, readable and writable (the caller's
+            // contract); the two mappings are distinct, so the ranges do
+            // not overlap, and nothing runs on `map` during a reset.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    view.as_ptr().add(run.start),
+                    map.as_ptr().add(run.start),
+                    run.len(),
+                )
+            };
+        }
+        true
     }
 
     /// Length in bytes (a page multiple).
@@ -236,9 +290,15 @@ impl Mmap {
 /// image alone: private copies dropped, pages past the image inaccessible.
 pub fn back_to_image(map: &Mmap, image: &MemoryImage, used: usize) -> io::Result<()> {
     let keep = image.len;
-    map.discard(0, round_up_to_page(used).ok_or(io::ErrorKind::OutOfMemory)?)?;
-    if used > keep {
-        map.make_inaccessible(keep, round_up_to_page(used - keep).unwrap_or(0))?;
+    let used_pages = round_up_to_page(used).ok_or(io::ErrorKind::OutOfMemory)?;
+    let in_image = used_pages.min(keep);
+    if !image.copy_back(map, in_image) {
+        map.discard(0, in_image)?;
+    }
+    if used_pages > keep {
+        // Grown past the image: anonymous pages, dropped and closed again.
+        map.discard(keep, used_pages - keep)?;
+        map.make_inaccessible(keep, used_pages - keep)?;
     } else if used < keep {
         // Memories only grow, but the image must be accessible whatever
         // happened.
@@ -370,6 +430,42 @@ mod tests {
         // A map smaller than the image is refused.
         let small = Mmap::reserve(ps).unwrap();
         assert!(image.give_mapped(small, 0).is_err());
+    }
+
+    #[test]
+    fn a_reset_copies_few_written_pages_back_and_drops_many() {
+        let ps = page_size();
+        let pages = COPY_BACK_MAX_PAGES + 8;
+        let bytes: Vec<u8> = (0..pages * ps).map(|i| (i % 251) as u8).collect();
+        let image = MemoryImage::new(pages * ps, [(0, &bytes[..])]).unwrap();
+        let map = Mmap::reserve(2 * pages * ps).unwrap();
+        map.map_image(&image).unwrap();
+        let base = map.as_ptr();
+        let contents = || {
+            // SAFETY: the image part of a reservation this test owns is
+            // mapped readable; nothing writes it meanwhile.
+            unsafe { std::slice::from_raw_parts(base, pages * ps) }.to_vec()
+        };
+        let private = || super::super::pagemap::private_runs(base, pages * ps, pages).unwrap();
+
+        // A few written pages: copied back, so they stay mapped (private)
+        // and no mapping changed.
+        for p in [1, 2, 40] {
+            // SAFETY: inside the mapped image.
+            unsafe { base.add(p * ps + 7).write_volatile(0xEE) };
+        }
+        back_to_image(&map, &image, pages * ps).unwrap();
+        assert!(contents() == bytes, "the image's bytes are back");
+        assert_eq!(private(), vec![ps..3 * ps, 40 * ps..41 * ps]);
+
+        // More than COPY_BACK_MAX_PAGES written: dropped wholesale.
+        for p in 0..=COPY_BACK_MAX_PAGES {
+            // SAFETY: inside the mapped image.
+            unsafe { base.add(p * ps).write_volatile(0xEE) };
+        }
+        back_to_image(&map, &image, pages * ps).unwrap();
+        assert!(contents() == bytes, "the image's bytes are back");
+        assert!(private().is_empty(), "private copies dropped");
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub fn round_up_to_page(n: usize) -> Option<usize> {
     n.checked_add(p - 1).map(|v| v & !(p - 1))
 }
 
-/// A private anonymous mapping, unmapped on drop. A zero-length `Mmap`
+/// A mapping this value owns, unmapped on drop: an anonymous reservation
+/// (`reserve`) or a read-only view of a file (`map_file_readonly`). A zero-length `Mmap`
 /// owns nothing and has a dangling (never dereferenced) base.
 #[derive(Debug)]
 pub struct Mmap {
@@ -51,6 +52,34 @@ impl Mmap {
                 len,
                 ProtFlags::empty(),
                 MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )?
+        };
+        Ok(Mmap {
+            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
+            len,
+        })
+    }
+
+    /// Maps the first `len` bytes (a page multiple, not zero) of the file
+    /// `fd` shared and read-only at a kernel-chosen address. The caller
+    /// keeps the file at least `len` bytes long while the mapping lives.
+    pub fn map_file_readonly(fd: rustix::fd::BorrowedFd<'_>, len: usize) -> io::Result<Mmap> {
+        if len == 0 || !len.is_multiple_of(page_size()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a file view must be a non-empty page multiple",
+            ));
+        }
+        // SAFETY: a new mapping at a kernel-chosen address cannot alias any
+        // existing Rust object; read-only, so nothing is written through it.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ,
+                MapFlags::SHARED,
+                fd,
+                0,
             )?
         };
         Ok(Mmap {

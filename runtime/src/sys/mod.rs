@@ -8,6 +8,7 @@ pub mod code;
 pub mod entry;
 pub mod image;
 pub mod mmap;
+pub mod pagemap;
 pub mod pool;
 pub mod signals;
 pub mod stack;
