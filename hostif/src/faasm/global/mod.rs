@@ -17,6 +17,7 @@
 
 mod embedded;
 mod redis;
+mod redis_conn;
 mod redis_lock;
 #[doc(hidden)]
 pub mod testing;
@@ -24,7 +25,8 @@ pub mod testing;
 mod tests;
 
 pub use embedded::EmbeddedStore;
-pub use redis::{RedisOptions, RedisStore};
+pub use redis::RedisStore;
+pub use redis_conn::RedisOptions;
 
 use std::fmt::Debug;
 use std::io;

@@ -13,7 +13,7 @@
 //! [`RedisOptions::lock_ttl`](super::RedisOptions::lock_ttl); nothing
 //! renews a lock, so a live holder must finish within it too.
 
-use super::redis::{Inner, rkey};
+use super::redis_conn::{Connections, rkey};
 use super::{GlobalError, GlobalLock, LockMode};
 use redis::Script;
 use std::sync::{Arc, LazyLock};
@@ -75,7 +75,7 @@ const POLL_MAX: Duration = Duration::from_millis(50);
 const RELEASE_WINDOW: Duration = Duration::from_secs(2);
 
 pub(super) struct RedisLock {
-    inner: Arc<Inner>,
+    inner: Arc<Connections>,
     writer: Vec<u8>,
     readers: Vec<u8>,
     token: String,
@@ -106,7 +106,7 @@ fn token() -> Result<String, GlobalError> {
 
 impl RedisLock {
     pub(super) fn acquire(
-        inner: Arc<Inner>,
+        inner: Arc<Connections>,
         user: &str,
         key: &str,
         mode: LockMode,
