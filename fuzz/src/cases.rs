@@ -24,7 +24,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn skip(why: impl Into<String>) -> Verdict {
+    pub(crate) fn skip(why: impl Into<String>) -> Verdict {
         Verdict::Skip(why.into())
     }
 }
@@ -79,7 +79,7 @@ impl Runner {
         }
     }
 
-    fn log(&self, msg: impl FnOnce() -> String) {
+    pub(crate) fn log(&self, msg: impl FnOnce() -> String) {
         if self.opts.verbose {
             eprintln!("  {}", msg());
         }
@@ -319,52 +319,4 @@ pub fn compile_wasm(wasm: &[u8]) -> Verdict {
         (Ok(_), Err(e)) => Verdict::Fail(format!("valid module rejected by faasmc: {e}")),
         (Err(v), Ok(_)) => Verdict::Fail(format!("invalid module accepted by faasmc ({v})")),
     }
-}
-
-/// Regenerates the input of case `case` and runs it in `mode`.
-pub fn run_case(runner: &Runner, mode: crate::Mode, seed: u64, case: u64) -> (Verdict, CaseInput) {
-    use crate::Mode;
-    let mut opts = runner.opts.generation.clone();
-    if mode == Mode::Compile {
-        opts.unsupported_features = true;
-    }
-    let generated = match smith::generate(seed, case, &opts) {
-        Ok(g) => g,
-        Err(e) => {
-            runner.log(|| e.clone());
-            let empty = CaseInput {
-                bytes: vec![],
-                ext: "wasm",
-            };
-            return (Verdict::skip("generation failed"), empty);
-        }
-    };
-    let mut rng = generated.rng;
-    let mut wasm = generated.wasm;
-    runner.log(|| format!("module: {} bytes", wasm.len()));
-    let verdict = match mode {
-        Mode::Compile => {
-            if rng.next_u32().is_multiple_of(2) {
-                mutate_bytes(&mut rng, &mut wasm);
-            }
-            compile_wasm(&wasm)
-        }
-        Mode::Exec => {
-            let strategy = smith::memory_strategy(&mut rng);
-            runner.exec_wasm(&wasm, &mut rng, strategy)
-        }
-        Mode::Diff => {
-            let strategy = smith::memory_strategy(&mut rng);
-            runner.log(|| format!("memory strategy {strategy:?}"));
-            runner.diff_wasm(&wasm, &mut rng, strategy)
-        }
-        Mode::Artifact => return crate::artifact::run(runner, &wasm, &mut rng),
-    };
-    (
-        verdict,
-        CaseInput {
-            bytes: wasm,
-            ext: "wasm",
-        },
-    )
 }

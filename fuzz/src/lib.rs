@@ -65,7 +65,7 @@ pub fn capture_panics() {
 /// Runs case `case` of campaign `seed`, turning a panic into a finding.
 pub fn run_one(runner: &Runner, mode: Mode, seed: u64, case: u64) -> (Verdict, Option<CaseInput>) {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        cases::run_case(runner, mode, seed, case)
+        run_case(runner, mode, seed, case)
     }));
     match r {
         Ok((v, input)) => (v, Some(input)),
@@ -141,4 +141,53 @@ pub fn wat_to_wasm(text: &str) -> anyhow::Result<Vec<u8>> {
     let buf = wast::parser::ParseBuffer::new(text)?;
     let mut wat = wast::parser::parse::<wast::Wat>(&buf)?;
     Ok(wat.encode()?)
+}
+
+/// Regenerates the input of case `case` and runs it in `mode` (here, above
+/// both the wasm cases and the artifact cases it dispatches to).
+fn run_case(runner: &Runner, mode: Mode, seed: u64, case: u64) -> (Verdict, CaseInput) {
+    use rand_chacha::rand_core::RngCore;
+    let mut opts = runner.opts.generation.clone();
+    if mode == Mode::Compile {
+        opts.unsupported_features = true;
+    }
+    let generated = match crate::smith::generate(seed, case, &opts) {
+        Ok(g) => g,
+        Err(e) => {
+            runner.log(|| e.clone());
+            let empty = CaseInput {
+                bytes: vec![],
+                ext: "wasm",
+            };
+            return (Verdict::skip("generation failed"), empty);
+        }
+    };
+    let mut rng = generated.rng;
+    let mut wasm = generated.wasm;
+    runner.log(|| format!("module: {} bytes", wasm.len()));
+    let verdict = match mode {
+        Mode::Compile => {
+            if rng.next_u32().is_multiple_of(2) {
+                cases::mutate_bytes(&mut rng, &mut wasm);
+            }
+            cases::compile_wasm(&wasm)
+        }
+        Mode::Exec => {
+            let strategy = crate::smith::memory_strategy(&mut rng);
+            runner.exec_wasm(&wasm, &mut rng, strategy)
+        }
+        Mode::Diff => {
+            let strategy = crate::smith::memory_strategy(&mut rng);
+            runner.log(|| format!("memory strategy {strategy:?}"));
+            runner.diff_wasm(&wasm, &mut rng, strategy)
+        }
+        Mode::Artifact => return artifact::run(runner, &wasm, &mut rng),
+    };
+    (
+        verdict,
+        CaseInput {
+            bytes: wasm,
+            ext: "wasm",
+        },
+    )
 }
