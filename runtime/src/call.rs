@@ -2,14 +2,13 @@
 //! entry trampoline under a trap landing, and wasm → host through the
 //! dispatcher that host trampolines call.
 
-use crate::func::HostFuncInner;
-use crate::instance::InstanceInner;
-use crate::sys::backtrace::RawFrames;
+use crate::frames::resolve_frames;
+use crate::objects::{HostFuncInner, InstanceInner};
 use crate::sys::signals::TrapSite;
 use crate::sys::{signals, stack};
 use crate::values::{val_from_raw, val_to_raw};
 use crate::vm::{HostFuncCtx, ValSlot};
-use crate::{Backtrace, Caller, Error, Frame, Trap, Val};
+use crate::{Caller, Error, Trap, Val};
 use faasm_abi::{FuncType, TrapKind};
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -147,31 +146,6 @@ fn make_trap(site: TrapSite) -> Trap {
     trap
 }
 
-/// The wasm functions at `pc` (an instruction, if any) and at the return
-/// addresses `callers`; addresses outside wasm functions (trampolines,
-/// the entry) are left out.
-pub(crate) fn resolve_frames(pc: Option<usize>, callers: &RawFrames) -> Backtrace {
-    // A return address follows its call instruction, which may be the last
-    // one of its function: look one byte back.
-    let pcs = pc
-        .into_iter()
-        .chain(callers.pcs().iter().map(|r| r.wrapping_sub(1)));
-    let frames = pcs
-        .filter_map(|pc| {
-            let code = crate::registry::lookup(pc)?;
-            let func_index = code.func_index_at(pc)?;
-            Some(Frame {
-                func_index,
-                func_name: code.artifact.info.func_name(func_index).map(str::to_string),
-            })
-        })
-        .collect();
-    Backtrace {
-        frames,
-        truncated: callers.truncated(),
-    }
-}
-
 pub(crate) fn call_host(h: &HostFuncInner, args: &[Val]) -> Result<Vec<Val>, Error> {
     check_args(&h.ty, args)?;
     let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
@@ -253,7 +227,8 @@ fn dispatch_values(
 /// `caller_vmctx` the live vmctx of the calling wasm function, `values`
 /// holds the parameters and has room for the results, and `exit_fp` is
 /// the calling trampoline's frame pointer.
-pub(crate) unsafe extern "C" fn host_dispatch(
+#[unsafe(no_mangle)]
+pub(crate) unsafe extern "C" fn faasm_host_dispatch(
     host_ctx: *mut u8,
     caller_vmctx: *mut u8,
     values: *mut ValSlot,

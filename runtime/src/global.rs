@@ -16,7 +16,7 @@ pub struct Global {
     /// The instance that defines this entity, for handles given out by
     /// it: a handle keeps its instance alive (the entity may hold
     /// references into it). `None` inside the instance itself.
-    pub(crate) owner: Option<Arc<crate::instance::InstanceInner>>,
+    pub(crate) owner: Option<Arc<crate::objects::InstanceInner>>,
 }
 
 /// The value lives in a 16-byte slot at a stable address that compiled code

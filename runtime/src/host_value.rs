@@ -7,8 +7,7 @@
 //! signature, a bodiless module importing a function of that type and use
 //! its host trampoline.
 
-use crate::func::HostFuncInner;
-use crate::vm::VMFuncRef;
+use crate::vm::{HostFuncCtx, VMFuncRef};
 use crate::{Engine, Error, Module};
 use faasm_abi::{FuncType, ValType};
 use std::collections::HashMap;
@@ -27,23 +26,32 @@ unsafe impl Sync for StandaloneRef {}
 
 static TRAMPOLINES: LazyLock<Mutex<HashMap<FuncType, Module>>> = LazyLock::new(Default::default);
 
-pub(crate) fn standalone_funcref(h: &HostFuncInner) -> Result<*const VMFuncRef, Error> {
-    if let Some(s) = h.standalone_get() {
-        return Ok(&*s.funcref);
+impl StandaloneRef {
+    /// A funcref calling the host function whose context is `ctx`, of type
+    /// `ty` (canonical id `type_id`), through a trampoline compiled once
+    /// per signature.
+    pub(crate) fn new(
+        ty: &FuncType,
+        type_id: u32,
+        ctx: &HostFuncCtx,
+    ) -> Result<StandaloneRef, Error> {
+        let module = trampoline_module(ty)?;
+        let code = module
+            .host_trampoline(0)
+            .expect("the module imports a function of type 0");
+        Ok(StandaloneRef {
+            funcref: Box::new(VMFuncRef {
+                code,
+                vmctx: (ctx as *const HostFuncCtx).cast_mut().cast(),
+                type_id,
+            }),
+            _module: module,
+        })
     }
-    let module = trampoline_module(&h.ty)?;
-    let code = module
-        .host_trampoline(0)
-        .expect("the module imports a function of type 0");
-    let s = StandaloneRef {
-        funcref: Box::new(VMFuncRef {
-            code,
-            vmctx: (&*h.ctx as *const crate::vm::HostFuncCtx).cast_mut().cast(),
-            type_id: h.type_id,
-        }),
-        _module: module,
-    };
-    Ok(&*h.standalone_init(s).funcref)
+
+    pub(crate) fn funcref(&self) -> *const VMFuncRef {
+        &*self.funcref
+    }
 }
 
 fn trampoline_module(ty: &FuncType) -> Result<Module, Error> {

@@ -2,14 +2,12 @@
 //! globals, function references), exports, and the lifetime rules that
 //! keep imported instances alive.
 
-use crate::func::FuncKind;
 use crate::interrupt::InterruptHandle;
-use crate::keepalive::KeepAlive;
-use crate::vm::VMContext;
-use crate::{Error, Extern, Func, Global, Memory, Module, Table};
+use crate::objects::{Func, FuncKind, HostData, InstanceInner};
+use crate::{Error, Extern, Memory, Module, Table};
 use faasm_abi::ExportKind;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// An instantiated module. Cheap to clone; lives while any handle (or any
 /// instance that imported from it) does.
@@ -17,47 +15,6 @@ use std::sync::{Arc, Mutex};
 pub struct Instance {
     pub(crate) inner: Arc<InstanceInner>,
 }
-
-pub(crate) struct InstanceInner {
-    pub module: Module,
-    pub vmctx: VMContext,
-    /// Handles of the imported functions (index = function index).
-    pub imported_funcs: Vec<Func>,
-    /// Every memory / table / global in index order, imported ones first.
-    pub memories: Vec<Memory>,
-    pub tables: Vec<Table>,
-    pub globals: Vec<Global>,
-    /// `data.drop` state per data segment.
-    pub data_dropped: Vec<AtomicBool>,
-    /// Evaluated element segments; `None` once dropped.
-    pub elems: Mutex<Vec<Option<Box<[u64]>>>>,
-    /// Owners of functions this instance may reference.
-    pub keepalive: KeepAlive,
-    /// What its memories, tables and the host's charges on its behalf
-    /// share (`Config::max_memory_pages`).
-    pub budget: Option<Arc<crate::budget::Budget>>,
-    /// Contexts of instances whose functions this one calls directly
-    /// (transitively): they get the same stack limit on entry.
-    pub peers: Vec<*const VMContext>,
-    /// The embedder's per-instance data ([`crate::Linker::instantiate_with`]),
-    /// which host functions reach through [`crate::Caller::data`]: one
-    /// linker can then serve every instance.
-    /// Replaced only through [`Instance::set_data`], which proves no call
-    /// (hence no [`crate::Caller`] borrowing it) can be running.
-    pub data: std::cell::UnsafeCell<Option<HostData>>,
-    /// The group that stops this instance (joined before any of its code
-    /// ran).
-    pub interrupt: InterruptHandle,
-}
-
-/// What an embedder attaches to an instance.
-pub type HostData = Arc<dyn std::any::Any + Send + Sync>;
-
-// SAFETY: `peers` point at contexts of instances kept alive through
-// `imported_funcs`; everything else is Send + Sync.
-unsafe impl Send for InstanceInner {}
-// SAFETY: as above.
-unsafe impl Sync for InstanceInner {}
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

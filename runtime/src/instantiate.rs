@@ -3,11 +3,11 @@
 //! segments, start function).
 
 use crate::consts::{ConstEnv, eval};
-use crate::func::FuncKind;
 use crate::global::GlobalInner;
-use crate::instance::InstanceInner;
 use crate::keepalive::KeepAlive;
 use crate::memory::MemoryInner;
+use crate::objects::FuncKind;
+use crate::objects::InstanceInner;
 use crate::snapshot::{SnapValue, Snapshot, raw_ref};
 use crate::table::TableInner;
 use crate::vm::builtins::BUILTINS;

@@ -14,9 +14,14 @@
 //! [`InterruptHandle::clear`]. Joining and firing both take the member
 //! lock, so neither can miss the other.
 
-use crate::instance::InstanceInner;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+
+/// What the group needs of a member (an instance): the flag its compiled
+/// code checks at function entries and loop headers.
+pub(crate) trait Member: Send + Sync {
+    fn interrupt_flag(&self) -> &std::sync::atomic::AtomicU64;
+}
 
 /// Stops the wasm code of a group of instances, from any thread. Cheap to
 /// clone (clones are the same group).
@@ -28,7 +33,7 @@ pub struct InterruptHandle {
 #[derive(Default)]
 struct Group {
     fired: AtomicBool,
-    members: Mutex<Vec<Weak<InstanceInner>>>,
+    members: Mutex<Vec<Weak<dyn Member>>>,
 }
 
 impl std::fmt::Debug for InterruptHandle {
@@ -54,7 +59,7 @@ impl InterruptHandle {
     pub fn interrupt(&self) {
         self.group.fired.store(true, Ordering::SeqCst);
         for m in self.live_members() {
-            m.vmctx.interrupt_flag().store(1, Ordering::Release);
+            m.interrupt_flag().store(1, Ordering::Release);
         }
         crate::vm::waiter::wake_for_interrupt();
     }
@@ -63,7 +68,7 @@ impl InterruptHandle {
     pub fn clear(&self) {
         self.group.fired.store(false, Ordering::SeqCst);
         for m in self.live_members() {
-            m.vmctx.interrupt_flag().store(0, Ordering::Release);
+            m.interrupt_flag().store(0, Ordering::Release);
         }
     }
 
@@ -78,20 +83,21 @@ impl InterruptHandle {
 
     /// Adds a new instance (before any of its code runs); it starts out
     /// interrupted if the group is.
-    pub(crate) fn join(&self, instance: &Arc<InstanceInner>) {
+    pub(crate) fn join<M: Member + 'static>(&self, instance: &Arc<M>) {
         let mut members = self.lock();
         members.retain(|w| w.strong_count() > 0);
-        members.push(Arc::downgrade(instance));
+        let weak: Weak<dyn Member> = Arc::downgrade(instance) as Weak<M>;
+        members.push(weak);
         if self.group.fired.load(Ordering::SeqCst) {
-            instance.vmctx.interrupt_flag().store(1, Ordering::Release);
+            instance.interrupt_flag().store(1, Ordering::Release);
         }
     }
 
-    fn live_members(&self) -> Vec<Arc<InstanceInner>> {
+    fn live_members(&self) -> Vec<Arc<dyn Member>> {
         self.lock().iter().filter_map(Weak::upgrade).collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<InstanceInner>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Weak<dyn Member>>> {
         self.group.members.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

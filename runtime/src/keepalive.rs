@@ -6,8 +6,6 @@
 //! holds a strong reference to the owner here. Cycles leak, which is
 //! accepted; dangling pointers are not.
 
-use crate::Func;
-use crate::func::FuncKind;
 use std::any::Any;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -37,13 +35,6 @@ impl KeepAlive {
             .any(|h| Arc::as_ptr(h) as *const () as usize == addr)
         {
             held.push(owner);
-        }
-    }
-
-    pub fn hold_func(&self, f: &Func) {
-        match &f.kind {
-            FuncKind::Wasm { instance, .. } => self.hold(instance.clone()),
-            FuncKind::Host(h) => self.hold(h.clone()),
         }
     }
 }

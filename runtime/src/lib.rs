@@ -28,9 +28,11 @@
 
 mod budget;
 mod call;
+mod caller;
 mod consts;
 mod engine;
 mod error;
+mod frames;
 mod func;
 mod global;
 mod host_value;
@@ -41,6 +43,7 @@ mod keepalive;
 mod linker;
 mod memory;
 mod module;
+mod objects;
 mod registry;
 mod snapshot;
 mod sys;
@@ -50,6 +53,7 @@ mod values;
 mod vm;
 
 pub use budget::{HostCharge, OverBudget};
+pub use caller::Caller;
 pub use engine::{Config, Engine};
 pub use error::{Backtrace, Error, Frame, HostError, HostErrorKind, LinkError, Trap, TrapReason};
 pub use faasm_abi::Features;
@@ -57,14 +61,13 @@ pub use faasm_abi::{
     ArtifactError, ArtifactKey, FuncType, GlobalType, MemoryStrategy, MemoryType, TableType,
     TrapKind, ValType,
 };
-pub use func::HostFn;
-pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::Instance;
 pub use interrupt::InterruptHandle;
 pub use linker::{InstanceOptions, Linker};
 pub use memory::{Memory, MemoryAccessError};
 pub use module::{ExternType, Module};
+pub use objects::{Func, HostFn};
 pub use snapshot::{MemoryParts, SnapRef, SnapValue, Snapshot, SnapshotParts};
 pub use table::Table;
 pub use values::{Extern, ExternRef, Val};

@@ -106,7 +106,7 @@ impl Linker {
 #[derive(Clone, Default)]
 pub struct InstanceOptions {
     /// Per-instance data for host functions ([`crate::Caller::data`]).
-    pub data: Option<crate::instance::HostData>,
+    pub data: Option<crate::objects::HostData>,
     /// The group to join before any of the instance's code runs (so a
     /// deadline also covers its start function); a new group by default.
     pub interrupt: Option<crate::InterruptHandle>,

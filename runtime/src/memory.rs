@@ -30,7 +30,7 @@ pub struct Memory {
     /// The instance that defines this entity, for handles given out by
     /// it: a handle keeps its instance alive (the entity may hold
     /// references into it). `None` inside the instance itself.
-    pub(crate) owner: Option<Arc<crate::instance::InstanceInner>>,
+    pub(crate) owner: Option<Arc<crate::objects::InstanceInner>>,
 }
 
 /// The memory itself. Compiled code reaches it through `def`, whose address

@@ -19,7 +19,7 @@
 //! [`SnapshotParts`] is the snapshot as plain data, for storing it; parts
 //! loaded back are checked against the module ([`Snapshot::from_parts`]).
 
-use crate::instance::InstanceInner;
+use crate::objects::InstanceInner;
 use crate::sys::image::MemoryImage;
 use crate::vm::VMFuncRef;
 use crate::{Error, Instance, Module};

@@ -20,7 +20,7 @@ pub struct Table {
     /// The instance that defines this entity, for handles given out by
     /// it: a handle keeps its instance alive (the entity may hold
     /// references into it). `None` inside the instance itself.
-    pub(crate) owner: Option<Arc<crate::instance::InstanceInner>>,
+    pub(crate) owner: Option<Arc<crate::objects::InstanceInner>>,
 }
 
 /// Elements are raw words (funcref: `VMFuncRef` pointer, externref:

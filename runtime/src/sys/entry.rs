@@ -128,10 +128,21 @@ pub unsafe extern "C" fn faasm_trap_landing() {
     )
 }
 
+// The host-call dispatcher, defined (unmangled) in `call.rs`: declared
+// here rather than imported, so this module stays below the call path.
+unsafe extern "C" {
+    fn faasm_host_dispatch(
+        host_ctx: *mut u8,
+        caller_vmctx: *mut u8,
+        values: *mut crate::vm::ValSlot,
+        exit_fp: usize,
+    ) -> u32;
+}
+
 /// What host trampolines call through `HostFuncCtx::dispatch`: passes
-/// their frame pointer on to `host_dispatch` as a fourth argument, so a
-/// host function can walk the wasm frames that called it. A tail jump:
-/// `host_dispatch` returns straight to the trampoline.
+/// their frame pointer on to `faasm_host_dispatch` as a fourth argument,
+/// so a host function can walk the wasm frames that called it. A tail
+/// jump: the dispatcher returns straight to the trampoline.
 #[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
 pub unsafe extern "C" fn host_dispatch_entry(
@@ -142,7 +153,7 @@ pub unsafe extern "C" fn host_dispatch_entry(
     naked_asm!(
         "mov rcx, rbp",
         "jmp {dispatch}",
-        dispatch = sym crate::call::host_dispatch,
+        dispatch = sym faasm_host_dispatch,
     )
 }
 
@@ -156,6 +167,6 @@ pub unsafe extern "C" fn host_dispatch_entry(
     naked_asm!(
         "mov x3, x29",
         "b {dispatch}",
-        dispatch = sym crate::call::host_dispatch,
+        dispatch = sym faasm_host_dispatch,
     )
 }

@@ -3,8 +3,8 @@
 //! (so a failing bulk operation changes nothing) and reports failure with a
 //! non-zero status; the compiled code raises the trap.
 
-use crate::instance::InstanceInner;
 use crate::memory::MemoryInner;
+use crate::objects::InstanceInner;
 use crate::table::{TableInner, range};
 use crate::vm::waiter;
 
