@@ -560,10 +560,13 @@ fn tokens_reach_their_user_admins_reach_all() {
         200
     );
 
-    // Revoked (by the token itself, and by id): 401 from the next request.
+    // Revoked (by the token itself, and by id): 401 once the server's
+    // refresh time has passed (it looks at the token file at most that
+    // often; a request just before the revocation makes it look then).
     assert_eq!(invoke(&s, &alice, "alice", "echo", b"x").status, 200);
     let run = faasm_run_in(&home, &["token", "revoke", &alice]);
     assert_eq!(run.code, Some(0), "{run:#?}");
+    std::thread::sleep(faasm::server::auth::REFRESH);
     assert_eq!(invoke(&s, &alice, "alice", "echo", b"x").status, 401);
     let list = faasm_run_in(&home, &["token", "list"]);
     let bob_id = list
@@ -576,6 +579,7 @@ fn tokens_reach_their_user_admins_reach_all() {
     assert!(!list.stdout.contains(&bob[6..]), "secrets are never listed");
     faasm_run_in(&home, &["token", "revoke", &bob_id])
         .assert_ok(0, &format!("revoked token {bob_id} of bob\n"));
+    std::thread::sleep(faasm::server::auth::REFRESH);
     assert_eq!(invoke(&s, &bob, "bob", "echo", b"x").status, 401);
     faasm_run_in(&home, &["token", "revoke", &bob_id]).assert_error("no token or token id");
     // Only hashes are stored.

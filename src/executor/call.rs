@@ -7,7 +7,7 @@
 
 use faasm_hostif::faasm::{CallId, CallResult};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -19,6 +19,9 @@ pub type OnDone = Box<dyn FnOnce(Arc<CallResult>) + Send>;
 pub struct Slot {
     status: Mutex<Status>,
     done: Condvar,
+    /// Threads in [`Slot::wait`] (under `status`'s lock): without any,
+    /// finishing makes no wake-up call to the kernel.
+    waiters: AtomicUsize,
     /// Callbacks instead of a blocked waiter: an async embedder (the HTTP
     /// server) must not park one of its threads per call.
     on_done: Mutex<Vec<OnDone>>,
@@ -66,8 +69,11 @@ impl Slot {
             unreachable!("set just above")
         };
         let r = r.clone();
+        let waiting = self.waiters.load(Ordering::Relaxed) > 0;
         drop(st);
-        self.done.notify_all();
+        if waiting {
+            self.done.notify_all();
+        }
         // Taken after the status is Done: `on_done` holds this lock while
         // it checks the status, so every callback runs exactly once.
         let callbacks = std::mem::take(&mut *lock(&self.on_done));
@@ -104,19 +110,26 @@ impl Slot {
             if let Status::Done(r) = &*st {
                 return Some(r.clone());
             }
-            st = match deadline {
+            let timeout = match deadline {
+                None => None,
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return None,
+                },
+            };
+            // Counted while `st` is held, so `finish` (which reads the
+            // count under the same lock) cannot miss this waiter.
+            self.waiters.fetch_add(1, Ordering::Relaxed);
+            st = match timeout {
                 None => self.done.wait(st).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return None;
-                    }
+                Some(left) => {
                     self.done
-                        .wait_timeout(st, d - now)
+                        .wait_timeout(st, left)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
             };
+            self.waiters.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

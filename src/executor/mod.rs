@@ -16,6 +16,7 @@ mod function;
 pub mod limits;
 pub mod pool;
 mod setup;
+mod spare;
 pub mod store;
 pub mod tenants;
 

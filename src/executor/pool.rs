@@ -7,10 +7,20 @@
 //!
 //! Jobs are handed to a specific worker (each idle worker waits on its own
 //! mailbox), so the count of running jobs is exact at every hand-off.
+//!
+//! A worker that finds nothing queued after its job watches its mailbox
+//! for [`WATCH`] before it sleeps, if the CPUs have time to spare
+//! ([`SpareCpu`]) and no other worker of the pool watches: waking a
+//! sleeping thread costs the caller a system call and the call itself
+//! the time the kernel takes to run the thread again (tens of µs on a
+//! VM whose idle vCPUs halt), far more than a short call. So calls that
+//! come one after another (one client, say) find a worker awake.
 
+use super::spare::SpareCpu;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A unit of work. Called with `Err(message)` instead of being run when no
 /// thread can be started for it, so its call still completes.
@@ -28,16 +38,58 @@ enum Msg {
     Exit,
 }
 
+/// How long a worker with nothing to do watches its mailbox before it
+/// sleeps. It spins for that time: the cost is bounded per call, and only
+/// one worker of a pool does it at once, only when the CPUs are not busy.
+pub const WATCH: Duration = Duration::from_micros(150);
+
 #[derive(Default)]
 struct Mailbox {
-    msg: Mutex<Option<Msg>>,
+    msg: Mutex<Letter>,
     ready: Condvar,
+    /// A message is in `msg` (read without the lock by a watching worker).
+    full: AtomicBool,
+}
+
+#[derive(Default)]
+struct Letter {
+    msg: Option<Msg>,
+    /// The worker sleeps on `ready`: a message must wake it (a watching
+    /// worker sees `full` by itself, without a system call).
+    asleep: bool,
 }
 
 impl Mailbox {
     fn give(&self, m: Msg) {
-        *lock(&self.msg) = Some(m);
-        self.ready.notify_one();
+        let mut letter = lock(&self.msg);
+        letter.msg = Some(m);
+        self.full.store(true, Ordering::Release);
+        let asleep = letter.asleep;
+        drop(letter);
+        if asleep {
+            self.ready.notify_one();
+        }
+    }
+
+    fn take(&self) -> Option<Msg> {
+        let mut letter = lock(&self.msg);
+        self.full.store(false, Ordering::Relaxed);
+        letter.msg.take()
+    }
+
+    /// Spins until a message comes or `until`.
+    fn watch(&self, until: Instant) -> Option<Msg> {
+        loop {
+            for _ in 0..64 {
+                if self.full.load(Ordering::Acquire) {
+                    return self.take();
+                }
+                std::hint::spin_loop();
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+        }
     }
 }
 
@@ -54,6 +106,9 @@ struct Inner {
     size: usize,
     max_threads: usize,
     state: Mutex<State>,
+    /// A worker is watching its mailbox (at most one does).
+    watching: AtomicBool,
+    spare: SpareCpu,
 }
 
 /// A pool of worker threads. Dropping it lets idle workers exit; running
@@ -86,6 +141,8 @@ impl Pool {
                     running: 0,
                     shutdown: false,
                 }),
+                watching: AtomicBool::new(false),
+                spare: SpareCpu::default(),
             }),
         }
     }
@@ -168,7 +225,7 @@ impl Inner {
 
     fn spawn(this: &Arc<Inner>, job: Job) -> Result<(), Job> {
         let mailbox = Arc::new(Mailbox::default());
-        *lock(&mailbox.msg) = Some(Msg::Run(job));
+        lock(&mailbox.msg).msg = Some(Msg::Run(job));
         let pool = this.clone();
         let mb = mailbox.clone();
         let spawned = std::thread::Builder::new()
@@ -177,7 +234,7 @@ impl Inner {
             .spawn(move || Inner::work(pool, mb));
         match spawned {
             Ok(_) => Ok(()),
-            Err(_) => match lock(&mailbox.msg).take() {
+            Err(_) => match mailbox.take() {
                 Some(Msg::Run(job)) => Err(job),
                 _ => Ok(()),
             },
@@ -186,7 +243,7 @@ impl Inner {
 
     fn work(pool: Arc<Inner>, mailbox: Arc<Mailbox>) {
         WORKER_OF.with(|w| w.set(Arc::as_ptr(&pool) as usize));
-        let mut next = lock(&mailbox.msg).take();
+        let mut next = mailbox.take();
         loop {
             let ran = match next.take() {
                 Some(Msg::Run(job)) => {
@@ -219,8 +276,19 @@ impl Inner {
             }
             st.idle.push(mailbox.clone());
             drop(st);
-            next = Inner::park(&pool, &mailbox);
+            next = Inner::watch(&pool, &mailbox).or_else(|| Inner::park(&pool, &mailbox));
         }
+    }
+
+    /// Watches the mailbox for [`WATCH`], unless another worker does or
+    /// the CPUs are busy.
+    fn watch(pool: &Inner, mailbox: &Mailbox) -> Option<Msg> {
+        if !pool.spare.spare() || pool.watching.swap(true, Ordering::Acquire) {
+            return None;
+        }
+        let m = mailbox.watch(Instant::now() + WATCH);
+        pool.watching.store(false, Ordering::Release);
+        m
     }
 
     /// Waits for a message; `Some(Exit)` after a long idle time if the
@@ -228,15 +296,19 @@ impl Inner {
     fn park(pool: &Arc<Inner>, mailbox: &Arc<Mailbox>) -> Option<Msg> {
         let mut msg = lock(&mailbox.msg);
         loop {
-            if let Some(m) = msg.take() {
+            if let Some(m) = msg.msg.take() {
+                msg.asleep = false;
+                mailbox.full.store(false, Ordering::Relaxed);
                 return Some(m);
             }
+            msg.asleep = true;
             let (m, timeout) = mailbox
                 .ready
                 .wait_timeout(msg, IDLE_EXIT)
                 .unwrap_or_else(|e| e.into_inner());
             msg = m;
-            if timeout.timed_out() && msg.is_none() {
+            msg.asleep = false;
+            if timeout.timed_out() && msg.msg.is_none() {
                 drop(msg);
                 let mut st = lock(&pool.state);
                 // Still idle (nobody handed us a job meanwhile)?

@@ -346,16 +346,19 @@ impl App {
             if is_async {
                 app.calls.finished(id);
             }
+            let return_code = r.return_code;
+            // The request replies while the log line is written (its
+            // formatting and write cost as much as the rest of the call).
+            let _ = tx.send(r);
             tracing::info!(
                 call_id = id,
                 user = %u,
                 function = %f,
                 duration_us = took.as_micros() as u64,
                 outcome = outcome.as_str(),
-                return_code = r.return_code,
+                return_code,
                 "call"
             );
-            let _ = tx.send(r);
         };
         if is_async {
             // In the table before the callback is set, which may run at

@@ -8,14 +8,24 @@
 //! exit on the first differing byte, nor on the first match), so timing
 //! tells nothing about how close a guess was.
 //!
-//! The server re-reads the file when it changes (a `stat` per request),
-//! so `faasm-run token revoke` takes effect on the next request.
+//! The server keeps the list in memory and looks at the file again (a
+//! `stat`, and a re-read if it changed) at most every [`REFRESH`], on the
+//! first request after that time: a `stat` per request cost more than
+//! the rest of the check. So `faasm-run token revoke` takes effect within
+//! [`REFRESH`]. A token the list does not know makes the server look at
+//! once, so a token just created works from its first request.
 
 use hyper::header::HeaderValue;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
+
+/// How often, at most, the server looks at the token file: a revocation
+/// takes effect within this.
+pub const REFRESH: Duration = Duration::from_millis(50);
 
 /// What a token reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,21 +262,49 @@ fn stamp(path: &Path) -> Stamp {
 pub struct Tokens {
     path: PathBuf,
     cache: RwLock<(Stamp, Vec<Entry>)>,
+    /// Looks at the file at most this often.
+    refresh: Duration,
+    /// When it last did, in nanoseconds since `opened`.
+    looked: AtomicU64,
+    opened: Instant,
 }
 
 impl Tokens {
+    /// The tokens under `home`, looked at again every [`REFRESH`].
     pub fn open(home: &Path) -> Result<Tokens, TokenError> {
+        Tokens::with_refresh(home, REFRESH)
+    }
+
+    /// The tokens under `home`, looked at again every `refresh` (zero:
+    /// on every request).
+    pub fn with_refresh(home: &Path, refresh: Duration) -> Result<Tokens, TokenError> {
         let path = tokens_path(home);
         let st = stamp(&path);
         let entries = read_entries(&path)?;
         Ok(Tokens {
             path,
             cache: RwLock::new((st, entries)),
+            refresh,
+            looked: AtomicU64::new(0),
+            opened: Instant::now(),
         })
     }
 
     pub fn count(&self) -> usize {
         self.cache.read().unwrap_or_else(|e| e.into_inner()).1.len()
+    }
+
+    /// [`Tokens::refresh`] if the last look is `refresh` old. The time of
+    /// the look is stored once it is done, so a request that finds the
+    /// look not due runs on a list at most `refresh` old (requests that
+    /// arrive during a look make their own).
+    fn refresh_if_due(&self) {
+        let now = self.opened.elapsed().as_nanos() as u64;
+        let last = self.looked.load(Ordering::Acquire);
+        if now.saturating_sub(last) >= self.refresh.as_nanos() as u64 {
+            self.refresh();
+            self.looked.fetch_max(now, Ordering::Release);
+        }
     }
 
     /// Re-reads the file if it changed. A file that cannot be read now
@@ -295,22 +333,36 @@ impl Tokens {
             .filter(|t| well_formed(t))
             .ok_or(AuthError::Malformed)?;
         let h = hash(token);
-        self.refresh();
+        self.refresh_if_due();
+        match self.find(&h) {
+            Some(c) => Ok(c),
+            // Perhaps created since the last look.
+            None => {
+                self.refresh();
+                self.find(&h).ok_or(AuthError::Unknown)
+            }
+        }
+    }
+
+    /// Who holds the token hashed `h`, if anyone.
+    fn find(&self, h: &[u8; 32]) -> Option<Caller> {
         let cache = self.cache.read().unwrap_or_else(|e| e.into_inner());
         // Every entry is compared, whatever matched: constant time in
         // the token (the number of entries is not secret).
         let mut found: Option<&Entry> = None;
         for e in &cache.1 {
-            let m: bool = e.hash.ct_eq(&h).into();
+            let m: bool = e.hash.ct_eq(h).into();
             if m {
                 found = Some(e);
             }
         }
-        match found {
-            Some(e) if e.admin => Ok(Caller::Admin),
-            Some(e) => Ok(Caller::User(e.user.clone())),
-            None => Err(AuthError::Unknown),
-        }
+        found.map(|e| {
+            if e.admin {
+                Caller::Admin
+            } else {
+                Caller::User(e.user.clone())
+            }
+        })
     }
 }
 
@@ -336,7 +388,7 @@ mod tests {
         // Only the hash is stored.
         let file = std::fs::read_to_string(tokens_path(&h)).unwrap();
         assert!(!file.contains(&ta[PREFIX.len()..]));
-        let tokens = Tokens::open(&h).unwrap();
+        let tokens = Tokens::with_refresh(&h, Duration::ZERO).unwrap();
         assert_eq!(
             tokens.check(Some(&bearer(&ta))),
             Ok(Caller::User("alice".into()))
@@ -357,5 +409,35 @@ mod tests {
         assert_eq!(tokens.check(Some(&bearer(&tr))), Err(AuthError::Unknown));
         assert!(matches!(revoke(&h, &tr), Err(TokenError::NotFound(_))));
         assert!(create(&h, "../x", false).is_err());
+    }
+
+    #[test]
+    fn a_revocation_is_seen_within_the_refresh_time_and_new_tokens_at_once() {
+        let h = home("refresh");
+        let (_, ta) = create(&h, "alice", false).unwrap();
+        let refresh = Duration::from_millis(300);
+        let tokens = Tokens::with_refresh(&h, refresh).unwrap();
+        assert_eq!(
+            tokens.check(Some(&bearer(&ta))),
+            Ok(Caller::User("alice".into()))
+        );
+        // A token made after the server read the file works at once.
+        let (_, tb) = create(&h, "bob", false).unwrap();
+        assert_eq!(
+            tokens.check(Some(&bearer(&tb))),
+            Ok(Caller::User("bob".into()))
+        );
+        // Revoked: refused once the refresh time has passed since it.
+        revoke(&h, &ta).unwrap();
+        std::thread::sleep(refresh);
+        assert_eq!(tokens.check(Some(&bearer(&ta))), Err(AuthError::Unknown));
+        assert_eq!(
+            tokens.check(Some(&bearer(&tb))),
+            Ok(Caller::User("bob".into()))
+        );
+        // The file removed: no token is valid any more.
+        std::fs::remove_file(tokens_path(&h)).unwrap();
+        std::thread::sleep(refresh);
+        assert_eq!(tokens.check(Some(&bearer(&tb))), Err(AuthError::Unknown));
     }
 }
