@@ -1,5 +1,6 @@
 //! `faasm-run`: the command-line front end of [`crate::run`].
 
+use crate::cache::CompileCache;
 use crate::exit::{EXIT_ERROR, EXIT_USAGE, exit_code, report};
 use crate::run::{self, Outcome, RunError};
 use crate::values::format_val;
@@ -63,6 +64,11 @@ pub struct Cli {
     #[arg(long, value_name = "NAME")]
     pub invoke: Option<String>,
 
+    /// Compile FILE afresh and leave the compile cache
+    /// ($FAASM_HOME/cache/compiled) alone.
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// The module to run (`demo` for the built-in one), then the guest's
     /// arguments: argv[1..] (argv[0] is FILE), or with --invoke the
     /// function's arguments. Everything after FILE goes to the guest, even
@@ -103,17 +109,30 @@ fn execute(cli: Cli) -> Result<Outcome, RunError> {
     // Artifacts must carry this installation's tag; only a `.faasm` file
     // is loaded as one, so only then is the key needed.
     let mut config = Config::default();
-    if Path::new(cli.file())
-        .extension()
-        .is_some_and(|e| e == "faasm")
-    {
+    let path = Path::new(cli.file());
+    let is_artifact = path.extension().is_some_and(|e| e == "faasm");
+    if is_artifact {
         config.artifact_key = ArtifactKey::installation().map_err(RunError::ArtifactKey)?;
     }
+    // A module (not an artifact, not the demo) goes through the compile
+    // cache, whose entries carry the installation's tag.
+    let use_cache = !(is_artifact || cli.file() == "demo" || cli.no_cache);
+    let cache = match use_cache {
+        true => CompileCache::installation()
+            .zip(ArtifactKey::installation().ok())
+            .map(|(cache, key)| {
+                config.artifact_key = key;
+                cache
+            }),
+        false => None,
+    };
     let engine = Engine::new(config);
     let module = if cli.file() == "demo" {
         run::load_demo(&engine)?
+    } else if let Some(cache) = &cache {
+        run::load_file_cached(&engine, path, cache)?
     } else {
-        run::load_file(&engine, Path::new(cli.file()))?
+        run::load_file(&engine, path)?
     };
     let mut builder = WasiCtx::builder()
         .arg(cli.file().as_bytes())

@@ -9,6 +9,7 @@
 //! [`demo`] is `faasm-run demo sgd` and its benchmark.
 
 pub mod bench;
+pub mod cache;
 pub mod cli;
 pub mod demo;
 pub mod executor;

@@ -130,6 +130,37 @@ pub fn load_file(engine: &Engine, path: &Path) -> Result<Module, RunError> {
     })
 }
 
+/// As [`load_file`], with WebAssembly (text or binary) going through the
+/// compile cache; anything else loads as without it.
+pub fn load_file_cached(
+    engine: &Engine,
+    path: &Path,
+    cache: &crate::cache::CompileCache,
+) -> Result<Module, RunError> {
+    let shown = path.display().to_string();
+    let read_err = |source| RunError::Read {
+        path: shown.clone(),
+        source,
+    };
+    let wasm = if path.extension().is_some_and(|e| e == "wat") {
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        wat_to_wasm(&text, &shown)?
+    } else {
+        let bytes = std::fs::read(path).map_err(read_err)?;
+        if !bytes.starts_with(b"\0asm") {
+            return load_file(engine, path);
+        }
+        bytes
+    };
+    match cache.load_or_compile(engine, &wasm) {
+        Ok((module, _)) => Ok(module),
+        Err(source) => Err(RunError::Load {
+            path: shown,
+            source,
+        }),
+    }
+}
+
 /// A C or C++ source file by its name: the usual mix-up of a newcomer who
 /// has not compiled yet.
 pub(crate) fn is_source(path: &Path) -> bool {
