@@ -57,7 +57,7 @@ fn assert_output(run: &Run, want: &str) {
 
 #[test]
 fn echo_returns_its_input() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-echo");
     for guest in ["echo-c", "echo-rust"] {
         let function = format!("demo/{guest}");
@@ -77,7 +77,7 @@ fn echo_returns_its_input() {
 /// lock holds across processes).
 #[test]
 fn counter_counts_across_processes() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     for guest in ["counter-c", "counter-rust"] {
         let home = Home::new("sdk-counter");
         let function = format!("demo/{guest}");
@@ -104,7 +104,7 @@ fn counter_counts_across_processes() {
 /// exactly the same estimate.
 #[test]
 fn pi_fans_out_and_in() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-pi");
     // Different users, so both can be `pi` (the default worker name).
     home.upload("c/pi", dir, "pi-c");
@@ -145,7 +145,7 @@ fn pi_fans_out_and_in() {
 /// driver sees the non-zero return code and fails in turn, saying which.
 #[test]
 fn pi_reports_a_failed_worker() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-pi-fail");
     for (function, guest) in [("c/pi", "pi-c"), ("rust/pi", "pi-rust")] {
         home.upload(function, dir, guest);
@@ -172,7 +172,7 @@ fn pi_reports_a_failed_worker() {
 /// module, with no snapshot, are `sdk_abi`'s entry-point test.
 #[test]
 fn the_zygote_runs_once_and_calls_start_from_it() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-zygote");
     home.upload("demo/zygote", dir, "zygote-c");
     assert!(home.0.join("functions/demo/zygote/function.snap").is_file());

@@ -993,11 +993,7 @@ fn the_readme_shows_every_route_with_curl() {
 #[test]
 fn state_put_on_one_server_is_read_on_another_through_redis() {
     use faasm_hostif::faasm::global::testing::RedisServer;
-    let Some(redis) =
-        RedisServer::start("state_put_on_one_server_is_read_on_another_through_redis")
-    else {
-        return;
-    };
+    let redis = RedisServer::start("state_put_on_one_server_is_read_on_another_through_redis");
     let url = redis.url();
     let (home_a, home_b) = (scratch_dir("serve-redis-a"), scratch_dir("serve-redis-b"));
     let (ta, tb) = (

@@ -32,16 +32,16 @@ fn embedded(test: &str) -> Backend {
     }
 }
 
-fn redis_with(test: &str, opts: RedisOptions) -> Option<Backend> {
-    let server = RedisServer::start(test)?;
+fn redis_with(test: &str, opts: RedisOptions) -> Backend {
+    let server = RedisServer::start(test);
     let url = server.url();
-    Some(Backend {
+    Backend {
         open: Box::new(move || Arc::new(RedisStore::connect(&url, opts.clone()).unwrap())),
         _server: Some(server),
-    })
+    }
 }
 
-fn redis(test: &str) -> Option<Backend> {
+fn redis(test: &str) -> Backend {
     redis_with(test, RedisOptions::default())
 }
 
@@ -54,9 +54,7 @@ macro_rules! both {
             }
             #[test]
             fn redis() {
-                if let Some(b) = super::redis(stringify!($case)) {
-                    super::$case(&b);
-                }
+                super::$case(&super::redis(stringify!($case)));
             }
         }
     )*};
@@ -518,9 +516,7 @@ fn redis_lock_of_a_dead_holder_expires() {
         lock_ttl: ttl,
         ..RedisOptions::default()
     };
-    let Some(b) = redis_with("redis_lock_of_a_dead_holder_expires", opts) else {
-        return;
-    };
+    let b = redis_with("redis_lock_of_a_dead_holder_expires", opts);
     let (dead, live) = ((b.open)(), (b.open)());
     for (held, wanted) in [
         (LockMode::Write, LockMode::Write),
@@ -552,11 +548,8 @@ fn redis_lock_of_a_dead_holder_expires() {
 #[test]
 fn redis_restarted_mid_run_loses_no_acknowledged_write() {
     let dir = fault_test_dir("restart");
-    let Some(mut server) =
-        RedisServer::start_persistent("redis_restarted_mid_run_loses_no_acknowledged_write", &dir)
-    else {
-        return;
-    };
+    let mut server =
+        RedisServer::start_persistent("redis_restarted_mid_run_loses_no_acknowledged_write", &dir);
     let store = RedisStore::connect(&server.url(), RedisOptions::default()).unwrap();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (acked, slowest) = std::thread::scope(|scope| {
@@ -609,9 +602,7 @@ fn redis_restarted_mid_run_loses_no_acknowledged_write() {
 /// not acknowledged), with the number of attempts made.
 #[test]
 fn redis_gone_for_good_fails_the_push_within_the_window() {
-    let Some(mut server) = RedisServer::start("redis_gone_for_good") else {
-        return;
-    };
+    let mut server = RedisServer::start("redis_gone_for_good");
     let opts = RedisOptions {
         retry_window: Duration::from_millis(300),
         ..RedisOptions::default()
