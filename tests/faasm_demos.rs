@@ -5,43 +5,7 @@
 
 mod common;
 
-use common::{FAASM_RUN, Run, examples, scratch_dir};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-struct Home(PathBuf);
-
-impl Home {
-    fn new(name: &str) -> Home {
-        Home(scratch_dir(name))
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Command::new(FAASM_RUN)
-            .args(args)
-            .env("FAASM_HOME", &self.0)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot start faasm-run")
-            .into()
-    }
-
-    fn upload(&self, function: &str, dir: &Path, guest: &str) {
-        let wasm = dir.join(format!("{guest}.wasm"));
-        let run = self.run(&["upload", function, wasm.to_str().unwrap()]);
-        assert_eq!(run.code, Some(0), "upload {function}: {run:#?}");
-    }
-
-    /// Invokes `function` and asserts return code 0 and exactly `want` as
-    /// the output (`invoke` may add one newline of its own).
-    fn assert_output(&self, function: &str, input: &str, want: &str) {
-        let run = self.run(&["invoke", function, "--input", input]);
-        assert_eq!(run.signal, None, "{run:#?}");
-        assert_eq!(run.code, Some(0), "{function}: {run:#?}");
-        let got = run.stdout.strip_suffix('\n').unwrap_or(&run.stdout);
-        assert_eq!(got, want, "{function}: {run:#?}");
-    }
-}
+use common::{Home, examples};
 
 /// Chaining by name (Faasm's char ** output form), by pointer (the buffer
 /// form and the size), and faasmChainBatch's success and failure.

@@ -1,11 +1,15 @@
 //! Helpers shared by the integration tests: running the `faasm-run`
 //! binary, scratch directories, WAT fixtures, artifacts, example guests.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use faasm_testutil::{scratch_dir, wat};
+pub use home::{Home, faasm_run_in};
+
+mod home;
 
 pub const FAASM_RUN: &str = env!("CARGO_BIN_EXE_faasm-run");
 
@@ -82,25 +86,6 @@ impl Run {
             lines[0]
         );
     }
-}
-
-/// A fresh directory under cargo's per-target scratch space.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "faasm-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-pub fn wat(text: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(text).unwrap();
-    let mut module: wast::Wat = wast::parser::parse(&buf).unwrap();
-    module.encode().unwrap()
 }
 
 /// The `$FAASM_HOME` that [`faasm_run`] runs with (shared by a test

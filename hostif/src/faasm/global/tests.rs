@@ -20,12 +20,7 @@ struct Backend {
 }
 
 fn embedded(test: &str) -> Backend {
-    let dir = std::env::temp_dir().join(format!(
-        "faasm-global-{test}-{}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = faasm_testutil::scratch_dir(&format!("global-{test}"));
     Backend {
         open: Box::new(move || Arc::new(EmbeddedStore::new(dir.clone()))),
         _server: None,
@@ -473,9 +468,7 @@ fn concurrent_writers_never_tear_a_value(b: &Backend) {
 // Redis faults.
 
 fn fault_test_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("faasm-redis-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    faasm_testutil::scratch_dir(&format!("redis-{name}"))
 }
 
 /// Nothing listens: a clear error naming the URL, at open, and the
