@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{FAASM_RUN, Run, scratch_dir, wat};
+use common::{FAASM_RUN, faasm_run_in, scratch_dir, wat, write};
 use faasm::executor::{CallLimits, Executor, ExecutorConfig, FunctionStore, Limits};
-use std::path::{Path, PathBuf};
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -779,38 +779,13 @@ fn a_plain_wasi_program_runs_as_a_function() {
 
 // ---- faasm-run upload / list / invoke ------------------------------------
 
-fn faasm_run_in(home: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    use std::io::Write;
-    let mut cmd = Command::new(FAASM_RUN);
-    cmd.args(args)
-        .env("FAASM_HOME", home)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .stdin(if stdin.is_some() {
-            std::process::Stdio::piped()
-        } else {
-            std::process::Stdio::null()
-        });
-    let mut child = cmd.spawn().expect("cannot start faasm-run");
-    if let Some(data) = stdin {
-        child.stdin.take().unwrap().write_all(data).unwrap();
-    }
-    child.wait_with_output().unwrap().into()
-}
-
-fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, bytes).unwrap();
-    p
-}
-
 #[test]
 fn cli_upload_list_invoke() {
     let dir = scratch_dir("cli");
     let home = dir.join("home");
-    let echo = write_file(&dir, "echo.wasm", &guest(ECHO));
+    let echo = write(&dir, "echo.wasm", &guest(ECHO));
     let wat_src = format!("(module {IMPORTS} (memory (export \"memory\") 1) {CHILD})");
-    let child = write_file(&dir, "child.wat", wat_src.as_bytes());
+    let child = write(&dir, "child.wat", wat_src.as_bytes());
 
     let run = faasm_run_in(&home, &["list"], None);
     run.assert_ok(0, "");
@@ -837,7 +812,7 @@ fn cli_upload_list_invoke() {
         None,
     )
     .assert_ok(0, "hi there");
-    let input = write_file(&dir, "in.txt", b"from a file");
+    let input = write(&dir, "in.txt", b"from a file");
     faasm_run_in(
         &home,
         &[
@@ -877,11 +852,11 @@ fn cli_upload_list_invoke() {
     );
     faasm_run_in(&home, &["upload", "alice/x", "/nonexistent.wasm"], None)
         .assert_error("cannot read /nonexistent.wasm");
-    let bad = write_file(&dir, "bad.wat", b"(module (func (result i32)))");
+    let bad = write(&dir, "bad.wat", b"(module (func (result i32)))");
     faasm_run_in(&home, &["upload", "alice/x", bad.to_str().unwrap()], None)
         .assert_error("cannot compile alice/x");
     // A trap is an error line and status 1.
-    let boom = write_file(
+    let boom = write(
         &dir,
         "boom.wat",
         b"(module (func (export \"_start\") unreachable))",
@@ -895,7 +870,7 @@ fn cli_upload_list_invoke() {
         .assert_error("alice/boom: trap: wasm trap: ");
 
     // A module file literally named `list` still runs the old way.
-    let list = write_file(&dir, "list", &wat(r#"(module (func (export "_start")))"#));
+    let list = write(&dir, "list", &wat(r#"(module (func (export "_start")))"#));
     let run = Command::new(FAASM_RUN)
         .arg("./list")
         .current_dir(&dir)

@@ -5,49 +5,13 @@
 
 mod common;
 
-use common::{FAASM_RUN, Run, examples, scratch_dir};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-struct Home(PathBuf);
-
-impl Home {
-    fn new(name: &str) -> Home {
-        Home(scratch_dir(name))
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Command::new(FAASM_RUN)
-            .args(args)
-            .env("FAASM_HOME", &self.0)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot start faasm-run")
-            .into()
-    }
-
-    fn upload(&self, function: &str, dir: &Path, guest: &str) {
-        let wasm = dir.join(format!("{guest}.wasm"));
-        let run = self.run(&["upload", function, wasm.to_str().unwrap()]);
-        assert_eq!(run.code, Some(0), "upload {function}: {run:#?}");
-    }
-
-    /// Invokes `function` and asserts return code 0 and exactly `want` as
-    /// the output (`invoke` may add one newline of its own).
-    fn assert_output(&self, function: &str, input: &str, want: &str) {
-        let run = self.run(&["invoke", function, "--input", input]);
-        assert_eq!(run.signal, None, "{run:#?}");
-        assert_eq!(run.code, Some(0), "{function}: {run:#?}");
-        let got = run.stdout.strip_suffix('\n').unwrap_or(&run.stdout);
-        assert_eq!(got, want, "{function}: {run:#?}");
-    }
-}
+use common::{Home, examples};
 
 /// Chaining by name (Faasm's char ** output form), by pointer (the buffer
 /// form and the size), and faasmChainBatch's success and failure.
 #[test]
 fn c_chaining_by_name_pointer_and_batch() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-chain");
     home.upload("demo/echo", dir, "echo-c");
     home.upload("demo/chain_demo", dir, "chain_demo-c");
@@ -63,7 +27,7 @@ fn c_chaining_by_name_pointer_and_batch() {
 /// sees the values the first left.
 #[test]
 fn c_state_calls() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-state");
     home.upload("demo/state_demo", dir, "state_demo-c");
     let want = "read=hello size=5\noffset=ello!!! size=8\nappended=abcde\n\
@@ -77,7 +41,7 @@ fn c_state_calls() {
 
 #[test]
 fn c_mmap_and_clocks() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-mmap");
     home.upload("demo/mmap_time", dir, "mmap_time-c");
     home.assert_output("demo/mmap_time", "", "mmap=ok reuse=ok time=ok");
@@ -86,7 +50,7 @@ fn c_mmap_and_clocks() {
 /// C++: iostreams, the STL, `new` and libfaasm's input helper.
 #[test]
 fn cpp_hello_uses_the_stl_and_iostreams() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-hello");
     home.upload("demo/hello", dir, "hello-cpp");
     home.assert_output(
@@ -104,7 +68,7 @@ fn cpp_hello_uses_the_stl_and_iostreams() {
 /// Faasm's echo in C++: bytes in, the same bytes out.
 #[test]
 fn cpp_echo() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-echo");
     home.upload("demo/echo", dir, "echo-cpp");
     home.assert_output("demo/echo", "bytes in, bytes out", "bytes in, bytes out");
@@ -115,7 +79,7 @@ fn cpp_echo() {
 /// an offset read and appended entries; the same on every call.
 #[test]
 fn cpp_state_calls() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-state");
     home.upload("demo/state", dir, "state-cpp");
     let want = "size=64 sum=28 mapped=1007 slice=5,6,1007 log=2:first,second";
@@ -127,7 +91,7 @@ fn cpp_state_calls() {
 /// is taken; every call starts from it (its own writes are gone next time).
 #[test]
 fn cpp_zygote_and_constructors_run_once() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-zygote");
     home.upload("demo/zygote", dir, "zygote-cpp");
     let want = "ctor=1 zygote=1 calls=1 squares[999]=998001 names=static,call";
@@ -141,7 +105,7 @@ fn cpp_zygote_and_constructors_run_once() {
 /// fstreams, a directory listing, rename and remove in the user's tree.
 #[test]
 fn cpp_file_io() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-files");
     home.upload("demo/files", dir, "files-cpp");
     let want = "read=hi! list=a.txt,last.txt renamed=hi! gone=1";
@@ -158,7 +122,7 @@ fn cpp_file_io() {
 /// Faasm's mmap host call and std::chrono's clocks from C++.
 #[test]
 fn cpp_mmap_and_clocks() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-mmap");
     home.upload("demo/mmap_time", dir, "mmap_time-cpp");
     home.assert_output(
@@ -171,7 +135,7 @@ fn cpp_mmap_and_clocks() {
 /// Faasm's own C++ idiom: const char * outputs, char ** / int * awaits.
 #[test]
 fn cpp_chain_output_as_faasm_writes_it() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-chain");
     home.upload("demo/chain", dir, "chain-cpp");
     home.assert_output("demo/chain", "", "A=expected A B=longer expected B");
@@ -179,7 +143,7 @@ fn cpp_chain_output_as_faasm_writes_it() {
 
 #[test]
 fn cpp_helper_headers() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-helpers");
     home.upload("demo/helpers", dir, "helpers-cpp");
     home.assert_output(
@@ -202,7 +166,7 @@ fn cpp_helper_headers() {
 /// exception; without it the function runs normally.
 #[test]
 fn cpp_throw_ends_the_call_with_a_clear_message() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("demo-cpp-throw");
     home.upload("demo/throw", dir, "throw-cpp");
     home.assert_output("demo/throw", "calm", "no throw");

@@ -489,33 +489,3 @@ fn invoke_keeps_output_printed_before_a_trap() {
         "{direct:#?}"
     );
 }
-
-/// `__faasm_backtrace` prints the calling function's wasm frames on the
-/// executor's stderr, and the call goes on.
-#[test]
-fn faasm_backtrace_prints_the_callers_frames() {
-    let dir = scratch_dir("faasm-backtrace");
-    let m = write(
-        &dir,
-        "bt.wat",
-        br#"(module
-          (import "env" "__faasm_backtrace" (func $bt (param i32)))
-          (memory (export "memory") 1)
-          (func $deep (call $bt (i32.const 0)))
-          (func $shallow (call $deep))
-          (func (export "_start") (call $shallow)))"#,
-    );
-    let up = faasm_run(["upload", "cli/bt", m.to_str().unwrap()]);
-    assert_eq!(up.code, Some(0), "{up:#?}");
-    let run = faasm_run(["invoke", "cli/bt"]);
-    assert_eq!(run.code, Some(0), "{run:#?}");
-    assert!(
-        run.stderr.contains("backtrace requested by cli/bt"),
-        "{run:#?}"
-    );
-    assert!(
-        run.stderr
-            .contains("wasm backtrace:\n   0: `deep` (function 1)\n   1: `shallow` (function 2)\n   2: function 3"),
-        "{run:#?}"
-    );
-}

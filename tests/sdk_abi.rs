@@ -187,7 +187,7 @@ fn abi() -> BTreeMap<&'static str, (Vec<ValType>, Vec<ValType>)> {
 
 #[test]
 fn every_env_import_is_an_abi_function_with_its_exact_type() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let abi = abi();
     for (guest, _) in GUESTS {
         let module = parse(&dir.join(format!("{guest}.wasm")));
@@ -213,7 +213,7 @@ fn every_env_import_is_an_abi_function_with_its_exact_type() {
 
 #[test]
 fn the_all_imports_programs_import_the_whole_abi() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let want: Vec<&str> = abi().into_keys().collect();
     for guest in ["sdk-all-imports-c", "sdk-all-imports-rust"] {
         let module = parse(&dir.join(format!("{guest}.wasm")));
@@ -229,7 +229,7 @@ fn the_all_imports_programs_import_the_whole_abi() {
 
 #[test]
 fn examples_import_what_they_use() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     for (guest, needed) in GUESTS {
         let module = parse(&dir.join(format!("{guest}.wasm")));
         for name in *needed {
@@ -250,7 +250,7 @@ fn examples_import_what_they_use() {
 /// table 0, where the host looks its index up.
 #[test]
 fn c_functions_chained_by_pointer_are_in_the_table() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let module = parse(&dir.join("pi_ptr-c.wasm"));
     // FAASM_FUNC(pi_worker, 1) exports the worker as faasm_func_1.
     let worker = module.exports["faasm_func_1"];
@@ -267,7 +267,7 @@ fn c_functions_chained_by_pointer_are_in_the_table() {
 /// chained by pointer), and a failing zygote ends the call with its code.
 #[test]
 fn c_zygote_runs_before_every_entry_point() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let wasm = dir.join("sdk-entry-points-c.wasm");
     let f = wasm.to_str().unwrap();
     faasm_run([f]).assert_ok(3, "main sees 42\n");

@@ -6,68 +6,20 @@
 
 mod common;
 
-use common::{FAASM_RUN, Run, examples, scratch_dir};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-/// A function store of its own: every `faasm-run` here runs with
-/// FAASM_HOME pointing at a fresh directory.
-struct Home(PathBuf);
-
-impl Home {
-    fn new(name: &str) -> Home {
-        Home(scratch_dir(name))
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Command::new(FAASM_RUN)
-            .args(args)
-            .env("FAASM_HOME", &self.0)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot start faasm-run")
-            .into()
-    }
-
-    /// Uploads `dir/guest.wasm` as `function` (user/func); must succeed.
-    fn upload(&self, function: &str, dir: &Path, guest: &str) {
-        let wasm = dir.join(format!("{guest}.wasm"));
-        let run = self.run(&["upload", function, wasm.to_str().unwrap()]);
-        assert_eq!(run.signal, None, "upload {function}: {run:#?}");
-        assert_eq!(run.code, Some(0), "upload {function}: {run:#?}");
-    }
-
-    fn invoke(&self, function: &str, input: &str) -> Run {
-        self.run(&["invoke", function, "--input", input])
-    }
-}
-
-/// The call's output as printed by `invoke`, which may end it with one
-/// newline of its own (the examples' outputs never end with one).
-fn output(run: &Run) -> &str {
-    run.stdout.strip_suffix('\n').unwrap_or(&run.stdout)
-}
-
-/// Succeeded (return code 0, no signal) and printed `want` as its output.
-fn assert_output(run: &Run, want: &str) {
-    assert_eq!(run.signal, None, "killed by a signal: {run:#?}");
-    assert_eq!(run.code, Some(0), "{run:#?}");
-    assert_eq!(output(run), want, "{run:#?}");
-}
+use common::{Home, examples};
 
 #[test]
 fn echo_returns_its_input() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-echo");
     for guest in ["echo-c", "echo-rust"] {
         let function = format!("demo/{guest}");
         home.upload(&function, dir, guest);
-        assert_output(&home.invoke(&function, "hello, faasm"), "hello, faasm");
-        assert_output(
-            &home.invoke(&function, "  spaces and ünïcode  "),
-            "  spaces and ünïcode  ",
-        );
-        assert_output(&home.invoke(&function, ""), "");
+        home.invoke(&function, "hello, faasm")
+            .assert_output("hello, faasm");
+        home.invoke(&function, "  spaces and ünïcode  ")
+            .assert_output("  spaces and ünïcode  ");
+        home.invoke(&function, "").assert_output("");
     }
 }
 
@@ -77,13 +29,13 @@ fn echo_returns_its_input() {
 /// lock holds across processes).
 #[test]
 fn counter_counts_across_processes() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     for guest in ["counter-c", "counter-rust"] {
         let home = Home::new("sdk-counter");
         let function = format!("demo/{guest}");
         home.upload(&function, dir, guest);
         for n in 1..=3 {
-            assert_output(&home.invoke(&function, ""), &n.to_string());
+            home.invoke(&function, "").assert_output(&n.to_string());
         }
         std::thread::scope(|s| {
             for _ in 0..2 {
@@ -95,7 +47,7 @@ fn counter_counts_across_processes() {
                 });
             }
         });
-        assert_output(&home.invoke(&function, ""), "24");
+        home.invoke(&function, "").assert_output("24");
     }
 }
 
@@ -104,7 +56,7 @@ fn counter_counts_across_processes() {
 /// exactly the same estimate.
 #[test]
 fn pi_fans_out_and_in() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-pi");
     // Different users, so both can be `pi` (the default worker name).
     home.upload("c/pi", dir, "pi-c");
@@ -116,7 +68,7 @@ fn pi_fans_out_and_in() {
         for input in ["", "10", "25"] {
             let run = home.invoke(function, input);
             assert_eq!(run.code, Some(0), "{function} {input:?}: {run:#?}");
-            let text = output(&run);
+            let text = run.output();
             assert_eq!(
                 text.split_once('.').map(|(_, decimals)| decimals.len()),
                 Some(3),
@@ -145,7 +97,7 @@ fn pi_fans_out_and_in() {
 /// driver sees the non-zero return code and fails in turn, saying which.
 #[test]
 fn pi_reports_a_failed_worker() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-pi-fail");
     for (function, guest) in [("c/pi", "pi-c"), ("rust/pi", "pi-rust")] {
         home.upload(function, dir, guest);
@@ -172,19 +124,17 @@ fn pi_reports_a_failed_worker() {
 /// module, with no snapshot, are `sdk_abi`'s entry-point test.
 #[test]
 fn the_zygote_runs_once_and_calls_start_from_it() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let home = Home::new("sdk-zygote");
     home.upload("demo/zygote", dir, "zygote-c");
     assert!(home.0.join("functions/demo/zygote/function.snap").is_file());
     for _ in 0..3 {
-        assert_output(
-            &home.invoke("demo/zygote", ""),
-            "zygote ran 1 time(s), call 1",
-        );
+        home.invoke("demo/zygote", "")
+            .assert_output("zygote ran 1 time(s), call 1");
     }
     // Once, at upload: not in any of the three calls.
     let log = home.0.join("users/demo/fs/zygote.log");
     assert_eq!(std::fs::read_to_string(&log).unwrap(), "zygote\n");
     let run = home.run(&["invoke", "--no-snapshots", "demo/zygote", "--input", ""]);
-    assert_output(&run, "zygote ran 1 time(s), call 1");
+    run.assert_output("zygote ran 1 time(s), call 1");
 }

@@ -210,7 +210,7 @@ fn bench_runs_both_modes_per_worker_count() {
 /// (scripts/embed-sgd.sh refreshes it), and that build runs as the demo.
 #[test]
 fn embedded_guest_is_the_build_of_sgd_c() {
-    let Some(dir) = examples() else { return };
+    let dir = examples();
     let built = std::fs::read(dir.join("sgd-c.wasm")).unwrap();
     assert!(
         built == GUEST,
@@ -233,11 +233,7 @@ fn embedded_guest_is_the_build_of_sgd_c() {
 
 #[test]
 fn the_demo_trains_against_redis_with_state_store() {
-    let Some(server) =
-        faasm_hostif::faasm::global::testing::RedisServer::start("sgd_state_store_redis")
-    else {
-        return;
-    };
+    let server = faasm_hostif::faasm::global::testing::RedisServer::start("sgd_state_store_redis");
     let home = home("sgd-redis");
     let url = server.url();
     let mut args = vec!["--workers", "2", "--state", "shared", "--state-store", &url];

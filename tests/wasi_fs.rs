@@ -46,9 +46,9 @@ fn main() {
 }
 "#;
 
-/// `files-c.wasm` and `files-rust.wasm`, built once per test binary;
-/// `None` without a toolchain unless FAASM_REQUIRE_EXAMPLES=1.
-fn guests() -> Option<&'static Path> {
+/// `files-c.wasm` and `files-rust.wasm`, built once per test binary (a
+/// missing toolchain fails the test).
+fn guests() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -113,7 +113,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn c_guest_uses_files_and_cannot_escape() {
-    let Some(dir) = guests() else { return };
+    let dir = guests();
     let wasm = dir.join("files-c.wasm");
     let scratch = scratch_dir("files-c-artifact");
     let faasm = write(
@@ -140,7 +140,7 @@ fn c_guest_uses_files_and_cannot_escape() {
 
 #[test]
 fn guest_name_defaults_to_the_host_path() {
-    let Some(dir) = guests() else { return };
+    let dir = guests();
     let (_outer, root) = sandbox("files-default");
     let host = root.to_str().unwrap();
     let wasm = dir.join("files-c.wasm");
@@ -150,7 +150,7 @@ fn guest_name_defaults_to_the_host_path() {
 
 #[test]
 fn rust_guest_uses_std_fs() {
-    let Some(dir) = guests() else { return };
+    let dir = guests();
     let (outer, root) = sandbox("files-rust");
     let spec = format!("{}::/work", root.display());
     let wasm = dir.join("files-rust.wasm");
@@ -166,7 +166,7 @@ fn rust_guest_uses_std_fs() {
 
 #[test]
 fn without_dir_there_are_no_files() {
-    let Some(dir) = guests() else { return };
+    let dir = guests();
     let run = faasm_run([dir.join("files-c.wasm").to_str().unwrap(), "/data"]);
     assert_eq!(run.code, Some(1), "{run:#?}");
     assert!(run.stdout.starts_with("FAILED: a.txt: "), "{run:#?}");

@@ -151,9 +151,8 @@ mod tests {
     #[test]
     fn a_stored_key_is_made_once_and_kept_private() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("faasm-key-test-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = key_path(&dir);
+        let dir = faasm_testutil::TempDir::new("key");
+        let path = key_path(dir.as_ref());
         let k1 = ArtifactKey::load_or_create(&path).unwrap();
         let k2 = ArtifactKey::load_or_create(&path).unwrap();
         assert_eq!(k1, k2);
@@ -161,14 +160,12 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         std::fs::write(&path, b"short").unwrap();
         assert!(ArtifactKey::load_or_create(&path).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn threads_racing_to_make_the_key_agree() {
-        let dir = std::env::temp_dir().join(format!("faasm-key-race-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = key_path(&dir);
+        let dir = faasm_testutil::TempDir::new("key-race");
+        let path = key_path(dir.as_ref());
         let keys: Vec<ArtifactKey> = std::thread::scope(|s| {
             let hs: Vec<_> = (0..8)
                 .map(|_| s.spawn(|| ArtifactKey::load_or_create(&path).unwrap()))
@@ -176,6 +173,5 @@ mod tests {
             hs.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert!(keys.iter().all(|k| *k == keys[0]));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

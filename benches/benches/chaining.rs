@@ -16,16 +16,11 @@ use faasm_hostif::faasm::{
 };
 use faasm_hostif::wasi::{self, WasiCtx};
 use faasm_runtime::{Engine, Linker, Module, Val};
+use faasm_testutil::wat;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const LOOP_ITERS: i32 = 10_000;
-
-fn wat(text: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(text).expect("lex");
-    let mut m: wast::Wat = wast::parser::parse(&buf).expect("parse");
-    m.encode().expect("encode")
-}
 
 const NOOP: &str = r#"(module (func (export "_start")))"#;
 
@@ -93,8 +88,7 @@ const HOSTCALLS: &str = r#"(module
       (br $l)))))"#;
 
 fn executor() -> (Executor, std::path::PathBuf) {
-    let home = std::env::temp_dir().join(format!("faasm-bench-chaining-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
+    let home = faasm_testutil::scratch_dir("bench-chaining");
     let exec = Executor::new(FunctionStore::new(&home), ExecutorConfig::default());
     exec.upload("bench", "noop", &wat(NOOP)).expect("noop");
     exec.upload("bench", "sequential", &wat(SEQUENTIAL))

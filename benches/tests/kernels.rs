@@ -1,55 +1,57 @@
 //! The kernels compute what they claim (known answers from independent
 //! implementations: Python's hashlib and plain arithmetic), and faasm runs
-//! the wasm build of the same sources to the same checksums. Skips (with a
-//! message) when a toolchain was missing at build time.
+//! the wasm build of the same sources to the same checksums. A toolchain
+//! missing when build.rs ran fails them, saying how to install it.
 
 use faasm_benches::BenchError;
 use faasm_benches::kernels::{
     FaasmKernels, KERNELS, KernelPair, NativeKernel, NativeVariant, WasmVariant,
 };
 
-fn native(symbol: &str) -> Option<NativeKernel> {
-    match NativeKernel::get(symbol) {
-        Ok(k) => Some(k),
-        Err(e) => {
-            eprintln!("skipping: {e}");
-            None
-        }
-    }
+/// Fails the test: the kernels were not built.
+fn not_built(e: &BenchError) -> ! {
+    panic!(
+        "{e}\nInstall clang and lld with `bash scripts/install-toolchain.sh` (or \
+         benches/build-kernels.sh), then rebuild the benches so build.rs sees them \
+         (`cargo clean -p faasm-benches`)"
+    )
+}
+
+fn native(symbol: &str) -> NativeKernel {
+    NativeKernel::get(symbol).unwrap_or_else(|e| not_built(&e))
+}
+
+fn native_variant(symbol: &str, variant: NativeVariant) -> NativeKernel {
+    NativeKernel::get_variant(symbol, variant).unwrap_or_else(|e| not_built(&e))
 }
 
 #[test]
 fn native_kernels_match_reference_answers() {
-    let Some(sha) = native("run_sha256") else {
-        return;
-    };
+    let sha = native("run_sha256");
     // First 8 digest bytes of SHA-256 over the 1 MiB LCG buffer (seed 99),
     // as computed by Python's hashlib.sha256.
     assert_eq!(sha.call(1024) as u64, 0xc478_7f1f_33e1_ebad);
     // FNV-1a 64 over the same buffer, 4 passes, computed in Python.
-    assert_eq!(
-        native("run_fnv1a").unwrap().call(1024) as u64,
-        0x354c_27e4_01d3_b8d5
-    );
-    assert_eq!(native("run_fib").unwrap().call(27), 196_418);
+    assert_eq!(native("run_fnv1a").call(1024) as u64, 0x354c_27e4_01d3_b8d5);
+    assert_eq!(native("run_fib").call(27), 196_418);
     // A(2, n) = 2n + 3, summed for n = 200..207.
     let expected: i64 = (200..208).map(|n| 2 * n + 3).sum();
-    assert_eq!(native("run_ackermann").unwrap().call(200), expected);
+    assert_eq!(native("run_ackermann").call(200), expected);
     // run_sort returns -1 when its output is not sorted.
-    assert_ne!(native("run_sort").unwrap().call(100_000), -1);
+    assert_ne!(native("run_sort").call(100_000), -1);
 }
 
 fn faasm_matches_native(variant: WasmVariant) {
     let engine = faasm_benches::default_engine();
     let loaded = match FaasmKernels::load(&engine, variant) {
         Ok(k) => k,
-        Err(e) if e.is_skip() => return eprintln!("skipping: {e}"),
+        Err(e) if e.is_skip() => not_built(&e),
         Err(e) => panic!("{e}"),
     };
     for spec in KERNELS {
         match KernelPair::new(*spec, &loaded) {
             Ok(pair) => assert_eq!(pair.faasm.call(spec.arg).unwrap(), pair.checksum),
-            Err(BenchError::NoNativeKernels) => return eprintln!("skipping: no native kernels"),
+            Err(e) if e.is_skip() => not_built(&e),
             Err(e) => panic!("{e}"),
         }
     }
@@ -68,12 +70,8 @@ fn faasm_matches_native_on_every_kernel_with_simd128() {
 #[test]
 fn scalar_native_build_agrees_with_vectorized() {
     for spec in KERNELS {
-        let (Ok(v), Ok(s)) = (
-            NativeKernel::get_variant(spec.symbol, NativeVariant::Vectorized),
-            NativeKernel::get_variant(spec.symbol, NativeVariant::Scalar),
-        ) else {
-            return eprintln!("skipping: no native kernels");
-        };
+        let v = native_variant(spec.symbol, NativeVariant::Vectorized);
+        let s = native_variant(spec.symbol, NativeVariant::Scalar);
         assert_eq!(v.call(spec.arg), s.call(spec.arg), "{}", spec.name);
     }
 }

@@ -2,12 +2,15 @@
 
 mod common;
 use common::wat;
+use faasm_testutil::scratch_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 /// The `$FAASM_HOME` every faasmc run here uses (its artifact key).
-fn home() -> PathBuf {
-    std::env::temp_dir().join(format!("faasmc-cli-{}-home", std::process::id()))
+fn home() -> &'static Path {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| scratch_dir("faasmc-cli-home"))
 }
 
 fn faasmc(args: &[&str]) -> Output {
@@ -20,10 +23,7 @@ fn faasmc(args: &[&str]) -> Output {
 
 /// A scratch directory unique to the test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faasmc-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    scratch_dir(&format!("faasmc-cli-{name}"))
 }
 
 fn path(p: &Path) -> &str {
@@ -153,7 +153,7 @@ fn explicit_bounds_and_options_reach_the_artifact() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let key = faasm_abi::ArtifactKey::load_or_create(&faasm_abi::key::key_path(&home())).unwrap();
+    let key = faasm_abi::ArtifactKey::load_or_create(&faasm_abi::key::key_path(home())).unwrap();
     let a = faasm_abi::Artifact::deserialize(&std::fs::read(&output).unwrap(), &key).unwrap();
     assert_eq!(a.memory_strategy, faasm_abi::MemoryStrategy::Explicit);
     assert!(!a.interruptible);

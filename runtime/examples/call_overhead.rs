@@ -12,9 +12,7 @@ const WAT: &str = r#"(module (import "env" "h" (func (param i32) (result i32)))
 
 fn main() {
     let engine = Engine::default();
-    let buf = wast::parser::ParseBuffer::new(WAT).unwrap();
-    let mut wat: wast::Wat = wast::parser::parse(&buf).unwrap();
-    let module = Module::new(&engine, &wat.encode().unwrap()).expect("compile");
+    let module = Module::new(&engine, &faasm_testutil::wat(WAT)).expect("compile");
     let mut linker = Linker::new(&engine);
     linker.func_new(
         "env",

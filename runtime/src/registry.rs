@@ -93,3 +93,51 @@ pub(crate) fn classify_pc(pc: usize) -> Option<Option<TrapKind>> {
     // this very thread): not something we can attribute to wasm.
     None
 }
+
+#[cfg(all(test, feature = "compiler"))]
+mod tests {
+    use super::*;
+    use crate::{Engine, Module};
+
+    /// A division (traps on zero and on overflow), an `unreachable` and
+    /// a load (traps out of bounds), in two functions.
+    const SRC: &str = r#"(module
+      (memory 1)
+      (func $div (export "div") (param i32 i32) (result i32)
+        (i32.div_s (local.get 0) (local.get 1)))
+      (func $load (export "load") (param i32) (result i32)
+        (if (i32.eqz (local.get 0)) (then unreachable))
+        (i32.load (local.get 0))))"#;
+
+    #[test]
+    fn each_recorded_trap_site_decodes_to_its_kind_and_function() {
+        let module = Module::new(&Engine::default(), &faasm_testutil::wat(SRC)).unwrap();
+        let code = module.code();
+        let base = code.code.base() as usize;
+        let traps = &code.artifact.traps;
+        assert!(!traps.is_empty());
+        for site in traps {
+            let pc = base + site.offset as usize;
+            assert_eq!(classify_pc(pc), Some(Some(site.kind)), "{site:?}");
+            let found = lookup(pc).expect("registered");
+            assert!(std::ptr::eq(&*found, code));
+            assert!(found.func_index_at(pc).is_some_and(|f| f < 2));
+        }
+        let kinds: Vec<TrapKind> = traps.iter().map(|t| t.kind).collect();
+        for kind in [
+            TrapKind::IntegerDivisionByZero,
+            TrapKind::IntegerOverflow,
+            TrapKind::Unreachable,
+        ] {
+            assert!(kinds.contains(&kind), "no {kind:?} site in {kinds:?}");
+        }
+        // In the code but not a trap site: ours, with no kind.
+        let plain = (0..code.code.len() as u32)
+            .find(|off| traps.iter().all(|t| t.offset != *off))
+            .unwrap();
+        assert_eq!(classify_pc(base + plain as usize), Some(None));
+        // Outside every module (the first page is never mapped): not ours.
+        assert_eq!(classify_pc(16), None);
+        assert!(lookup(16).is_none());
+    }
+}

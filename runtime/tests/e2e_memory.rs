@@ -128,9 +128,8 @@ fn artifacts_round_trip_and_files_are_told_apart() {
         Err(Error::Artifact(_))
     ));
 
-    let dir = std::env::temp_dir().join(format!("faasm-runtime-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (wasm_path, art_path) = (dir.join("m.wasm"), dir.join("m.faasm"));
+    let dir = faasm_testutil::TempDir::new("runtime-from-file");
+    let (wasm_path, art_path) = (dir.path("m.wasm"), dir.path("m.faasm"));
     std::fs::write(&wasm_path, wat(GROW)).unwrap();
     std::fs::write(&art_path, &bytes).unwrap();
     for p in [&wasm_path, &art_path] {
@@ -138,7 +137,6 @@ fn artifacts_round_trip_and_files_are_told_apart() {
         let inst = Linker::new(&engine).instantiate(&m).unwrap();
         assert_eq!(call_i32(&inst, "grow", &[Val::I32(1)]), 1);
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -2,12 +2,7 @@
 
 use faasm_runtime::{Engine, InstanceOptions, Linker, Module, Val};
 use faasm_snapshot::{SnapshotError, decode, encode, fingerprint, initialise};
-
-fn wat(src: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(src).unwrap();
-    let mut w: wast::Wat = wast::parser::parse(&buf).unwrap();
-    w.encode().unwrap()
-}
+use faasm_testutil::wat;
 
 /// `faasm_init` counts its runs in a global and in memory.
 const SRC: &str = r#"(module

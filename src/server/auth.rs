@@ -371,9 +371,7 @@ mod tests {
     use super::*;
 
     fn home(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("faasm-auth-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        d
+        faasm_testutil::scratch_dir(&format!("auth-{name}"))
     }
 
     fn bearer(t: &str) -> HeaderValue {

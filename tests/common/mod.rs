@@ -1,11 +1,15 @@
 //! Helpers shared by the integration tests: running the `faasm-run`
 //! binary, scratch directories, WAT fixtures, artifacts, example guests.
-#![allow(dead_code)] // each test binary uses a different subset
+#![allow(dead_code, unused_imports)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use faasm_testutil::{scratch_dir, wat};
+pub use home::{Home, faasm_run_in};
+
+mod home;
 
 pub const FAASM_RUN: &str = env!("CARGO_BIN_EXE_faasm-run");
 
@@ -84,25 +88,6 @@ impl Run {
     }
 }
 
-/// A fresh directory under cargo's per-target scratch space.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "faasm-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-pub fn wat(text: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(text).unwrap();
-    let mut module: wast::Wat = wast::parser::parse(&buf).unwrap();
-    module.encode().unwrap()
-}
-
 /// The `$FAASM_HOME` that [`faasm_run`] runs with (shared by a test
 /// binary's tests): its artifact key tags [`artifact`]s.
 pub fn test_home() -> &'static Path {
@@ -132,10 +117,9 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// The example guests built by `examples/build.sh` (once per test binary):
-/// `hello-c.wasm` and `hello-rust.wasm`. `None` (and a printed reason) if
-/// the toolchain cannot be installed here; with FAASM_REQUIRE_EXAMPLES=1
-/// (set by scripts/test.sh, hence CI) that is a failure instead.
-pub fn examples() -> Option<&'static Path> {
+/// `hello-c.wasm` and `hello-rust.wasm`. A toolchain that cannot be
+/// installed here fails the test (see [`required_guests`]).
+pub fn examples() -> &'static Path {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -177,19 +161,17 @@ pub fn install_toolchain() -> Result<(), String> {
     run_checked(Command::new("bash").arg(root.join("scripts/install-toolchain.sh")))
 }
 
-/// The outcome of building `what` guests: their directory, or `None` with
-/// the reason printed; with FAASM_REQUIRE_EXAMPLES=1 (set by
-/// scripts/test.sh, hence CI) a failure panics instead.
-pub fn required_guests<'a>(what: &str, built: &'a Result<PathBuf, String>) -> Option<&'a Path> {
+/// The directory of the `what` guests built, or a failure that says how
+/// to install their toolchain: a test that needs guests never passes
+/// without running them.
+pub fn required_guests<'a>(what: &str, built: &'a Result<PathBuf, String>) -> &'a Path {
     match built {
-        Ok(dir) => Some(dir),
-        Err(why) if std::env::var_os("FAASM_REQUIRE_EXAMPLES").is_some_and(|v| v == "1") => {
-            panic!("{what} guests are required (FAASM_REQUIRE_EXAMPLES=1): {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED (guest toolchain unavailable): {why}");
-            None
-        }
+        Ok(dir) => dir,
+        Err(why) => panic!(
+            "{what} guests could not be built (the guest toolchain is missing?): {why}\n\
+             Install the toolchain with `bash scripts/install-toolchain.sh` \
+             (scripts/test.sh does it first)"
+        ),
     }
 }
 

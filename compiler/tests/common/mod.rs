@@ -3,12 +3,7 @@
 
 use faasm_compiler::{Artifact, CompileConfig, CompileError};
 
-/// Encodes WebAssembly text to binary.
-pub fn wat(text: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(text).expect("lexing test module");
-    let mut module: wast::Wat = wast::parser::parse(&buf).expect("parsing test module");
-    module.encode().expect("encoding test module")
-}
+pub use faasm_testutil::wat;
 
 pub fn compile(wasm: &[u8]) -> Result<Artifact, CompileError> {
     faasm_compiler::compile(wasm, &CompileConfig::default())

@@ -40,10 +40,7 @@ mod tests {
     use super::*;
 
     fn scratch(tag: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("faasm-state-file-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+        faasm_testutil::scratch_dir(&format!("state-file-{tag}"))
     }
 
     #[test]

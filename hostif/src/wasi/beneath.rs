@@ -162,8 +162,8 @@ pub(crate) fn entry_stat(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasi::fs_testutil::TempDir;
     use crate::wasi::vfs::rel;
+    use faasm_testutil::TempDir;
     use std::os::unix::fs::symlink;
 
     fn root(t: &TempDir) -> OwnedFd {

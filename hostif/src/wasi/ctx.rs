@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_checked_mount_is_shared_and_a_bad_one_fails_the_build() {
-        let dir = super::super::fs_testutil::TempDir::new("preopen");
+        let dir = faasm_testutil::TempDir::new("preopen");
         let preopen = Mount::dir(dir.path(""), "/").check().unwrap();
         for _ in 0..2 {
             let ctx = WasiCtx::builder().preopen(&preopen).build().unwrap();

@@ -372,7 +372,7 @@ pub fn fd_renumber(st: &mut WasiState, from: u32, to: u32) -> Result<(), Errno> 
 mod tests {
     use super::*;
     use crate::wasi::fs_tests::{Guest, OFLAGS_CREAT};
-    use crate::wasi::fs_testutil::TempDir;
+    use faasm_testutil::TempDir;
 
     #[test]
     fn set_times_on_files_and_paths() {

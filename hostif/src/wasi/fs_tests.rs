@@ -10,8 +10,8 @@ use crate::memory::GuestMemory;
 use faasm_runtime::{Val, ValType};
 
 pub use super::fs_path::{OFLAGS_CREAT, OFLAGS_DIRECTORY, OFLAGS_EXCL, OFLAGS_TRUNC};
-use super::fs_testutil::TempDir;
 use super::vfs::Mount;
+use faasm_testutil::TempDir;
 
 const ALL_ERRNOS: [Errno; 76] = [
     Errno::TooBig,

@@ -93,8 +93,8 @@ impl WasiCtx {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fs_testutil::TempDir;
     use super::*;
+    use faasm_testutil::TempDir;
 
     fn ctx(dir: &TempDir, guest: &str) -> WasiCtx {
         WasiCtx::builder()

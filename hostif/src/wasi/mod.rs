@@ -38,8 +38,6 @@ mod fs_file;
 mod fs_path;
 #[cfg(test)]
 mod fs_tests;
-#[cfg(test)]
-mod fs_testutil;
 mod guest_file;
 mod iov;
 mod path;

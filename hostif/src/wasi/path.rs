@@ -156,8 +156,8 @@ pub(crate) fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasi::fs_testutil::TempDir;
     use crate::wasi::vfs::{Mount, display, rel};
+    use faasm_testutil::TempDir;
     use std::os::unix::fs::symlink;
 
     fn fixture() -> (TempDir, Vfs) {

@@ -190,7 +190,7 @@ fn open_dir<P: rustix::path::Arg>(dir: BorrowedFd<'_>, name: P) -> rustix::io::R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasi::fs_testutil::TempDir;
+    use faasm_testutil::TempDir;
     use std::fs;
 
     fn quota(dir: &std::path::Path, limit: u64) -> DiskQuota {

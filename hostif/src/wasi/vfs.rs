@@ -554,7 +554,7 @@ pub(crate) fn rel(path: &str) -> Vec<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasi::fs_testutil::TempDir;
+    use faasm_testutil::TempDir;
 
     fn layered() -> (TempDir, Vfs) {
         let t = TempDir::new("vfs");

@@ -32,3 +32,63 @@ pub fn give(map: Mmap, used: usize) {
         pool.push(map);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::mmap::page_size;
+
+    // The pool is process-wide and other tests of this crate use it: each
+    // test here uses a length of its own, which no linear memory has.
+    fn pages(n: usize) -> usize {
+        n * page_size()
+    }
+
+    #[test]
+    fn a_reservation_given_back_is_reused_with_its_contents_discarded() {
+        let len = pages(7);
+        let map = Mmap::reserve(len).unwrap();
+        let addr = map.as_ptr();
+        map.make_accessible(0, pages(2)).unwrap();
+        // SAFETY: the first two pages were just made writable, and nothing
+        // else refers to this fresh mapping.
+        unsafe { map.as_ptr().add(pages(1)).write(0xab) };
+        give(map, pages(2));
+        let again = take(len).expect("the reservation was kept");
+        assert_eq!(again.as_ptr(), addr);
+        again.make_accessible(0, pages(2)).unwrap();
+        // SAFETY: made readable just above; the pool handed it to us alone.
+        assert_eq!(unsafe { again.as_ptr().add(pages(1)).read() }, 0);
+    }
+
+    #[test]
+    fn only_a_reservation_of_exactly_the_length_is_taken() {
+        let len = pages(11);
+        give(Mmap::reserve(len).unwrap(), 0);
+        assert!(take(pages(12)).is_none());
+        assert!(take(pages(10)).is_none());
+        assert_eq!(take(len).map(|m| m.len()), Some(len));
+        assert!(take(len).is_none(), "taken twice");
+    }
+
+    #[test]
+    fn an_empty_reservation_is_not_kept() {
+        give(Mmap::reserve(0).unwrap(), 0);
+        assert!(take(0).is_none());
+    }
+
+    #[test]
+    fn the_pool_keeps_at_most_its_capacity() {
+        let len = pages(13);
+        for _ in 0..CAPACITY + 8 {
+            give(Mmap::reserve(len).unwrap(), 0);
+        }
+        let mut kept = 0;
+        while take(len).is_some() {
+            kept += 1;
+        }
+        // Other tests' reservations may hold some of the places: at most
+        // CAPACITY of these were kept, maybe fewer.
+        assert!(kept <= CAPACITY, "{kept} kept");
+    }
+}

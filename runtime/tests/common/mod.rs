@@ -3,12 +3,7 @@
 
 use faasm_runtime::{Engine, Error, Instance, Linker, Module, Trap, Val};
 
-/// WAT text → wasm binary.
-pub fn wat(src: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(src).expect("lex");
-    let mut w: wast::Wat = wast::parser::parse(&buf).expect("parse");
-    w.encode().expect("encode")
-}
+pub use faasm_testutil::wat;
 
 pub fn module(engine: &Engine, src: &str) -> Module {
     Module::new(engine, &wat(src)).expect("compile")

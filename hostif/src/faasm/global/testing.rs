@@ -1,10 +1,8 @@
 //! For tests (this crate's and the executor's): a real `redis-server` on
 //! loopback, on a free port, killed when dropped.
 //!
-//! A machine without `redis-server` cannot run the Redis tests: with
-//! `FAASM_REQUIRE_REDIS=1` (CI sets it in `scripts/test.sh`) that fails the
-//! test; otherwise [`RedisServer::start`] prints a line starting
-//! `SKIPPED (redis-server not installed)` and returns `None`.
+//! A machine without `redis-server` cannot run the Redis tests: they fail
+//! (never pass by skipping), saying how to install it.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -32,21 +30,13 @@ fn installed() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Whether a test that needs redis-server may go on; `false` means skip
-/// (after saying so), and a required but missing server panics.
-fn available(test: &str) -> bool {
-    if installed() {
-        return true;
-    }
-    if std::env::var_os("FAASM_REQUIRE_REDIS").is_some_and(|v| v == "1") {
-        panic!(
-            "{test}: redis-server is not installed and FAASM_REQUIRE_REDIS=1 (run scripts/install-toolchain.sh)"
-        );
-    }
-    eprintln!(
-        "SKIPPED (redis-server not installed): {test}; scripts/install-toolchain.sh installs it"
+/// Fails `test` if redis-server is missing, saying how to install it.
+fn require_installed(test: &str) {
+    assert!(
+        installed(),
+        "{test}: redis-server is not installed; install it with \
+         `bash scripts/install-toolchain.sh` (scripts/test.sh does it first)"
     );
-    false
 }
 
 fn free_port() -> u16 {
@@ -58,20 +48,18 @@ fn free_port() -> u16 {
 
 impl RedisServer {
     /// A server without persistence (`--save '' --appendonly no`).
-    pub fn start(test: &str) -> Option<RedisServer> {
+    pub fn start(test: &str) -> RedisServer {
         Self::start_in(test, None)
     }
 
     /// A server that persists every acknowledged write in `dir`
     /// (`--appendonly yes --appendfsync always`), so it survives a kill.
-    pub fn start_persistent(test: &str, dir: &Path) -> Option<RedisServer> {
+    pub fn start_persistent(test: &str, dir: &Path) -> RedisServer {
         Self::start_in(test, Some(dir.to_path_buf()))
     }
 
-    fn start_in(test: &str, dir: Option<PathBuf>) -> Option<RedisServer> {
-        if !available(test) {
-            return None;
-        }
+    fn start_in(test: &str, dir: Option<PathBuf>) -> RedisServer {
+        require_installed(test);
         // Another process may take the free port before the server binds
         // it: try a few.
         for _ in 0..5 {
@@ -81,7 +69,7 @@ impl RedisServer {
                 dir: dir.clone(),
             };
             if s.spawn() {
-                return Some(s);
+                return s;
             }
         }
         panic!("{test}: redis-server did not start on a free port (5 tries)");

@@ -20,28 +20,23 @@ struct Backend {
 }
 
 fn embedded(test: &str) -> Backend {
-    let dir = std::env::temp_dir().join(format!(
-        "faasm-global-{test}-{}-{:?}",
-        std::process::id(),
-        Instant::now()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = faasm_testutil::scratch_dir(&format!("global-{test}"));
     Backend {
         open: Box::new(move || Arc::new(EmbeddedStore::new(dir.clone()))),
         _server: None,
     }
 }
 
-fn redis_with(test: &str, opts: RedisOptions) -> Option<Backend> {
-    let server = RedisServer::start(test)?;
+fn redis_with(test: &str, opts: RedisOptions) -> Backend {
+    let server = RedisServer::start(test);
     let url = server.url();
-    Some(Backend {
+    Backend {
         open: Box::new(move || Arc::new(RedisStore::connect(&url, opts.clone()).unwrap())),
         _server: Some(server),
-    })
+    }
 }
 
-fn redis(test: &str) -> Option<Backend> {
+fn redis(test: &str) -> Backend {
     redis_with(test, RedisOptions::default())
 }
 
@@ -54,9 +49,7 @@ macro_rules! both {
             }
             #[test]
             fn redis() {
-                if let Some(b) = super::redis(stringify!($case)) {
-                    super::$case(&b);
-                }
+                super::$case(&super::redis(stringify!($case)));
             }
         }
     )*};
@@ -475,9 +468,7 @@ fn concurrent_writers_never_tear_a_value(b: &Backend) {
 // Redis faults.
 
 fn fault_test_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("faasm-redis-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    faasm_testutil::scratch_dir(&format!("redis-{name}"))
 }
 
 /// Nothing listens: a clear error naming the URL, at open, and the
@@ -518,9 +509,7 @@ fn redis_lock_of_a_dead_holder_expires() {
         lock_ttl: ttl,
         ..RedisOptions::default()
     };
-    let Some(b) = redis_with("redis_lock_of_a_dead_holder_expires", opts) else {
-        return;
-    };
+    let b = redis_with("redis_lock_of_a_dead_holder_expires", opts);
     let (dead, live) = ((b.open)(), (b.open)());
     for (held, wanted) in [
         (LockMode::Write, LockMode::Write),
@@ -552,11 +541,8 @@ fn redis_lock_of_a_dead_holder_expires() {
 #[test]
 fn redis_restarted_mid_run_loses_no_acknowledged_write() {
     let dir = fault_test_dir("restart");
-    let Some(mut server) =
-        RedisServer::start_persistent("redis_restarted_mid_run_loses_no_acknowledged_write", &dir)
-    else {
-        return;
-    };
+    let mut server =
+        RedisServer::start_persistent("redis_restarted_mid_run_loses_no_acknowledged_write", &dir);
     let store = RedisStore::connect(&server.url(), RedisOptions::default()).unwrap();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (acked, slowest) = std::thread::scope(|scope| {
@@ -609,9 +595,7 @@ fn redis_restarted_mid_run_loses_no_acknowledged_write() {
 /// not acknowledged), with the number of attempts made.
 #[test]
 fn redis_gone_for_good_fails_the_push_within_the_window() {
-    let Some(mut server) = RedisServer::start("redis_gone_for_good") else {
-        return;
-    };
+    let mut server = RedisServer::start("redis_gone_for_good");
     let opts = RedisOptions {
         retry_window: Duration::from_millis(300),
         ..RedisOptions::default()
