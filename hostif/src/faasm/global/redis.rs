@@ -133,6 +133,7 @@ impl RedisStore {
         })
     }
 
+    /// The options the store was opened with.
     pub fn options(&self) -> &RedisOptions {
         &self.inner.opts
     }
