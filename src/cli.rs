@@ -70,7 +70,7 @@ pub struct Cli {
     pub no_cache: bool,
 
     /// The module to run (`demo` for the built-in one), then the guest's
-    /// arguments: argv[1..] (argv[0] is FILE), or with --invoke the
+    /// arguments: `argv[1..]` (`argv[0]` is FILE), or with --invoke the
     /// function's arguments. Everything after FILE goes to the guest, even
     /// words that look like options.
     #[arg(value_name = "FILE ARGS", required = true, trailing_var_arg = true)]

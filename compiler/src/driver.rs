@@ -37,6 +37,8 @@ pub struct Timings {
 /// Their code is slower, which only functions past the thresholds pay.
 struct Isas {
     opt_level: &'static str,
+    /// Run the IR verifier (`CompileConfig::verify_ir`), in both.
+    verify: bool,
     normal: cranelift_codegen::isa::OwnedTargetIsa,
     /// Made when first needed: most modules have no such function.
     large: std::sync::OnceLock<Option<cranelift_codegen::isa::OwnedTargetIsa>>,
@@ -49,6 +51,28 @@ const LARGE_BODY_BYTES: u64 = 256 << 10;
 const LARGE_LOCALS_BY_BYTES: u64 = 1 << 28;
 
 impl Isas {
+    fn new(config: &CompileConfig) -> Result<Isas, CompileError> {
+        Ok(Isas {
+            opt_level: config.opt_level,
+            verify: config.verify_ir,
+            normal: isa::host_isa(
+                config.opt_level,
+                isa::RegAlloc::Backtracking,
+                config.verify_ir,
+            )?,
+            large: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The linear-time allocator's ISA, made on first use.
+    fn large(&self) -> Option<&dyn TargetIsa> {
+        self.large
+            .get_or_init(|| {
+                isa::host_isa(self.opt_level, isa::RegAlloc::SinglePass, self.verify).ok()
+            })
+            .as_deref()
+    }
+
     fn for_body(&self, body: &FunctionBodyData<'_>) -> &dyn TargetIsa {
         let range = body.body.range();
         let bytes = range.end - range.start;
@@ -64,15 +88,11 @@ impl Isas {
             .unwrap_or(0);
         let large =
             bytes > LARGE_BODY_BYTES || locals.saturating_mul(bytes) > LARGE_LOCALS_BY_BYTES;
-        let made = large.then(|| {
-            self.large
-                .get_or_init(|| isa::host_isa(self.opt_level, isa::RegAlloc::SinglePass).ok())
-        });
         // It differs from `normal` in one setting: if that failed, the
         // usual allocator is still correct, only slow.
-        match made {
-            Some(Some(isa)) => &**isa,
-            _ => &*self.normal,
+        match large.then(|| self.large()).flatten() {
+            Some(isa) => isa,
+            None => &*self.normal,
         }
     }
 }
@@ -86,11 +106,7 @@ pub fn compile_with_timings(
     config: &CompileConfig,
 ) -> Result<(Artifact, Timings), CompileError> {
     let start = Instant::now();
-    let isas = Isas {
-        opt_level: config.opt_level,
-        normal: isa::host_isa(config.opt_level, isa::RegAlloc::Backtracking)?,
-        large: std::sync::OnceLock::new(),
-    };
+    let isas = Isas::new(config)?;
     let isa = &*isas.normal;
 
     let t = Instant::now();
@@ -387,5 +403,26 @@ fn within_limit(config: &CompileConfig, start: Instant) -> Result<(), CompileErr
     match config.time_limit {
         Some(limit) if start.elapsed() > limit => Err(CompileError::TimeLimit { limit }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `CompileConfig::verify_ir` is what both code generators' Cranelift
+    /// flags say, whatever the build profile.
+    #[test]
+    fn verify_ir_reaches_both_code_generators() {
+        for verify_ir in [false, true] {
+            let config = CompileConfig {
+                verify_ir,
+                ..CompileConfig::default()
+            };
+            let isas = Isas::new(&config).unwrap();
+            assert_eq!(isas.normal.flags().enable_verifier(), verify_ir);
+            let large = isas.large().expect("the single-pass ISA builds");
+            assert_eq!(large.flags().enable_verifier(), verify_ir);
+        }
     }
 }

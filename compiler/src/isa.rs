@@ -14,10 +14,13 @@ pub(crate) enum RegAlloc {
     SinglePass,
 }
 
-/// Builds the host ISA with the shared flags every artifact is compiled with.
+/// Builds the host ISA with the shared flags every artifact is compiled
+/// with; `verify` runs Cranelift's IR verifier on every function (it
+/// changes no generated code, only whether ill-formed IR is caught).
 pub(crate) fn host_isa(
     opt_level: &str,
     regalloc: RegAlloc,
+    verify: bool,
 ) -> Result<OwnedTargetIsa, CompileError> {
     let setting =
         |e: settings::SetError| CompileError::Unsupported(format!("Cranelift setting: {e}"));
@@ -50,12 +53,9 @@ pub(crate) fn host_isa(
     flags
         .set("enable_heap_access_spectre_mitigation", "false")
         .map_err(setting)?;
-    // The IR verifier is slow; it checks the translator during development.
-    let verify = if cfg!(debug_assertions) {
-        "true"
-    } else {
-        "false"
-    };
+    // The IR verifier is slow: it checks the translator in debug builds
+    // and in CI (`CompileConfig::verify_ir`), not in production compiles.
+    let verify = if verify { "true" } else { "false" };
     flags.set("enable_verifier", verify).map_err(setting)?;
 
     let builder = cranelift_native::builder()
@@ -91,7 +91,8 @@ fn require_host_features() -> Result<(), CompileError> {
 pub fn host_target() -> String {
     static TARGET: OnceLock<String> = OnceLock::new();
     TARGET
-        .get_or_init(|| match host_isa("speed", RegAlloc::Backtracking) {
+        // The verifier is a shared flag: it does not change the ISA flags.
+        .get_or_init(|| match host_isa("speed", RegAlloc::Backtracking, false) {
             Ok(isa) => {
                 let features: Vec<&str> = isa
                     .isa_flags()
@@ -130,10 +131,18 @@ mod tests {
     #[test]
     fn rejects_unknown_opt_level() {
         assert!(matches!(
-            host_isa("fast", RegAlloc::Backtracking),
+            host_isa("fast", RegAlloc::Backtracking, false),
             Err(CompileError::Unsupported(_))
         ));
-        assert!(host_isa("none", RegAlloc::Backtracking).is_ok());
-        assert!(host_isa("speed", RegAlloc::SinglePass).is_ok());
+        assert!(host_isa("none", RegAlloc::Backtracking, false).is_ok());
+        assert!(host_isa("speed", RegAlloc::SinglePass, false).is_ok());
+    }
+
+    #[test]
+    fn verify_flag_reaches_cranelift_settings() {
+        for verify in [false, true] {
+            let isa = host_isa("speed", RegAlloc::Backtracking, verify).unwrap();
+            assert_eq!(isa.flags().enable_verifier(), verify);
+        }
     }
 }

@@ -36,6 +36,12 @@ pub struct CompileConfig {
     /// most this plus its slowest function (per worker thread). `None`:
     /// no limit.
     pub time_limit: Option<std::time::Duration>,
+    /// Run Cranelift's IR verifier on every function before code
+    /// generation, so a translator bug that produces ill-formed IR fails
+    /// the compile ([`CompileError`] naming the verifier's errors) instead
+    /// of producing wrong code. Slow, so the default is on only in debug
+    /// builds, or when the environment says so ([`verify_ir_default`]).
+    pub verify_ir: bool,
 }
 
 impl Default for CompileConfig {
@@ -47,7 +53,29 @@ impl Default for CompileConfig {
             opt_level: "speed",
             features: Features::default(),
             time_limit: Some(DEFAULT_COMPILE_TIME_LIMIT),
+            verify_ir: verify_ir_default(),
         }
+    }
+}
+
+/// The environment variable that switches the IR verifier on (`1`) or off
+/// (`0`) in [`CompileConfig::default`], whatever the build profile. CI sets
+/// it to run release-built tests with the verifier on.
+pub const VERIFY_IR_ENV: &str = "FAASM_VERIFY_IR";
+
+/// Whether [`CompileConfig::default`] runs the IR verifier: as
+/// [`VERIFY_IR_ENV`] says, and without it in debug builds only.
+pub fn verify_ir_default() -> bool {
+    verify_ir_setting(std::env::var(VERIFY_IR_ENV).ok().as_deref())
+}
+
+/// [`VERIFY_IR_ENV`]'s meaning: `0`, `false`, `off` or empty switch the
+/// verifier off, any other value on; unset leaves the build's default.
+fn verify_ir_setting(value: Option<&str>) -> bool {
+    match value.map(str::trim) {
+        None => cfg!(debug_assertions),
+        Some("" | "0" | "false" | "off") => false,
+        Some(_) => true,
     }
 }
 
@@ -55,4 +83,20 @@ impl Default for CompileConfig {
 /// artifacts whose version equals its own ([`faasm_abi::target`]).
 pub fn version() -> String {
     faasm_abi::target::compiler_version()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_ir_variable_overrides_the_build_default() {
+        assert_eq!(verify_ir_setting(None), cfg!(debug_assertions));
+        for on in ["1", "true", "yes", " 1 "] {
+            assert!(verify_ir_setting(Some(on)), "{on:?}");
+        }
+        for off in ["0", "false", "off", ""] {
+            assert!(!verify_ir_setting(Some(off)), "{off:?}");
+        }
+    }
 }

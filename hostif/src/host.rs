@@ -14,6 +14,7 @@ use faasm_runtime::{Caller, Trap};
 /// What host functions of a shared linker need from the instance calling
 /// them.
 pub struct HostCtx {
+    /// The WASI context: arguments, environment, stdio, files, clocks.
     pub wasi: WasiCtx,
     /// The Faasm calls' context; `None` for a plain WASI instance.
     pub faasm: Option<FaasmCtx>,

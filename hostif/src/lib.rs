@@ -8,6 +8,9 @@
 //! - [`faasm`]: Faasm's own calls (`env.__faasm_*`): input/output,
 //!   chaining, state.
 
+// The public API is what embedders build on: every item says what it is.
+#![warn(missing_docs)]
+
 pub mod errno;
 pub mod faasm;
 mod host;

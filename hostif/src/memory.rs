@@ -22,7 +22,9 @@ pub const IOVEC_SIZE: u32 = 8;
 /// memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IoVec {
+    /// Where the buffer starts in guest memory.
     pub ptr: u32,
+    /// Its length in bytes.
     pub len: u32,
 }
 
@@ -43,6 +45,7 @@ impl<'a> GuestMemory<'a> {
         self.bytes.len()
     }
 
+    /// Whether the memory has no bytes (a module without memory).
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
@@ -63,11 +66,13 @@ impl<'a> GuestMemory<'a> {
         self.range(ptr, len).map(|_| ())
     }
 
+    /// The bytes `[ptr, ptr + len)`, or `Fault` if outside memory.
     pub fn slice(&self, ptr: u32, len: u32) -> Result<&[u8], Errno> {
         let r = self.range(ptr, u64::from(len))?;
         Ok(&self.bytes[r])
     }
 
+    /// The bytes `[ptr, ptr + len)` to write, or `Fault` if outside memory.
     pub fn slice_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Errno> {
         let r = self.range(ptr, u64::from(len))?;
         Ok(&mut self.bytes[r])
@@ -80,10 +85,12 @@ impl<'a> GuestMemory<'a> {
         Ok(out)
     }
 
+    /// Reads a little-endian `u32` (wasm's byte order) at `ptr`.
     pub fn read_u32(&self, ptr: u32) -> Result<u32, Errno> {
         self.array::<4>(ptr).map(u32::from_le_bytes)
     }
 
+    /// Reads a little-endian `u64` at `ptr`.
     pub fn read_u64(&self, ptr: u32) -> Result<u64, Errno> {
         self.array::<8>(ptr).map(u64::from_le_bytes)
     }
@@ -95,18 +102,22 @@ impl<'a> GuestMemory<'a> {
         Ok(())
     }
 
+    /// Writes one byte at `ptr`.
     pub fn write_u8(&mut self, ptr: u32, v: u8) -> Result<(), Errno> {
         self.write(ptr, &[v])
     }
 
+    /// Writes a little-endian `u16` at `ptr`.
     pub fn write_u16(&mut self, ptr: u32, v: u16) -> Result<(), Errno> {
         self.write(ptr, &v.to_le_bytes())
     }
 
+    /// Writes a little-endian `u32` at `ptr`.
     pub fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Errno> {
         self.write(ptr, &v.to_le_bytes())
     }
 
+    /// Writes a little-endian `u64` at `ptr`.
     pub fn write_u64(&mut self, ptr: u32, v: u64) -> Result<(), Errno> {
         self.write(ptr, &v.to_le_bytes())
     }

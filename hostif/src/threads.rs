@@ -38,17 +38,20 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 
 /// Import module and name of the spawn function.
 pub const MODULE: &str = "wasi";
+/// Import name of the spawn function (in [`MODULE`]).
 pub const SPAWN: &str = "thread-spawn";
 /// The export each new thread starts in: `(param i32 tid) (param i32 arg)`.
 pub const THREAD_START: &str = "wasi_thread_start";
 /// Where wasi-threads modules import their shared memory from.
 pub const MEMORY_MODULE: &str = "env";
+/// Import name of the shared memory (in [`MEMORY_MODULE`]).
 pub const MEMORY_NAME: &str = "memory";
 
 /// Thread ids are positive and fit in 29 bits (wasi-threads reserves the
 /// upper ones).
 const MAX_TID: u32 = 0x1FFF_FFFF;
 
+/// Limits of a wasi-threads instance's threads.
 #[derive(Debug, Clone)]
 pub struct ThreadsConfig {
     /// Spawned threads that may run or be starting at once (the main thread
@@ -69,16 +72,22 @@ impl Default for ThreadsConfig {
     }
 }
 
+/// Why a wasi-threads module cannot be set up or started.
 #[derive(Debug, thiserror::Error)]
 pub enum ThreadsError {
+    /// It spawns threads but imports no shared memory to run them on.
     #[error("module imports `wasi`.`thread-spawn` but no shared memory `env`.`memory`")]
     NoSharedMemory,
+    /// It spawns threads but has no entry point for them.
     #[error("module imports `wasi`.`thread-spawn` but does not export `wasi_thread_start`")]
     NoThreadStart,
+    /// Its thread entry point has the wrong type (shown).
     #[error("`wasi_thread_start` must have type (i32, i32) -> (), found {0}")]
     BadThreadStart(String),
+    /// The runtime could not create the shared memory.
     #[error("cannot create the shared memory: {0}")]
     Memory(Error),
+    /// The host could not create the main thread.
     #[error("cannot start the main thread: {0}")]
     Spawn(std::io::Error),
 }

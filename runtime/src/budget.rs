@@ -95,6 +95,7 @@ impl Drop for HostCharge {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("over the instance's memory limit of {limit} bytes")]
 pub struct OverBudget {
+    /// The instance's memory limit, in bytes.
     pub limit: u64,
 }
 

@@ -78,8 +78,8 @@ impl<'a> Caller<'a> {
     /// An export of the calling instance.
     pub fn get_export(&self, name: &str) -> Option<Extern> {
         let inner = self.instance?;
-        // SAFETY: the caller instance is alive for the duration of the call.
         let instance = Instance {
+            // SAFETY: the caller instance is alive for the duration of the call.
             inner: unsafe { InstanceInner::arc_from_ptr(inner) },
         };
         instance.get_export(name)

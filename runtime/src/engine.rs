@@ -67,12 +67,15 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine with this configuration; it cannot change afterwards (every
+    /// module and instance of the engine relies on it).
     pub fn new(config: Config) -> Engine {
         Engine {
             config: Arc::new(config),
         }
     }
 
+    /// The configuration the engine was made with.
     pub fn config(&self) -> &Config {
         &self.config
     }

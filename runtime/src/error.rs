@@ -20,10 +20,14 @@ pub enum TrapReason {
 /// message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostError {
+    /// What the embedder may act on.
     pub kind: HostErrorKind,
+    /// What went wrong, for people (the host call's name first).
     pub message: String,
 }
 
+/// The kinds of host failure an embedder tells apart (e.g. a timeout is
+/// reported differently from a failure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HostErrorKind {
     /// Anything else (a bad guest pointer, a failed operation, ...).
@@ -43,6 +47,7 @@ impl std::fmt::Display for HostError {
 /// A trap, with the wasm function it happened in when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trap {
+    /// Why execution stopped.
     pub reason: TrapReason,
     /// Index of the wasm function that was executing.
     pub func_index: Option<u32>,
@@ -57,6 +62,7 @@ pub struct Trap {
 /// One wasm function active at a trap or host call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
+    /// The function's index in the module (imports first).
     pub func_index: u32,
     /// Its name from the name section, if any.
     pub func_name: Option<String>,
@@ -74,6 +80,7 @@ impl std::fmt::Display for Frame {
 /// The wasm frames of a stack, innermost first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Backtrace {
+    /// The frames kept, innermost first.
     pub frames: Vec<Frame>,
     /// The stack was deeper than the frames kept.
     pub truncated: bool,
@@ -94,6 +101,7 @@ impl std::fmt::Display for Backtrace {
 }
 
 impl Trap {
+    /// A wasm trap of this kind, not yet placed in a function.
     pub fn new(kind: TrapKind) -> Trap {
         Trap {
             reason: TrapReason::Wasm(kind),
@@ -103,6 +111,7 @@ impl Trap {
         }
     }
 
+    /// A host function's failure ([`HostErrorKind::Failed`]).
     pub fn host(message: impl Into<String>) -> Trap {
         Trap::host_error(HostErrorKind::Failed, message)
     }
@@ -128,6 +137,8 @@ impl Trap {
         }
     }
 
+    /// The guest exits with `status` (WASI `proc_exit`): unwinds the call
+    /// like a trap, but is an ordinary end.
     pub fn exit(status: i32) -> Trap {
         Trap {
             reason: TrapReason::Exit(status),
@@ -145,6 +156,7 @@ impl Trap {
         }
     }
 
+    /// The exit status, if the guest exited.
     pub fn exit_status(&self) -> Option<i32> {
         match self.reason {
             TrapReason::Exit(s) => Some(s),
@@ -177,19 +189,32 @@ impl std::error::Error for Trap {}
 /// Imports that cannot be satisfied.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum LinkError {
+    /// Nothing is defined under the import's name.
     #[error("unknown import: `{module}`.`{name}` is not defined")]
-    Missing { module: String, name: String },
+    Missing {
+        /// The import's module.
+        module: String,
+        /// The import's name.
+        name: String,
+    },
+    /// The definition's type is not the one the module imports.
     #[error("incompatible import type for `{module}`.`{name}`: expected {expected}, found {found}")]
     Incompatible {
+        /// The import's module.
         module: String,
+        /// The import's name.
         name: String,
+        /// The type the module imports.
         expected: String,
+        /// The type of what is defined.
         found: String,
     },
 }
 
+/// Everything the runtime's operations can fail with.
 #[derive(Debug, Error)]
 pub enum Error {
+    /// The module is invalid or could not be compiled.
     #[cfg(feature = "compiler")]
     #[error(transparent)]
     Compile(#[from] faasm_compiler::CompileError),
@@ -200,10 +225,14 @@ pub enum Error {
          it loads only compiled artifacts (*.faasm)"
     )]
     NoCompiler,
+    /// An artifact was refused (corrupt, from another version, target or
+    /// installation).
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
+    /// An import cannot be satisfied.
     #[error(transparent)]
     Link(#[from] LinkError),
+    /// Wasm code trapped, a host function failed, or the guest exited.
     #[error(transparent)]
     Trap(#[from] Trap),
     /// A host-side call was malformed: wrong argument count or types,
@@ -213,6 +242,7 @@ pub enum Error {
     /// The operating system refused memory or mappings.
     #[error("out of resources: {0}")]
     Resource(String),
+    /// Reading or writing a file failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -41,6 +41,7 @@ impl Func {
         }
     }
 
+    /// The function's signature.
     pub fn ty(&self) -> FuncType {
         match &self.kind {
             FuncKind::Wasm { instance, index } => instance.module.info().func_type(*index).clone(),

@@ -42,6 +42,8 @@ impl std::fmt::Debug for Global {
 }
 
 impl Global {
+    /// A host-defined global holding `val`; fails unless `val` has the
+    /// global's value type.
     pub fn new(ty: GlobalType, val: Val) -> Result<Global, Error> {
         check_type(ty, &val)?;
         let inner = GlobalInner::new(ty, val_to_raw(&val)?);
@@ -54,10 +56,12 @@ impl Global {
         })
     }
 
+    /// The global's value type and mutability.
     pub fn ty(&self) -> GlobalType {
         self.inner.ty
     }
 
+    /// The global's current value.
     pub fn get(&self) -> Val {
         // SAFETY: the slot always holds a value of the global's type, and a
         // referenced function is kept alive by the global's owners.

@@ -25,15 +25,18 @@ impl std::fmt::Debug for Instance {
 }
 
 impl Instance {
+    /// The module this is an instance of.
     pub fn module(&self) -> &Module {
         &self.inner.module
     }
 
+    /// The export called `name`, if any.
     pub fn get_export(&self, name: &str) -> Option<Extern> {
         let e = self.inner.module.info().export(name)?;
         Some(self.inner.export(e.kind, e.index))
     }
 
+    /// The exported function called `name`, if that export is a function.
     pub fn get_func(&self, name: &str) -> Option<Func> {
         match self.get_export(name)? {
             Extern::Func(f) => Some(f),
@@ -41,6 +44,7 @@ impl Instance {
         }
     }
 
+    /// The exported memory called `name`, if that export is a memory.
     pub fn get_memory(&self, name: &str) -> Option<Memory> {
         match self.get_export(name)? {
             Extern::Memory(m) => Some(m),

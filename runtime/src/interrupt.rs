@@ -72,6 +72,7 @@ impl InterruptHandle {
         }
     }
 
+    /// Whether an interrupt was fired and not reset since.
     pub fn is_interrupted(&self) -> bool {
         self.group.fired.load(Ordering::SeqCst)
     }

@@ -26,6 +26,9 @@
 //! context, so concurrent calls would share it (a stack overflow is then
 //! still caught, by the guard page, but possibly reported early).
 
+// The public API is what embedders build on: every item says what it is.
+#![warn(missing_docs)]
+
 mod budget;
 mod call;
 mod caller;

@@ -14,6 +14,7 @@ pub struct Linker {
 }
 
 impl Linker {
+    /// An empty linker for modules of `engine`.
     pub fn new(engine: &Engine) -> Linker {
         Linker {
             engine: engine.clone(),
@@ -21,6 +22,7 @@ impl Linker {
         }
     }
 
+    /// The engine the linker's modules belong to.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -51,6 +53,7 @@ impl Linker {
         self
     }
 
+    /// The definition of `module`.`name`, if any.
     pub fn get(&self, module: &str, name: &str) -> Option<&Extern> {
         self.defs.get(&(module.to_string(), name.to_string()))
     }

@@ -118,6 +118,8 @@ impl Memory {
         self.inner.grow(delta)
     }
 
+    /// Copies the bytes at `offset` into `buf`; fails, reading nothing,
+    /// unless the whole range is inside the memory.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), MemoryAccessError> {
         let src = self.inner.checked_ptr(offset, buf.len() as u64)?;
         // SAFETY: `checked_ptr` verified the range is inside the accessible
@@ -126,6 +128,8 @@ impl Memory {
         Ok(())
     }
 
+    /// Copies `data` to `offset`; fails, writing nothing, unless the whole
+    /// range is inside the memory.
     pub fn write(&self, offset: u64, data: &[u8]) -> Result<(), MemoryAccessError> {
         let dst = self.inner.checked_ptr(offset, data.len() as u64)?;
         // SAFETY: as in `read`.

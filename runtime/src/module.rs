@@ -15,9 +15,13 @@ use std::sync::Arc;
 /// The type of an import or export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExternType {
+    /// A function of this signature.
     Func(FuncType),
+    /// A table of this element type and limits.
     Table(TableType),
+    /// A linear memory of these limits.
     Memory(MemoryType),
+    /// A global of this value type and mutability.
     Global(GlobalType),
 }
 
@@ -137,10 +141,13 @@ impl Module {
             .serialize(&self.inner.engine.config().artifact_key)
     }
 
+    /// What the compiler recorded about the module: types, imports,
+    /// exports, functions, memories, tables, globals and segments.
     pub fn info(&self) -> &ModuleInfo {
         &self.inner.code.artifact.info
     }
 
+    /// The engine the module was compiled or loaded for.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
@@ -167,6 +174,7 @@ impl Module {
             .collect()
     }
 
+    /// `(name, type)` of every export, in order.
     pub fn exports(&self) -> Vec<(String, ExternType)> {
         let info = self.info();
         info.exports

@@ -30,6 +30,7 @@ use std::sync::atomic::Ordering;
 /// A reference held by a table or global of a snapshot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapRef {
+    /// The null reference.
     Null,
     /// Function `index` of the instance (imports first).
     Func(u32),
@@ -40,12 +41,14 @@ pub enum SnapRef {
 pub enum SnapValue {
     /// A number or vector: the value's bits in a 16-byte slot.
     Bits(u128),
+    /// A reference global's value (a function, or null).
     Ref(SnapRef),
 }
 
 /// One defined memory as plain data: its size and its non-zero bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryParts {
+    /// Its size in wasm pages.
     pub pages: u64,
     /// `(offset, bytes)`, sorted, not overlapping; everything else is zero.
     pub runs: Vec<(u64, Vec<u8>)>,
@@ -60,7 +63,11 @@ pub struct SnapshotParts {
     pub tables: Vec<Vec<SnapRef>>,
     /// The defined globals' values.
     pub globals: Vec<SnapValue>,
+    /// Per data segment, whether it has been dropped (its bytes are no
+    /// longer available to `memory.init`).
     pub data_dropped: Vec<bool>,
+    /// Per element segment, whether it has been dropped (no longer
+    /// available to `table.init`).
     pub elems_dropped: Vec<bool>,
 }
 

@@ -55,6 +55,8 @@ impl std::fmt::Debug for Table {
 }
 
 impl Table {
+    /// A host-defined table of `ty.min` elements, each `init`; fails unless
+    /// `init` is a reference of the table's element type.
     pub fn new(ty: TableType, init: Val) -> Result<Table, Error> {
         let raw = check_ref(&ty, &init)?;
         let inner = TableInner::new(ty, raw)?;
@@ -73,10 +75,12 @@ impl Table {
         }
     }
 
+    /// The number of elements now.
     pub fn size(&self) -> u64 {
         self.inner.size()
     }
 
+    /// The element at `index`, or `None` past the end.
     pub fn get(&self, index: u64) -> Option<Val> {
         let raw = self.inner.get(index)?;
         // SAFETY: every word in a table is null or a reference of the
@@ -84,6 +88,8 @@ impl Table {
         Some(unsafe { val_from_raw(self.inner.ty.elem, raw as u128) })
     }
 
+    /// Stores `val` at `index`; fails past the end or for a value of
+    /// another type.
     pub fn set(&self, index: u64, val: Val) -> Result<(), Error> {
         let raw = check_ref(&self.inner.ty, &val)?;
         if !self.inner.set(index, raw) {

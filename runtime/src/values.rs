@@ -12,16 +12,24 @@ pub struct ExternRef(pub u32);
 /// A WebAssembly value. Floats are carried as bits so NaN payloads survive.
 #[derive(Debug, Clone)]
 pub enum Val {
+    /// A 32-bit integer.
     I32(i32),
+    /// A 64-bit integer.
     I64(i64),
+    /// A 32-bit float, as its bits.
     F32(u32),
+    /// A 64-bit float, as its bits.
     F64(u64),
+    /// A 128-bit vector (SIMD), little-endian lanes.
     V128(u128),
+    /// A function reference; `None` is null.
     FuncRef(Option<Func>),
+    /// A host reference; `None` is null.
     ExternRef(Option<ExternRef>),
 }
 
 impl Val {
+    /// The value's type.
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
@@ -51,9 +59,13 @@ impl Val {
 /// Anything a module can import or export.
 #[derive(Debug, Clone)]
 pub enum Extern {
+    /// A function.
     Func(Func),
+    /// A table.
     Table(Table),
+    /// A linear memory.
     Memory(Memory),
+    /// A global.
     Global(Global),
 }
 
@@ -106,8 +118,8 @@ pub(crate) unsafe fn val_from_raw(ty: ValType, raw: u128) -> Val {
         ValType::F32 => Val::F32(raw as u32),
         ValType::F64 => Val::F64(raw as u64),
         ValType::V128 => Val::V128(raw),
-        // SAFETY: the caller's contract.
         ValType::FuncRef => {
+            // SAFETY: the caller's contract.
             Val::FuncRef(unsafe { Func::from_funcref_ptr(raw as u64 as usize as *const _) })
         }
         ValType::ExternRef => Val::ExternRef(match raw as u64 {

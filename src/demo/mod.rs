@@ -1,5 +1,5 @@
 //! Built-in demos beyond the hello-world guest: `faasm-run demo sgd`
-//! ([`sgd`]), its command line ([`cli`]) and benchmark ([`bench`]).
+//! ([`sgd`]), its command line ([`cli`]) and benchmark ([`bench`](mod@bench)).
 
 pub mod bench;
 pub mod cli;

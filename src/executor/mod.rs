@@ -5,7 +5,7 @@
 //! A call travels: [`Executor::call`] (or a guest's `chain_name` /
 //! `chain_ptr` through the [`Chainer`] impl below) gets an id and a slot,
 //! queues a job; a worker instantiates the module (cached per function)
-//! as a fresh Faaslet ([`faaslet`]), runs it under the watchdog and fills
+//! as a fresh Faaslet (`faaslet`), runs it under the watchdog and fills
 //! the slot; `await_call` waits on the slot with the worker's pool slot
 //! given away.
 

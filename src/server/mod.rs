@@ -7,7 +7,7 @@
 //! - [`api`]: the handlers; [`auth`]: tokens; [`limits`]: admission;
 //!   [`calls`]: async calls; [`metrics`]: `/metrics`;
 //! - [`cli`]: `faasm-run serve` and `faasm-run token`;
-//! - [`client`]: `upload`/`invoke --remote`; [`bench`]: `bench http`.
+//! - [`client`]: `upload`/`invoke --remote`; [`bench`](mod@bench): `bench http`.
 //!
 //! Faaslets run on the executor's worker threads; tokio's threads only
 //! move bytes and wait on channels.

@@ -22,8 +22,11 @@ pub type CallId = u32;
 /// Who is calling: what host functions need to know about their Faaslet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallCtx {
+    /// This call's id, unique per executor.
     pub id: CallId,
+    /// The user the function belongs to; chained calls stay within it.
     pub user: String,
+    /// The function's name within its user.
     pub function: String,
     /// When the call's wall-clock budget runs out: host calls that block
     /// (awaits, state locks) give up then instead of outliving it.
@@ -49,7 +52,10 @@ pub enum ChainTarget {
 /// How a finished call ended.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallResult {
+    /// The guest's exit status (1 when the executor failed the call).
     pub return_code: i32,
+    /// What the call set as its output (or printed on stdout); for a
+    /// failed call, the executor's message.
     pub output: Vec<u8>,
     /// The executor failed the call (trap, timeout, unknown function...):
     /// `output` is the message. Guests only see the return code (1).
@@ -69,6 +75,7 @@ pub struct CallResult {
 /// What waiting for a call gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Awaited {
+    /// The call finished this way.
     Done(Arc<CallResult>),
     /// The id is unknown or was created by another call.
     Foreign,
@@ -79,15 +86,33 @@ pub enum Awaited {
 /// Why a chained call was refused (the chaining guest traps).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
+    /// The user's calls not yet collected reached the executor's limit.
     #[error("user {user:?} holds too many chained calls (limit {limit})")]
-    TooManyRecords { user: String, limit: usize },
+    TooManyRecords {
+        /// The caller's user.
+        user: String,
+        /// The executor's limit on a user's call records.
+        limit: usize,
+    },
+    /// The chained call's input is larger than a call's input may be.
     #[error("input of {len} bytes is over the limit of {limit} bytes")]
-    InputTooLarge { len: usize, limit: usize },
+    InputTooLarge {
+        /// The input's length.
+        len: usize,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The caller's memory budget cannot hold the input as well.
     #[error(
         "input of {len} bytes would take the caller past its memory limit of {limit} bytes \
          (inputs of calls it made count until they end)"
     )]
-    OverMemoryLimit { len: usize, limit: u64 },
+    OverMemoryLimit {
+        /// The input's length.
+        len: usize,
+        /// The caller's memory limit, in bytes.
+        limit: u64,
+    },
 }
 
 /// The executor side of chaining.

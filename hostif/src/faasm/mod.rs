@@ -2,14 +2,14 @@
 //! ABI the C header and the Rust SDK are written against; see the README's
 //! "Host interface" section for every signature).
 //!
-//! - [`io`]: the call's input and output;
-//! - [`chain`]: chaining calls and awaiting them, through the [`Chainer`]
+//! - `io`: the call's input and output;
+//! - `chain`: chaining calls and awaiting them, through the [`Chainer`]
 //!   the executor implements (hostif stays below the executor);
-//! - [`state`]: the local state tier (values, appended elements, locks);
-//! - [`ptr`]: state regions mapped into the guest's memory;
-//! - [`mman`]: `mmap`/`munmap`/`__sbrk` over the guest's memory;
-//! - [`state_file`]: a guest file into state;
-//! - [`conf`]: configuration flags and backtraces.
+//! - `state`: the local state tier (values, appended elements, locks);
+//! - `ptr`: state regions mapped into the guest's memory;
+//! - `mman`: `mmap`/`munmap`/`__sbrk` over the guest's memory;
+//! - `state_file`: a guest file into state;
+//! - `conf`: configuration flags and backtraces.
 //!
 //! Each call's logic is a function over [`GuestMemory`] and plain host
 //! objects, unit-tested without a runtime; this module adapts them to the
@@ -49,88 +49,173 @@ pub const DEFAULT_OUTPUT_LIMIT: usize = 64 << 20;
 /// Why a Faasm call failed; it becomes the guest's trap message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaasmError {
+    /// A guest pointer and length reach past the end of linear memory.
     #[error("{call}: {what} 0x{ptr:x} + {len} is outside memory ({memory} bytes)")]
     OutOfBounds {
+        /// The host call, e.g. `__faasm_read_state`.
         call: &'static str,
+        /// Which argument, e.g. `buffer`.
         what: &'static str,
+        /// Where the guest's range starts.
         ptr: u32,
+        /// The range's length in bytes.
         len: u64,
+        /// The memory's current size in bytes.
         memory: usize,
     },
+    /// A C string has no NUL within [`MAX_CSTR`] bytes.
     #[error("{call}: {what} at 0x{ptr:x} is not NUL-terminated within {MAX_CSTR} bytes")]
     Unterminated {
+        /// The host call.
         call: &'static str,
+        /// Which argument, e.g. `key`.
         what: &'static str,
+        /// Where the string starts.
         ptr: u32,
     },
+    /// A string argument is not UTF-8 (keys and function names must be).
     #[error("{call}: {what} at 0x{ptr:x} is not valid UTF-8")]
     NotUtf8 {
+        /// The host call.
         call: &'static str,
+        /// Which argument.
         what: &'static str,
+        /// Where the string starts.
         ptr: u32,
     },
+    /// The call's output would pass its limit.
     #[error("__faasm_write_output: output limit exceeded ({len} bytes, limit {limit})")]
-    OutputLimit { len: usize, limit: usize },
-    #[error("{call}: bad function name {name:?} (must be non-empty, without '/')")]
-    BadFunctionName { call: &'static str, name: String },
-    #[error("{call}: offset {offset} + length {len} is beyond the total length {total_len}")]
-    StateRange {
-        call: &'static str,
-        offset: u32,
-        len: u32,
-        total_len: u32,
-    },
-    #[error("{call}: state limit exceeded for user {user:?} ({limit} bytes)")]
-    StateLimit {
-        call: &'static str,
-        user: String,
+    OutputLimit {
+        /// The output's length had it been accepted.
+        len: usize,
+        /// The limit, in bytes.
         limit: usize,
     },
+    /// A chained function's name is empty or contains a `/`.
+    #[error("{call}: bad function name {name:?} (must be non-empty, without '/')")]
+    BadFunctionName {
+        /// The host call.
+        call: &'static str,
+        /// The name as the guest gave it.
+        name: String,
+    },
+    /// A partial state access reaches past the value's total length.
+    #[error("{call}: offset {offset} + length {len} is beyond the total length {total_len}")]
+    StateRange {
+        /// The host call.
+        call: &'static str,
+        /// Where the access starts in the value.
+        offset: u32,
+        /// How many bytes it covers.
+        len: u32,
+        /// The value's total length.
+        total_len: u32,
+    },
+    /// Storing the value would take the user's state past its limit.
+    #[error("{call}: state limit exceeded for user {user:?} ({limit} bytes)")]
+    StateLimit {
+        /// The host call.
+        call: &'static str,
+        /// The user whose state is full.
+        user: String,
+        /// The user's limit, in bytes.
+        limit: usize,
+    },
+    /// A key already mapped into memory is asked for with a larger length.
     #[error("{call}: key {key:?} was mapped with {mapped} bytes, cannot map {asked}")]
     RegionTooSmall {
+        /// The host call.
         call: &'static str,
+        /// The state key.
         key: String,
+        /// The length of the existing mapping.
         mapped: u32,
+        /// The length asked for now.
         asked: u32,
     },
+    /// Linear memory could not grow to make room (a mapping or `mmap`).
     #[error("{call}: cannot grow memory by {pages} pages")]
-    Grow { call: &'static str, pages: u64 },
+    Grow {
+        /// The host call.
+        call: &'static str,
+        /// The wasm pages it needed.
+        pages: u64,
+    },
+    /// The Faaslet locks a key it already holds (locks are not reentrant).
     #[error("{call}: this Faaslet already holds the lock of {key:?}")]
-    AlreadyLocked { call: &'static str, key: String },
+    AlreadyLocked {
+        /// The host call.
+        call: &'static str,
+        /// The state key.
+        key: String,
+    },
+    /// The Faaslet unlocks a lock (of that mode) it does not hold.
     #[error("{call}: this Faaslet does not hold that lock of {key:?}")]
-    NotLocked { call: &'static str, key: String },
+    NotLocked {
+        /// The host call.
+        call: &'static str,
+        /// The state key.
+        key: String,
+    },
+    /// The executor refused a chained call.
     #[error("{call}: {source}")]
     Chain {
+        /// The host call.
         call: &'static str,
+        /// Why it refused.
         source: ChainError,
     },
+    /// A blocking call (an await, a lock) outlived the call's deadline.
     #[error("{call}: the call's deadline passed while waiting")]
-    DeadlinePassed { call: &'static str },
+    DeadlinePassed {
+        /// The host call.
+        call: &'static str,
+    },
+    /// A masked push names a mask key this Faaslet has not mapped.
     #[error(
         "{call}: the mask {mask_key:?} is not mapped by this Faaslet (read_state_ptr it first)"
     )]
     MaskNotMapped {
+        /// The host call.
         call: &'static str,
+        /// The mask's state key.
         mask_key: String,
     },
+    /// A masked push's mask is shorter than the region it masks.
     #[error("{call}: the mask {mask_key:?} has {mask_len} bytes, the region {len}")]
     MaskTooShort {
+        /// The host call.
         call: &'static str,
+        /// The mask's state key.
         mask_key: String,
+        /// The mask's length.
         mask_len: u32,
+        /// The masked region's length.
         len: u32,
     },
+    /// A guest file to put into state cannot be read.
     #[error("{call}: cannot read {path:?}: {errno}")]
     GuestFile {
+        /// The host call.
         call: &'static str,
+        /// The path as the guest gave it.
         path: String,
+        /// Why the guest's filesystem refused it.
         errno: crate::Errno,
     },
+    /// The call needs the guest's files but the instance has no WASI
+    /// context.
     #[error("{call}: the calling instance has no filesystem (no WASI context)")]
-    NoFilesystem { call: &'static str },
+    NoFilesystem {
+        /// The host call.
+        call: &'static str,
+    },
+    /// The global state tier failed.
     #[error("{call}: {source}")]
     Global {
+        /// The host call.
         call: &'static str,
+        /// What the tier reported.
         source: global::GlobalError,
     },
 }
@@ -195,6 +280,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl FaasmCtx {
+    /// The context of one call: its input, the limit on its output, the
+    /// executor's chainer and the host's state store.
     pub fn new(
         call: CallCtx,
         input: Vec<u8>,
@@ -220,6 +307,7 @@ impl FaasmCtx {
         }
     }
 
+    /// The call these host calls serve.
     pub fn call(&self) -> &CallCtx {
         &self.inner.call
     }

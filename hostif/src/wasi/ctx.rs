@@ -14,12 +14,25 @@ use std::time::Instant;
 /// guest memory, so an embedded NUL would silently truncate them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WasiCtxError {
+    /// An argument contains a NUL byte.
     #[error("argument {index} contains a NUL byte")]
-    NulInArg { index: usize },
+    NulInArg {
+        /// The argument's position (0 is the program name).
+        index: usize,
+    },
+    /// An environment variable's name or value contains a NUL byte.
     #[error("environment variable {index} contains a NUL byte")]
-    NulInEnv { index: usize },
+    NulInEnv {
+        /// The variable's position, in the order they were set.
+        index: usize,
+    },
+    /// An environment variable's name is empty or contains `=`.
     #[error("environment variable name {name:?} is empty or contains `=`")]
-    BadEnvName { name: String },
+    BadEnvName {
+        /// The name, lossily decoded.
+        name: String,
+    },
+    /// A mount was refused.
     #[error(transparent)]
     Mount(#[from] MountError),
 }
@@ -53,6 +66,8 @@ pub struct WasiCtx {
 }
 
 impl WasiCtx {
+    /// A builder with no arguments, environment, mounts or stdio (stdin
+    /// empty, stdout and stderr discarded).
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::default()
     }
@@ -90,6 +105,7 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Appends arguments in order (see [`WasiCtxBuilder::arg`]).
     pub fn args<I, A>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = A>,
@@ -107,6 +123,7 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Sets where the guest's stdin reads from.
     pub fn stdin(mut self, input: InputSource) -> Self {
         self.stdin = input;
         self
@@ -117,32 +134,39 @@ impl WasiCtxBuilder {
         self.stdin(InputSource::bytes(data))
     }
 
+    /// Gives the guest the host process's stdin.
     pub fn inherit_stdin(self) -> Self {
         self.stdin(InputSource::HostStdin)
     }
 
+    /// Sets where the guest's stdout goes.
     pub fn stdout(mut self, sink: OutputSink) -> Self {
         self.stdout = sink;
         self
     }
 
+    /// Sets where the guest's stderr goes.
     pub fn stderr(mut self, sink: OutputSink) -> Self {
         self.stderr = sink;
         self
     }
 
+    /// Captures the guest's stdout in `pipe`.
     pub fn stdout_pipe(self, pipe: OutputPipe) -> Self {
         self.stdout(OutputSink::Pipe(pipe))
     }
 
+    /// Captures the guest's stderr in `pipe`.
     pub fn stderr_pipe(self, pipe: OutputPipe) -> Self {
         self.stderr(OutputSink::Pipe(pipe))
     }
 
+    /// Sends the guest's stdout to the host process's stdout.
     pub fn inherit_stdout(self) -> Self {
         self.stdout(OutputSink::HostStdout)
     }
 
+    /// Sends the guest's stderr to the host process's stderr.
     pub fn inherit_stderr(self) -> Self {
         self.stderr(OutputSink::HostStderr)
     }
@@ -178,6 +202,7 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// The context, once every argument, variable and mount is checked.
     pub fn build(self) -> Result<WasiCtx, WasiCtxError> {
         if let Some(index) = self.args.iter().position(|a| a.contains(&0)) {
             return Err(WasiCtxError::NulInArg { index });

@@ -11,9 +11,12 @@
 
 use faasm_runtime::ValType;
 
+/// The wasm type of one `wasi_snapshot_preview1` import.
 #[derive(Debug, Clone, Copy)]
 pub struct WasiSignature {
+    /// The import's name, e.g. `fd_write`.
     pub name: &'static str,
+    /// Its parameters (pointers and sizes are `I32`).
     pub params: &'static [ValType],
     /// `[I32]` (an errno) for all but `proc_exit`.
     pub results: &'static [ValType],
@@ -29,6 +32,7 @@ const fn f(name: &'static str, params: &'static [ValType]) -> WasiSignature {
 
 use ValType::{I32, I64};
 
+/// Every WASI preview 1 function the host defines, with its type.
 pub const FUNCTIONS: &[WasiSignature] = &[
     f("args_get", &[I32, I32]),
     f("args_sizes_get", &[I32, I32]),

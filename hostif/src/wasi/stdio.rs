@@ -81,6 +81,8 @@ pub enum OutputSink {
     HostStdout,
     /// The host process's stderr.
     HostStderr,
+    /// An in-memory buffer the host reads afterwards (the call's captured
+    /// output).
     Pipe(OutputPipe),
 }
 
@@ -120,6 +122,7 @@ pub enum InputSource {
 }
 
 impl InputSource {
+    /// These bytes, then end of file.
     pub fn bytes(data: impl Into<Vec<u8>>) -> InputSource {
         InputSource::Bytes(Arc::new(Mutex::new(std::io::Cursor::new(data.into()))))
     }

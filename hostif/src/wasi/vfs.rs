@@ -112,14 +112,27 @@ impl Mount {
 /// A mount the builder refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MountError {
+    /// The mount has no host directory behind it.
     #[error("mount {guest:?} has neither a writable nor a read-only host directory")]
-    NoLayers { guest: String },
+    NoLayers {
+        /// The guest path of the mount.
+        guest: String,
+    },
+    /// The guest path cannot be one.
     #[error("mount {guest:?}: guest path is empty or contains a NUL byte")]
-    BadGuestPath { guest: String },
+    BadGuestPath {
+        /// The guest path as given.
+        guest: String,
+    },
+    /// A host directory cannot be opened (missing, not a directory, no
+    /// permission).
     #[error("mount {guest:?}: cannot use host directory {path}: {reason}")]
     HostDir {
+        /// The guest path of the mount.
         guest: String,
+        /// The host directory.
         path: PathBuf,
+        /// Why it cannot be used.
         reason: String,
     },
 }

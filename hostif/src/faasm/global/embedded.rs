@@ -23,12 +23,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The global tier in files under one directory (see the module docs),
+/// shared by every process on this host that opens the same directory.
 #[derive(Debug, Clone)]
 pub struct EmbeddedStore {
     dir: PathBuf,
 }
 
 impl EmbeddedStore {
+    /// A store in `dir`, created when first written.
     pub fn new(dir: impl Into<PathBuf>) -> EmbeddedStore {
         EmbeddedStore { dir: dir.into() }
     }

@@ -38,7 +38,9 @@ use std::time::Instant;
 /// Shared (readers) or exclusive (a writer), for every state lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockMode {
+    /// Shared: any number of readers at once.
     Read,
+    /// Exclusive: one writer and no readers.
     Write,
 }
 
@@ -56,29 +58,52 @@ pub enum GlobalError {
     /// The store's I/O failed (the OS error, as text: errors are compared).
     #[error("global state store: {0}")]
     Io(String),
+    /// A lock was still held by another when the deadline passed.
     #[error("global state lock not taken before the deadline")]
     DeadlinePassed,
+    /// A key longer than the guest ABI allows.
     #[error("global state key of {len} bytes is longer than the limit of {max}")]
-    KeyTooLong { len: usize, max: usize },
+    KeyTooLong {
+        /// The key's length in bytes.
+        len: usize,
+        /// The longest key accepted ([`MAX_KEY`]).
+        max: usize,
+    },
     /// The configured store could not be reached when it was opened; the
     /// embedded store is never substituted for it.
     #[error("state store {url}: cannot connect: {reason}")]
-    Unavailable { url: String, reason: String },
+    Unavailable {
+        /// The store's URL.
+        url: String,
+        /// Why connecting failed.
+        reason: String,
+    },
     /// `--state-store` / `FAASM_STATE_STORE` is not a URL we know.
     #[error("state store {url:?}: {reason}")]
-    BadUrl { url: String, reason: String },
+    BadUrl {
+        /// The URL as configured.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Redis failed a command, after `attempts` tries where retrying made
     /// sense (a dropped connection, a restarting server).
     #[error("redis {url}: {reason} (after {attempts} attempts)")]
     Redis {
+        /// The server's URL.
         url: String,
+        /// Redis's error, as text.
         reason: String,
+        /// How many times the command was tried.
         attempts: u32,
     },
     /// What the store holds is not what we wrote (a corrupted list file, a
     /// Redis key of another type).
     #[error("global state store: malformed {what}")]
-    Malformed { what: &'static str },
+    Malformed {
+        /// What was malformed, e.g. `STRLEN reply`.
+        what: &'static str,
+    },
 }
 
 impl From<io::Error> for GlobalError {

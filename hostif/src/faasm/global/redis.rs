@@ -38,6 +38,7 @@ impl RedisStore {
         })
     }
 
+    /// The options the store was opened with.
     pub fn options(&self) -> &RedisOptions {
         &self.inner.opts
     }

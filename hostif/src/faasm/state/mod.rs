@@ -21,13 +21,17 @@ use std::time::Instant;
 /// store, so guests cannot exhaust host memory through it.
 pub const DEFAULT_STATE_LIMIT: usize = 1 << 30;
 
-/// Default bound on one user's state bytes, as [`Usage`] counts them.
+/// Default bound on one user's state bytes: each key's length plus
+/// [`KEY_OVERHEAD`] plus its value's bytes, and each appended element's
+/// bytes plus [`ELEM_OVERHEAD`].
 pub const DEFAULT_USER_STATE_LIMIT: usize = 256 << 20;
 
 /// Bytes charged for each key (beside its length) and each appended
 /// element (beside its bytes): what the host holds for them besides the
 /// data, so that empty values and zero-length appends are not free.
 pub const KEY_OVERHEAD: usize = 64;
+/// Bytes charged for each appended element beside its bytes (see
+/// [`KEY_OVERHEAD`]).
 pub const ELEM_OVERHEAD: usize = 32;
 
 /// State bytes held, in total and per user: each value costs its key's
@@ -227,7 +231,9 @@ impl Value {
 /// locks even though both tiers live on this host for now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tier {
+    /// The local tier's lock: this host's Faaslets only.
     Local,
+    /// The global tier's lock: every host sharing the global store.
     Global,
 }
 
@@ -283,7 +289,7 @@ impl StateStore {
     }
 
     /// A store holding at most `limit` bytes in total and `user_limit`
-    /// bytes per user (as [`Usage`] counts them).
+    /// bytes per user (counted as for [`DEFAULT_USER_STATE_LIMIT`]).
     pub fn with_user_limit(limit: usize, user_limit: usize) -> StateStore {
         StateStore {
             data: Mutex::default(),
@@ -331,6 +337,7 @@ impl StateStore {
         }
     }
 
+    /// The length of `user`'s `key` in bytes (0 if unset).
     pub fn size(&self, user: &str, key: &str) -> usize {
         lock(&self.data)
             .values
@@ -615,6 +622,7 @@ impl std::fmt::Debug for HeldLocks {
 }
 
 impl HeldLocks {
+    /// No locks yet, over `store`'s locks.
     pub fn new(store: Arc<StateStore>) -> HeldLocks {
         HeldLocks {
             store,
@@ -703,6 +711,8 @@ impl HeldLocks {
         Ok(())
     }
 
+    /// Releases one hold of the lock (`mode`, `tier`) of `user`'s `key`;
+    /// fails with [`FaasmError::NotLocked`] unless this Faaslet holds it.
     pub fn unlock(
         &mut self,
         call: &'static str,

@@ -38,14 +38,15 @@ pub fn size(key: &str) -> Result<usize, Error> {
 pub fn get(key: &str) -> Result<Vec<u8>, Error> {
     let key = name::key(key)?;
     let key = key.as_ptr().cast();
-    // SAFETY (both calls): key is NUL-terminated; length 0 touches no
-    // buffer; otherwise buf is a live allocation of buf.len() bytes.
+    // SAFETY: key is NUL-terminated; length 0 touches no buffer.
     let mut size = host_size(unsafe { sys::__faasm_read_state(key, std::ptr::null_mut(), 0) });
     loop {
         let mut buf = vec![0u8; size];
         if size == 0 {
             return Ok(buf);
         }
+        // SAFETY: key is NUL-terminated; buf is a live allocation of
+        // `size` bytes, the length passed.
         let now =
             host_size(unsafe { sys::__faasm_read_state(key, buf.as_mut_ptr(), abi_len(size)) });
         // Another call may have resized the value between the two reads:
