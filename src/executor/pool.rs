@@ -10,7 +10,7 @@
 //!
 //! A worker that finds nothing queued after its job watches its mailbox
 //! for [`WATCH`] before it sleeps, if the CPUs have time to spare
-//! ([`SpareCpu`]) and no other worker of the pool watches: waking a
+//! (`SpareCpu`, in `spare.rs`) and no other worker of the pool watches: waking a
 //! sleeping thread costs the caller a system call and the call itself
 //! the time the kernel takes to run the thread again (tens of µs on a
 //! VM whose idle vCPUs halt), far more than a short call. So calls that
