@@ -146,11 +146,12 @@ pub fn load_file_cached(
         let text = std::fs::read_to_string(path).map_err(read_err)?;
         wat_to_wasm(&text, &shown)?
     } else {
-        let bytes = std::fs::read(path).map_err(read_err)?;
-        if !bytes.starts_with(b"\0asm") {
-            return load_file(engine, path);
+        // Unreadable or not binary wasm: loaded (and reported) exactly as
+        // without the cache.
+        match std::fs::read(path) {
+            Ok(bytes) if bytes.starts_with(b"\0asm") => bytes,
+            _ => return load_file(engine, path),
         }
-        bytes
     };
     match cache.load_or_compile(engine, &wasm) {
         Ok((module, _)) => Ok(module),
