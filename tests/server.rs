@@ -271,12 +271,14 @@ fn invoke(s: &Server, token: &str, user: &str, func: &str, input: &[u8]) -> Repl
     request(s, "POST", &path, Some(token), input)
 }
 
-/// Polls /metrics until `faasm_live_faaslets` is 0.
+/// Polls /metrics until no Faaslet is live and no worker is busy.
 fn wait_idle(s: &Server, admin: &str) -> String {
     let until = Instant::now() + Duration::from_secs(10);
     loop {
         let m = request(s, "GET", "/metrics", Some(admin), b"").text();
-        if metric(&m, "faasm_live_faaslets ") == 0.0 {
+        // A worker counts as busy until its job has returned, a moment
+        // after the reply went out: wait for both gauges.
+        if metric(&m, "faasm_live_faaslets ") == 0.0 && metric(&m, "faasm_workers_busy ") == 0.0 {
             return m;
         }
         assert!(Instant::now() < until, "calls stuck in flight:\n{m}");
