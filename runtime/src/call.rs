@@ -3,9 +3,10 @@
 //! dispatcher that host trampolines call.
 
 use crate::frames::resolve_frames;
-use crate::objects::{HostFuncInner, InstanceInner};
+use crate::objects::{HostCode, HostFuncInner, InstanceInner};
 use crate::sys::signals::TrapSite;
 use crate::sys::{signals, stack};
+use crate::typed;
 use crate::values::{val_from_raw, val_to_raw};
 use crate::vm::{HostFuncCtx, ValSlot};
 use crate::{Caller, Error, Trap, Val};
@@ -148,33 +149,48 @@ fn make_trap(site: TrapSite) -> Trap {
 
 pub(crate) fn call_host(h: &HostFuncInner, args: &[Val]) -> Result<Vec<Val>, Error> {
     check_args(&h.ty, args)?;
-    let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
     let mut caller = Caller {
         instance: None,
         exit_fp: 0,
     };
-    run_host(h, &mut caller, args, &mut results)?;
-    Ok(results)
+    match &h.code {
+        HostCode::Dynamic(_) => {
+            let mut results: Vec<Val> = h.ty.results.iter().map(|t| Val::default_for(*t)).collect();
+            run_host(h, &mut caller, args, &mut results)?;
+            Ok(results)
+        }
+        HostCode::Typed(body) => Ok(typed::call_typed_with_vals(body, &h.ty, &mut caller, args)?),
+    }
 }
 
-/// Runs the closure, turning a panic into a host error and checking the
-/// result types.
+/// A panic payload's message, for the host error that replaces it.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Runs a [`HostCode::Dynamic`] closure, turning a panic into a host error
+/// and checking the result types.
 fn run_host(
     h: &HostFuncInner,
     caller: &mut Caller<'_>,
     args: &[Val],
     results: &mut [Val],
 ) -> Result<(), Trap> {
-    match catch_unwind(AssertUnwindSafe(|| (h.func)(caller, args, results))) {
+    let HostCode::Dynamic(func) = &h.code else {
+        unreachable!("run_host is only called for dynamic host functions")
+    };
+    match catch_unwind(AssertUnwindSafe(|| func(caller, args, results))) {
         Ok(Ok(())) => {}
         Ok(Err(t)) => return Err(t),
         Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            return Err(Trap::host(format!("host function panicked: {msg}")));
+            return Err(Trap::host(format!(
+                "host function panicked: {}",
+                panic_message(&*payload)
+            )));
         }
     }
     for (i, (r, t)) in results.iter().zip(&h.ty.results).enumerate() {
@@ -239,28 +255,36 @@ pub(crate) unsafe extern "C" fn faasm_host_dispatch(
     // SAFETY: the caller's instance is alive while its code runs.
     let instance = unsafe { InstanceInner::from_vmctx(caller_vmctx) };
     let (nparams, nresults) = (h.ty.params.len(), h.ty.results.len());
-    // SAFETY: the trampoline provides a slot per parameter and result.
-    let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
+    let nslots = nparams.max(nresults);
     let mut caller = Caller {
         instance: Some(instance),
         exit_fp,
     };
-    // Most host functions take and return a few values: keep them on the
-    // stack, so a host call allocates nothing.
-    let outcome = if nparams <= INLINE_VALS && nresults <= INLINE_VALS {
-        let mut args: [Val; INLINE_VALS] = std::array::from_fn(|_| Val::I32(0));
-        let mut results: [Val; INLINE_VALS] = std::array::from_fn(|_| Val::I32(0));
-        dispatch_values(
-            h,
-            &mut caller,
-            slots,
-            &mut args[..nparams],
-            &mut results[..nresults],
-        )
+    let outcome = if let HostCode::Typed(body) = &h.code {
+        // SAFETY: the trampoline provides a slot per parameter and result;
+        // `RawVal` is a transparent wrapper of `ValSlot`.
+        let raw = unsafe { std::slice::from_raw_parts_mut(values.cast::<typed::RawVal>(), nslots) };
+        typed::run_typed(body, &mut caller, raw)
     } else {
-        let mut args = vec![Val::I32(0); nparams];
-        let mut results = vec![Val::I32(0); nresults];
-        dispatch_values(h, &mut caller, slots, &mut args, &mut results)
+        // SAFETY: as above.
+        let slots = unsafe { std::slice::from_raw_parts_mut(values, nslots) };
+        // Most host functions take and return a few values: keep them on
+        // the stack, so a host call allocates nothing.
+        if nparams <= INLINE_VALS && nresults <= INLINE_VALS {
+            let mut args: [Val; INLINE_VALS] = std::array::from_fn(|_| Val::I32(0));
+            let mut results: [Val; INLINE_VALS] = std::array::from_fn(|_| Val::I32(0));
+            dispatch_values(
+                h,
+                &mut caller,
+                slots,
+                &mut args[..nparams],
+                &mut results[..nresults],
+            )
+        } else {
+            let mut args = vec![Val::I32(0); nparams];
+            let mut results = vec![Val::I32(0); nresults];
+            dispatch_values(h, &mut caller, slots, &mut args, &mut results)
+        }
     };
     match outcome {
         Ok(()) => 0,

@@ -2,7 +2,7 @@
 //! instance, or a host closure; the type itself is in `objects.rs`) and
 //! typed host closures. What a host function gets is in `caller.rs`.
 
-use crate::objects::{Func, FuncKind, HostFuncInner, InstanceInner};
+use crate::objects::{Func, FuncKind, HostCode, HostFuncInner, InstanceInner};
 use crate::vm::{HOST_CTX_TAG, HostFuncCtx, VMFuncRef};
 use crate::{Caller, Error, Trap, Val};
 use faasm_abi::FuncType;
@@ -18,16 +18,22 @@ impl std::fmt::Debug for Func {
 }
 
 impl Func {
-    /// A host function of type `ty`.
+    /// A host function of type `ty` over [`Val`] slices (for any type,
+    /// references and vectors included). For numbers, [`Func::wrap`] is
+    /// simpler and cheaper per call.
     pub fn new(
         ty: FuncType,
         f: impl Fn(&mut Caller<'_>, &[Val], &mut [Val]) -> Result<(), Trap> + Send + Sync + 'static,
     ) -> Func {
+        Func::from_code(ty, HostCode::Dynamic(Box::new(f)))
+    }
+
+    pub(crate) fn from_code(ty: FuncType, code: HostCode) -> Func {
         let type_id = crate::types::canonical_id(&ty);
         let inner = Arc::new_cyclic(|me: &std::sync::Weak<HostFuncInner>| HostFuncInner {
             ty,
             type_id,
-            func: Box::new(f),
+            code,
             ctx: Box::new(HostFuncCtx {
                 dispatch: crate::sys::entry::host_dispatch_entry,
                 _reserved: [0; 3],

@@ -45,6 +45,30 @@ impl Linker {
         self.define(module, name, Func::new(ty, f))
     }
 
+    /// Defines a typed host function (see [`Func::wrap`]): its wasm type
+    /// is the closure's signature.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl crate::IntoHostFunc<Params, Results>,
+    ) -> &mut Self {
+        self.define(module, name, Func::wrap(f))
+    }
+
+    /// Defines a host function over raw slots (see [`Func::new_raw`]);
+    /// `Error::Usage` if `ty` has a reference type.
+    pub fn func_new_raw(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(&mut Caller<'_>, &mut [crate::RawVal]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> Result<&mut Self, Error> {
+        let func = Func::new_raw(ty, f)?;
+        Ok(self.define(module, name, func))
+    }
+
     /// Defines every export of `instance` under `module`.
     pub fn instance(&mut self, module: &str, instance: &Instance) -> &mut Self {
         for (name, item) in instance.exports() {

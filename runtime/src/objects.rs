@@ -78,10 +78,18 @@ pub(crate) enum FuncKind {
     Host(Arc<HostFuncInner>),
 }
 
+/// A host function's body, as the embedder gave it.
+pub(crate) enum HostCode {
+    /// Over [`Val`] slices ([`Func::new`]).
+    Dynamic(Box<HostFn>),
+    /// Over the raw slots, typed by a closure's signature ([`Func::wrap`]).
+    Typed(Box<crate::typed::RawHostFn>),
+}
+
 pub(crate) struct HostFuncInner {
     pub ty: FuncType,
     pub type_id: u32,
-    pub func: Box<HostFn>,
+    pub code: HostCode,
     /// What `VMFuncRef.vmctx` points at for this function; stable address.
     pub ctx: Box<HostFuncCtx>,
     /// A funcref usable anywhere, built on first need (see `host_value`).

@@ -425,3 +425,66 @@ fn one_linker_serves_instances_with_their_own_data() {
     let err = linker.instantiate_with(&m, Arc::new(7u8)).unwrap_err();
     assert!(err.to_string().contains("no counter"), "{err}");
 }
+
+#[test]
+fn typed_and_raw_host_functions_called_from_wasm() {
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    // Mixed types in one signature: each parameter must come from its own
+    // slot, the i64 and the floats included.
+    linker.func_wrap(
+        "env",
+        "mix",
+        |_: &mut faasm_runtime::Caller<'_>, a: i32, b: i64, c: f32, d: f64, e: u32| {
+            Ok(i64::from(a) * 1_000_000
+                + b * 10_000
+                + (c as i64) * 100
+                + (d as i64) * 10
+                + i64::from(e))
+        },
+    );
+    linker.func_wrap(
+        "env",
+        "fail",
+        |_: &mut faasm_runtime::Caller<'_>, code: i32| -> Result<(), faasm_runtime::Trap> {
+            Err(faasm_runtime::Trap::host(format!("failed with {code}")))
+        },
+    );
+    linker
+        .func_new_raw(
+            "env",
+            "swap_sum",
+            FuncType::new([ValType::I32, ValType::I64], [ValType::I64]),
+            |_, slots| {
+                let s = i64::from(slots[0].get::<i32>()) + slots[1].get::<i64>();
+                slots[0] = faasm_runtime::RawVal::new(s);
+                Ok(())
+            },
+        )
+        .unwrap();
+    let inst = linker
+        .instantiate(&module(
+            &engine,
+            r#"(module
+              (import "env" "mix" (func $mix (param i32 i64 f32 f64 i32) (result i64)))
+              (import "env" "fail" (func $fail (param i32)))
+              (import "env" "swap_sum" (func $ss (param i32 i64) (result i64)))
+              (func (export "mix") (result i64)
+                (call $mix (i32.const 1) (i64.const 2) (f32.const 3.5) (f64.const 4.25) (i32.const 5)))
+              (func (export "fail") (call $fail (i32.const 7)))
+              (func (export "ss") (result i64) (call $ss (i32.const -1) (i64.const 43))))"#,
+        ))
+        .unwrap();
+    let r = call(&inst, "mix", &[]).unwrap();
+    assert!(matches!(r[..], [Val::I64(1_020_345)]), "{r:?}");
+    let r = call(&inst, "ss", &[]).unwrap();
+    assert!(matches!(r[..], [Val::I64(42)]), "{r:?}");
+    let e = call(&inst, "fail", &[]).unwrap_err().to_string();
+    assert!(e.contains("failed with 7"), "{e}");
+    // A typed function is type-checked at link time like any other.
+    let wrong = module(
+        &engine,
+        r#"(module (import "env" "mix" (func (param i32) (result i64))))"#,
+    );
+    assert!(matches!(linker.instantiate(&wrong), Err(Error::Link(_))));
+}
