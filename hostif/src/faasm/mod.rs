@@ -634,29 +634,6 @@ pub fn functions() -> impl Iterator<Item = (&'static str, usize, bool)> {
     CALLS.iter().chain(LOCKS).map(|(n, p, r, _)| (*n, *p, *r))
 }
 
-fn run(
-    inner: &Inner,
-    name: &str,
-    body: Handler,
-    caller: &mut Caller<'_>,
-    params: &[Val],
-    results: &mut [Val],
-) -> Result<(), Trap> {
-    let mut args = [0u32; 5];
-    for (slot, v) in args.iter_mut().zip(params) {
-        match v {
-            Val::I32(x) => *slot = *x as u32,
-            // The runtime type-checks imports at link time.
-            other => return Err(Trap::host(format!("{name} called with a {}", other.ty()))),
-        }
-    }
-    let r = body(inner, caller, &args[..params.len()]).map_err(|e| e.into_trap())?;
-    if let Some(slot) = results.first_mut() {
-        *slot = Val::I32(r);
-    }
-    Ok(())
-}
-
 /// The POSIX memory calls: `(name, parameters, body)`; each returns an
 /// i32 (see [`mman`] for the semantics).
 type MmanBody = fn(&mut mman::Mman, &mut dyn RegionMemory, &[Val]) -> i32;
@@ -728,14 +705,35 @@ fn define(linker: &mut Linker, source: Source) {
         });
     }
     for &(name, nparams, result, body) in CALLS.iter().chain(LOCKS) {
-        let params = vec![ValType::I32; nparams];
-        let results: &[ValType] = if result { &[ValType::I32] } else { &[] };
-        let ty = FuncType::new(params, results.to_vec());
         let source = source.clone();
-        linker.func_new(MODULE, name, ty, move |caller, params, results| {
+        let call = move |caller: &mut Caller<'_>, args: &[u32]| {
             let inner = source.get(caller, name)?;
-            run(inner, name, body, caller, params, results)
-        });
+            body(inner, caller, args).map_err(FaasmError::into_trap)
+        };
+        // Typed host functions: the arguments come straight from the
+        // guest's value slots, as plain u32s.
+        macro_rules! wrap {
+            ($($a:ident),*) => {
+                if result {
+                    linker.func_wrap(MODULE, name, move |c: &mut Caller<'_>, $($a: u32),*| {
+                        call(c, &[$($a),*])
+                    })
+                } else {
+                    linker.func_wrap(MODULE, name, move |c: &mut Caller<'_>, $($a: u32),*| {
+                        call(c, &[$($a),*]).map(drop)
+                    })
+                }
+            };
+        }
+        match nparams {
+            0 => wrap!(),
+            1 => wrap!(a0),
+            2 => wrap!(a0, a1),
+            3 => wrap!(a0, a1, a2),
+            4 => wrap!(a0, a1, a2, a3),
+            5 => wrap!(a0, a1, a2, a3, a4),
+            n => unreachable!("{name}: no Faasm call takes {n} parameters"),
+        };
     }
 }
 

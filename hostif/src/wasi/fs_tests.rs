@@ -7,7 +7,7 @@ use super::filetype;
 use super::{WasiCtx, call, implementation, signatures, unsupported};
 use crate::errno::Errno;
 use crate::memory::GuestMemory;
-use faasm_runtime::{Val, ValType};
+use faasm_runtime::{RawVal, ValType};
 
 pub use super::fs_path::{OFLAGS_CREAT, OFLAGS_DIRECTORY, OFLAGS_EXCL, OFLAGS_TRUNC};
 use super::vfs::Mount;
@@ -161,30 +161,21 @@ impl Guest {
     pub fn call(&mut self, name: &str, args: &[u64]) -> Result<(), Errno> {
         let sig = signatures::signature(name).unwrap();
         assert_eq!(sig.params.len(), args.len(), "{name}");
-        let params: Vec<Val> = sig
+        let mut slots: Vec<RawVal> = sig
             .params
             .iter()
             .zip(args)
             .map(|(t, &a)| match t {
-                ValType::I32 => Val::I32(a as u32 as i32),
-                _ => Val::I64(a as i64),
+                ValType::I32 => RawVal::new(a as u32),
+                _ => RawVal::new(a),
             })
             .collect();
-        let body = implementation(name).unwrap_or(unsupported);
-        let mut results = [Val::I32(-1)];
-        call(
-            sig,
-            body,
-            &self.ctx.state,
-            &mut self.mem,
-            &params,
-            &mut results,
-        )
-        .unwrap();
-        match results {
-            [Val::I32(e)] => errno(e),
-            other => panic!("{other:?}"),
+        if slots.is_empty() {
+            slots.push(RawVal::default());
         }
+        let body = implementation(name).unwrap_or(unsupported);
+        call(sig, body, &self.ctx.state, &mut self.mem, &mut slots).unwrap();
+        errno(slots[0].get::<i32>())
     }
 
     fn put_path(&mut self, at: u32, path: &str) -> (u64, u64) {

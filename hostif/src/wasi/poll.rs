@@ -371,11 +371,9 @@ mod tests {
         );
         let sig = crate::wasi::signatures::signature("poll_oneoff").unwrap();
         let body = crate::wasi::implementation("poll_oneoff").unwrap();
-        let params = [0, 512, 1, 1000].map(faasm_runtime::Val::I32);
-        let mut results = [faasm_runtime::Val::I32(-1)];
+        let mut slots = [0u32, 512, 1, 1000].map(faasm_runtime::RawVal::new);
         let t = Instant::now();
-        let err = crate::wasi::call(sig, body, &ctx.state, &mut bytes, &params, &mut results)
-            .unwrap_err();
+        let err = crate::wasi::call(sig, body, &ctx.state, &mut bytes, &mut slots).unwrap_err();
         assert!(t.elapsed() < Duration::from_secs(10));
         assert!(Instant::now() >= end);
         assert_eq!(
@@ -396,8 +394,9 @@ mod tests {
             .deadline(Instant::now() + Duration::from_secs(60))
             .build()
             .unwrap();
-        crate::wasi::call(sig, body, &ctx.state, &mut bytes, &params, &mut results).unwrap();
-        assert!(matches!(results[0], faasm_runtime::Val::I32(0)));
+        let mut slots = [0u32, 512, 1, 1000].map(faasm_runtime::RawVal::new);
+        crate::wasi::call(sig, body, &ctx.state, &mut bytes, &mut slots).unwrap();
+        assert_eq!(slots[0].get::<i32>(), 0);
     }
 
     #[test]
