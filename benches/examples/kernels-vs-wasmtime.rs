@@ -20,6 +20,7 @@
 //! `--no-interrupt` compiles faasm's loops without the interrupt check;
 //! `--wasmtime-epoch` turns on wasmtime's epoch interruption (its
 //! counterpart of that check), for a like-for-like comparison of the two.
+//! `--save-wasmtime DIR` writes wasmtime's compiled code for inspection.
 
 use clap::Parser;
 use faasm_benches::kernels::{
@@ -48,6 +49,11 @@ struct Cli {
     /// function entries, as faasm's interrupt check).
     #[arg(long)]
     wasmtime_epoch: bool,
+    /// Write wasmtime's compiled modules (ELF files: `objdump -d` shows
+    /// each wasm function's code, to compare with `dump_text`'s) into this
+    /// directory as `wasmtime-scalar.cwasm` and `wasmtime-simd.cwasm`.
+    #[arg(long)]
+    save_wasmtime: Option<std::path::PathBuf>,
 }
 
 /// The kernel module instantiated by wasmtime.
@@ -146,6 +152,14 @@ fn run_build(
     let mut wasmtime =
         WasmtimeKernels::load(wasmtime_engine, &wasm).map_err(|e| format!("wasmtime: {e:#}"))?;
     let wasmtime_load_ms = start.elapsed().as_secs_f64() * 1e3;
+    if let Some(dir) = &cli.save_wasmtime {
+        let elf = wasmtime_engine
+            .precompile_module(&wasm)
+            .map_err(|e| format!("wasmtime: {e:#}"))?;
+        let path = dir.join(format!("wasmtime-{}.cwasm", build_name(variant)));
+        std::fs::write(&path, elf).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
