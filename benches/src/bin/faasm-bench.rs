@@ -272,7 +272,8 @@ fn calls(args: &Args) -> Result<(), BenchError> {
 
 /// Cold-start pieces of a Faaslet: loading a compiled artifact and
 /// instantiating it (memory mapping, data segments, linking), then the
-/// first call. Uses the kernel module (3.4 MB initial memory).
+/// first call. Uses the kernel module (7.9 MB initial memory since the
+/// PolyBench-style kernels joined it; 3.4 MB before).
 fn startup(args: &Args) -> Result<(), BenchError> {
     let engine = engine(args);
     let wasm = WasmVariant::Scalar.wasm_bytes()?;
