@@ -107,7 +107,7 @@ pub const KERNELS: &[KernelSpec] = &[
         name: "interp",
         symbol: "run_interp",
         arg: 100_000,
-        what: "switch-dispatch bytecode VM, 100k loop iterations (2.5M ops)",
+        what: "switch-dispatch bytecode VM, 100k loop iterations (about 2.35M instructions)",
     },
 ];
 
