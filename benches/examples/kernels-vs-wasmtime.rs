@@ -20,7 +20,8 @@
 //! `--no-interrupt` compiles faasm's loops without the interrupt check;
 //! `--wasmtime-epoch` turns on wasmtime's epoch interruption (its
 //! counterpart of that check), for a like-for-like comparison of the two.
-//! `--save-wasmtime DIR` writes wasmtime's compiled code for inspection.
+//! `--save-wasmtime DIR` writes wasmtime's compiled code for inspection;
+//! `--wasmtime-perfmap` lets `perf report` name wasmtime's functions.
 
 use clap::Parser;
 use faasm_benches::kernels::{
@@ -54,6 +55,10 @@ struct Cli {
     /// directory as `wasmtime-scalar.cwasm` and `wasmtime-simd.cwasm`.
     #[arg(long)]
     save_wasmtime: Option<std::path::PathBuf>,
+    /// Have wasmtime write `/tmp/perf-PID.map`, so `perf report` names its
+    /// compiled functions.
+    #[arg(long)]
+    wasmtime_perfmap: bool,
 }
 
 /// The kernel module instantiated by wasmtime.
@@ -337,6 +342,9 @@ fn main() {
     });
     let mut config = wasmtime::Config::new();
     config.epoch_interruption(cli.wasmtime_epoch);
+    if cli.wasmtime_perfmap {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let wasmtime_engine = wasmtime::Engine::new(&config).expect("wasmtime engine");
 
     let mut builds = Vec::new();
