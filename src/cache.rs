@@ -52,11 +52,16 @@ impl CompileCache {
         // entry. The engine's settings are taken whole (their Debug text;
         // the artifact key prints redacted, and a different key shows up
         // as an entry that fails its tag instead).
+        // Profiling changes no code: a profiled run shares the entry.
+        let config = faasm_runtime::Config {
+            profiling: faasm_runtime::ProfilingStrategy::None,
+            ..engine.config().clone()
+        };
         let mut material = Vec::with_capacity(wasm.len() + 256);
         for part in [
             faasm_abi::target::compiler_version(),
             faasm_abi::target::host_triple(),
-            format!("{:?}", engine.config()),
+            format!("{config:?}"),
         ] {
             let part = part.as_bytes();
             material.extend_from_slice(&(part.len() as u64).to_le_bytes());
@@ -71,21 +76,30 @@ impl CompileCache {
     /// `wasm` as a module: from the cache if a good entry is there, else
     /// compiled (and the entry written, best effort). `engine` must tag
     /// artifacts with the installation's key for entries to survive the
-    /// process.
+    /// process. `name` names the module for profilers (the file's stem,
+    /// say; see [`faasm_runtime::Config::profiling`]).
     pub fn load_or_compile(
         &self,
         engine: &Engine,
         wasm: &[u8],
+        name: Option<&str>,
     ) -> Result<(Module, CacheOutcome), Error> {
         let path = self.entry(engine, wasm);
+        let from_artifact = |bytes: &[u8]| match name {
+            Some(name) => Module::from_artifact_named(engine, bytes, name),
+            None => Module::from_artifact(engine, bytes),
+        };
         let outcome = match std::fs::read(&path) {
-            Ok(bytes) => match Module::from_artifact(engine, &bytes) {
+            Ok(bytes) => match from_artifact(&bytes) {
                 Ok(module) => return Ok((module, CacheOutcome::Hit)),
                 Err(e) => CacheOutcome::Replaced(e.to_string()),
             },
             Err(_) => CacheOutcome::Miss,
         };
-        let module = Module::new(engine, wasm)?;
+        let module = match name {
+            Some(name) => Module::new_named(engine, wasm, name)?,
+            None => Module::new(engine, wasm)?,
+        };
         // Best effort: a read-only home still runs the module.
         let _ = write_atomic(&path, &module.serialize());
         Ok((module, outcome))
@@ -106,4 +120,27 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faasm_runtime::{Config, ProfilingStrategy};
+
+    #[test]
+    fn profiling_shares_the_entry_and_code_settings_do_not() {
+        let cache = CompileCache::new(Path::new("/nonexistent"));
+        let wasm = b"\0asm\x01\0\0\0";
+        let plain = cache.entry(&Engine::default(), wasm);
+        let profiled = Engine::new(Config {
+            profiling: ProfilingStrategy::PerfMap,
+            ..Config::default()
+        });
+        assert_eq!(cache.entry(&profiled, wasm), plain);
+        let uninterruptible = Engine::new(Config {
+            interruptible: false,
+            ..Config::default()
+        });
+        assert_ne!(cache.entry(&uninterruptible, wasm), plain);
+    }
 }

@@ -6,7 +6,7 @@ use crate::run::{self, Outcome, RunError};
 use crate::values::format_val;
 use clap::Parser;
 use faasm_hostif::wasi::WasiCtx;
-use faasm_runtime::{ArtifactKey, Config, Engine};
+use faasm_runtime::{ArtifactKey, Config, Engine, ProfilingStrategy};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
@@ -69,12 +69,34 @@ pub struct Cli {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Describe the guest's code for a profiler: `perfmap` writes
+    /// /tmp/perf-PID.map, from which `perf report` names wasm functions.
+    #[arg(long, value_name = "STRATEGY")]
+    pub profile: Option<Profile>,
+
     /// The module to run (`demo` for the built-in one), then the guest's
     /// arguments: `argv[1..]` (`argv[0]` is FILE), or with --invoke the
     /// function's arguments. Everything after FILE goes to the guest, even
     /// words that look like options.
     #[arg(value_name = "FILE ARGS", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
+}
+
+/// `--profile STRATEGY` of `faasm-run FILE`, `invoke` and `serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// /tmp/perf-PID.map for `perf record` / `perf report`.
+    Perfmap,
+}
+
+impl Profile {
+    /// The engine setting for `--profile` given as `profile`.
+    pub fn strategy(profile: Option<Profile>) -> ProfilingStrategy {
+        match profile {
+            None => ProfilingStrategy::None,
+            Some(Profile::Perfmap) => ProfilingStrategy::PerfMap,
+        }
+    }
 }
 
 fn parse_dir(s: &str) -> Result<(String, String), String> {
@@ -108,7 +130,10 @@ fn execute(cli: Cli) -> Result<Outcome, RunError> {
     use std::os::unix::ffi::OsStrExt;
     // Artifacts must carry this installation's tag; only a `.faasm` file
     // is loaded as one, so only then is the key needed.
-    let mut config = Config::default();
+    let mut config = Config {
+        profiling: Profile::strategy(cli.profile),
+        ..Config::default()
+    };
     let path = Path::new(cli.file());
     let is_artifact = path.extension().is_some_and(|e| e == "faasm");
     if is_artifact {
@@ -163,7 +188,15 @@ fn execute(cli: Cli) -> Result<Outcome, RunError> {
 
 /// The flags `faasm-run FILE` takes before FILE, for spotting a misspelt
 /// one after it.
-const RUN_FLAGS: [&str; 5] = ["--env", "--dir", "--invoke", "--help", "--version"];
+const RUN_FLAGS: [&str; 7] = [
+    "--env",
+    "--dir",
+    "--invoke",
+    "--no-cache",
+    "--profile",
+    "--help",
+    "--version",
+];
 
 /// Edit distance (insertions, deletions, substitutions) between two short
 /// words.
@@ -342,6 +375,18 @@ mod tests {
         assert_eq!(cli.dirs, dirs);
         assert!(Cli::try_parse_from(["faasm-run", "--dir", "::/y", "x.wasm"]).is_err());
         assert!(Cli::try_parse_from(["faasm-run", "--dir", "x::", "x.wasm"]).is_err());
+    }
+
+    #[test]
+    fn profile_takes_known_strategies_only() {
+        let cli = Cli::try_parse_from(["faasm-run", "--profile", "perfmap", "x.wasm"]).unwrap();
+        assert_eq!(cli.profile, Some(Profile::Perfmap));
+        assert_eq!(Profile::strategy(cli.profile), ProfilingStrategy::PerfMap);
+        let cli = Cli::try_parse_from(["faasm-run", "x.wasm"]).unwrap();
+        assert_eq!(Profile::strategy(cli.profile), ProfilingStrategy::None);
+        let err = Cli::try_parse_from(["faasm-run", "--profile", "vtune", "x.wasm"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(err.to_string().contains("perfmap"), "{err}");
     }
 
     #[test]

@@ -111,9 +111,11 @@ pub fn load_file(engine: &Engine, path: &Path) -> Result<Module, RunError> {
             source,
         })?;
         let wasm = wat_to_wasm(&text, &shown)?;
-        return Module::new(engine, &wasm).map_err(|source| RunError::Load {
-            path: shown,
-            source,
+        return Module::new_named(engine, &wasm, &module_name(path)).map_err(|source| {
+            RunError::Load {
+                path: shown,
+                source,
+            }
         });
     }
     Module::from_file(engine, path).map_err(|source| match source {
@@ -153,13 +155,20 @@ pub fn load_file_cached(
             _ => return load_file(engine, path),
         }
     };
-    match cache.load_or_compile(engine, &wasm) {
+    match cache.load_or_compile(engine, &wasm, Some(&module_name(path))) {
         Ok((module, _)) => Ok(module),
         Err(source) => Err(RunError::Load {
             path: shown,
             source,
         }),
     }
+}
+
+/// What profilers call the module in `path`: the file's stem (as
+/// [`Module::from_file`] names it).
+fn module_name(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(|| "module".into(), |s| s.to_string_lossy().into_owned())
 }
 
 /// A C or C++ source file by its name: the usual mix-up of a newcomer who
@@ -172,7 +181,7 @@ pub(crate) fn is_source(path: &Path) -> bool {
 /// The embedded demo guest.
 pub fn load_demo(engine: &Engine) -> Result<Module, RunError> {
     let wasm = wat_to_wasm(DEMO_WAT, "demo.wat")?;
-    Module::new(engine, &wasm).map_err(|source| RunError::Load {
+    Module::new_named(engine, &wasm, "demo").map_err(|source| RunError::Load {
         path: "demo".to_string(),
         source,
     })

@@ -909,6 +909,41 @@ fn no_auth_only_on_loopback() {
 }
 
 #[test]
+fn profile_perfmap_names_the_served_functions() {
+    let home = scratch_dir("serve-profile");
+    let s = Server::start(&home, &["--insecure-no-auth", "--profile", "perfmap"]);
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", s.child.id()));
+    // ECHO, in a named function.
+    let body = r#"
+      (func $echo_back (local $n i32)
+        (local.set $n (call $read_input (i32.const 0) (i32.const 0)))
+        (drop (call $read_input (i32.const 1024) (local.get $n)))
+        (call $write_output (i32.const 1024) (local.get $n)))
+      (func (export "_start") (call $echo_back))"#;
+    let r = request(&s, "PUT", "/v1/functions/anyone/prof", None, &guest(body));
+    assert_eq!(r.status, 201, "{r:?}");
+    let r = request(&s, "POST", "/v1/functions/anyone/prof/invoke", None, b"hi");
+    assert_eq!(r.text(), "hi", "{r:?}");
+    let text = std::fs::read_to_string(&map);
+    let _ = std::fs::remove_file(&map);
+    let text = text.unwrap_or_else(|e| panic!("{}: {e}", map.display()));
+    // START SIZE NAME, in hex; the upload's compile and the call's load
+    // each describe the module.
+    let lines: Vec<_> = text
+        .lines()
+        .filter(|l| l.ends_with(" wasm[anyone/prof]::echo_back"))
+        .collect();
+    assert!(!lines.is_empty(), "{text}");
+    for line in lines {
+        let mut fields = line.split(' ');
+        for _ in 0..2 {
+            let field = fields.next().unwrap();
+            assert!(u64::from_str_radix(field, 16).unwrap() > 0, "{line}");
+        }
+    }
+}
+
+#[test]
 fn bench_http_runs_short_and_reports_both_targets() {
     let home = scratch_dir("serve-bench");
     let run = faasm_run_in(

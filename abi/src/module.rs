@@ -197,6 +197,9 @@ pub struct ModuleInfo {
     pub num_imported_globals: u32,
     /// Function names from the name section, if any, for trap messages.
     pub func_names: Vec<(FuncIndex, String)>,
+    /// The module's name from the name section, if it has one (for
+    /// profilers' names of its code).
+    pub module_name: Option<String>,
 }
 
 impl ModuleInfo {

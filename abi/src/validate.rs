@@ -271,6 +271,7 @@ mod tests {
             num_imported_memories: 0,
             num_imported_globals: 1,
             func_names: vec![(0, "f".into()), (1, "run".into())],
+            module_name: Some("sample".into()),
         }
     }
 

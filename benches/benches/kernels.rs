@@ -91,7 +91,7 @@ fn bench_kernels(c: &mut Criterion, rec: &Recorder) {
 fn print_summary(rec: &Recorder) {
     let labels = WasmVariant::ALL.map(WasmVariant::label);
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); labels.len()];
-    print!("\n{:<10} {:>12}", "kernel", "native");
+    print!("\n{:<14} {:>12}", "kernel", "native");
     for l in labels {
         print!(" {l:>12} {:>7}", "ratio");
     }
@@ -100,7 +100,7 @@ fn print_summary(rec: &Recorder) {
         let Some(native) = rec.median_ns(&format!("{}/native", spec.name)) else {
             continue;
         };
-        print!("{:<10} {:>9.3} ms", spec.name, native / 1e6);
+        print!("{:<14} {:>9.3} ms", spec.name, native / 1e6);
         for (i, l) in labels.iter().enumerate() {
             match rec.median_ns(&format!("{}/{l}", spec.name)) {
                 Some(t) => {
@@ -112,7 +112,7 @@ fn print_summary(rec: &Recorder) {
         }
         println!();
     }
-    print!("{:<10} {:>12}", "geomean", "");
+    print!("{:<14} {:>12}", "geomean", "");
     for r in &ratios {
         if r.is_empty() {
             print!(" {:>12} {:>7}", "", "-");

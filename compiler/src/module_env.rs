@@ -163,6 +163,7 @@ fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<(), Compi
         }
         Payload::CustomSection(reader) => {
             if let KnownCustom::Name(names) = reader.as_known() {
+                info.module_name = module_name(names.clone());
                 info.func_names = func_names(names);
             }
         }
@@ -318,6 +319,19 @@ pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, 
         ops.push(op);
     }
     Ok(ConstExpr(ops))
+}
+
+/// The module's own name, if the name section gives one before any
+/// damage.
+fn module_name(names: wasmparser::NameSectionReader<'_>) -> Option<String> {
+    for name in names {
+        match name {
+            Ok(Name::Module { name, .. }) => return Some(name.to_string()),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    None
 }
 
 /// Function names, sorted by index. Names are only for messages, so a

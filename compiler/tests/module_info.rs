@@ -193,6 +193,15 @@ fn config_is_recorded() {
 }
 
 #[test]
+fn module_name_comes_from_the_name_section() {
+    let named = compile(&wat(r#"(module $kernels (func $f))"#)).unwrap();
+    assert_eq!(named.info.module_name.as_deref(), Some("kernels"));
+    assert_eq!(named.info.func_names, vec![(0, "f".to_string())]);
+    let anonymous = compile(&wat(r#"(module (func $f))"#)).unwrap();
+    assert_eq!(anonymous.info.module_name, None);
+}
+
+#[test]
 fn malformed_name_section_is_ignored() {
     let mut wasm = wat(r#"(module (import "m" "f" (func)))"#);
     // A custom section "name" whose function subsection claims more

@@ -1,7 +1,8 @@
 //! The [`Engine`] and its [`Config`]: memory strategy, interrupts, stack
-//! and memory caps, accepted proposals, the artifact key and, with the
-//! `compiler` feature, how modules are compiled in-process.
+//! and memory caps, accepted proposals, the artifact key, profiling and,
+//! with the `compiler` feature, how modules are compiled in-process.
 
+use crate::profiling::ProfilingStrategy;
 use faasm_abi::{ArtifactKey, DEFAULT_COMPILE_TIME_LIMIT, MemoryStrategy};
 use std::sync::{Arc, OnceLock};
 
@@ -34,6 +35,9 @@ pub struct Config {
     /// No function of a module starts compiling after this long (the
     /// compiler's `CompileConfig::time_limit`); `None`: no limit.
     pub compile_time_limit: Option<std::time::Duration>,
+    /// Whether loaded code is described for profilers (a perf map);
+    /// changes no code.
+    pub profiling: ProfilingStrategy,
 }
 
 /// One random key per process: the default [`Config::artifact_key`].
@@ -56,6 +60,7 @@ impl Default for Config {
             max_memory_pages: None,
             artifact_key: process_key(),
             compile_time_limit: Some(DEFAULT_COMPILE_TIME_LIMIT),
+            profiling: ProfilingStrategy::None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Loaded code: a [`Module`] is a checked artifact mapped executable and
 //! registered for trap lookup, with its imports, exports and types.
 
+use crate::profiling::{self, ProfilingStrategy};
 use crate::registry::{self, ModuleCode, Registration};
 use crate::sys::code::CodeMemory;
 use crate::types::canonical_id;
@@ -56,16 +57,27 @@ const WASM_MAGIC: &[u8; 4] = b"\0asm";
 
 impl Module {
     /// Compiles WebAssembly bytes (binary format) in-process.
-    #[cfg(feature = "compiler")]
     pub fn new(engine: &Engine, wasm: &[u8]) -> Result<Module, Error> {
+        Module::compile(engine, wasm, None)
+    }
+
+    /// As [`Module::new`], naming the module `name` for profilers (see
+    /// [`crate::Config::profiling`]); the name section's module name, if
+    /// any, is the default.
+    pub fn new_named(engine: &Engine, wasm: &[u8], name: &str) -> Result<Module, Error> {
+        Module::compile(engine, wasm, Some(name))
+    }
+
+    #[cfg(feature = "compiler")]
+    fn compile(engine: &Engine, wasm: &[u8], name: Option<&str>) -> Result<Module, Error> {
         let artifact = faasm_compiler::compile(wasm, &engine.config().compile_config())?;
-        Module::load(engine, artifact)
+        Module::load(engine, artifact, name)
     }
 
     /// Without the compiler, WebAssembly bytes are an error
     /// ([`Error::NoCompiler`]).
     #[cfg(not(feature = "compiler"))]
-    pub fn new(_engine: &Engine, _wasm: &[u8]) -> Result<Module, Error> {
+    fn compile(_engine: &Engine, _wasm: &[u8], _name: Option<&str>) -> Result<Module, Error> {
         Err(Error::NoCompiler)
     }
 
@@ -73,22 +85,35 @@ impl Module {
     /// checking magic, its tag under the engine's
     /// [`crate::Config::artifact_key`], compiler version and target.
     pub fn from_artifact(engine: &Engine, bytes: &[u8]) -> Result<Module, Error> {
+        Module::artifact_named(engine, bytes, None)
+    }
+
+    /// As [`Module::from_artifact`], naming the module `name` for
+    /// profilers (see [`crate::Config::profiling`]).
+    pub fn from_artifact_named(engine: &Engine, bytes: &[u8], name: &str) -> Result<Module, Error> {
+        Module::artifact_named(engine, bytes, Some(name))
+    }
+
+    fn artifact_named(engine: &Engine, bytes: &[u8], name: Option<&str>) -> Result<Module, Error> {
         let artifact = Artifact::deserialize(bytes, &engine.config().artifact_key)?;
         artifact.check_runs_here()?;
-        Module::load(engine, artifact)
+        Module::load(engine, artifact, name)
     }
 
     /// Loads a binary `.wasm` (compiling it), or an artifact. An artifact
     /// is native code, so loading one is an explicit choice: only a file
-    /// named `*.faasm` is taken as one (and its tag must check out).
+    /// named `*.faasm` is taken as one (and its tag must check out). The
+    /// module is named for profilers by the file's stem.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path)?;
+        let stem = path.file_stem().map(|s| s.to_string_lossy());
+        let name = stem.as_deref();
         if bytes.starts_with(WASM_MAGIC) {
-            return Module::new(engine, &bytes);
+            return Module::compile(engine, &bytes, name);
         }
         if path.extension().is_some_and(|e| e == "faasm") {
-            return Module::from_artifact(engine, &bytes);
+            return Module::artifact_named(engine, &bytes, name);
         }
         Err(match bytes.starts_with(faasm_abi::ARTIFACT_MAGIC) {
             true => ArtifactError::NotNamedAsArtifact.into(),
@@ -98,10 +123,11 @@ impl Module {
 
     /// Maps an artifact's code and registers it for trap handling.
     pub fn from_compiled(engine: &Engine, artifact: Artifact) -> Result<Module, Error> {
-        Module::load(engine, artifact)
+        Module::load(engine, artifact, None)
     }
 
-    fn load(engine: &Engine, artifact: Artifact) -> Result<Module, Error> {
+    /// `name`: what profilers call the module, if the embedder knows.
+    fn load(engine: &Engine, artifact: Artifact, name: Option<&str>) -> Result<Module, Error> {
         let info = &artifact.info;
         let ntypes = info.types.len();
         let per_type = |list: &[(TypeIndex, u32)]| {
@@ -120,6 +146,13 @@ impl Module {
         let code = CodeMemory::new(&artifact.text)
             .map_err(|e| Error::Resource(format!("cannot map code: {e}")))?;
         let code = Arc::new(ModuleCode { code, artifact });
+        if engine.config().profiling == ProfilingStrategy::PerfMap {
+            profiling::write_perf_map(&code, name).map_err(|e| {
+                let path = profiling::perf_map_path(std::process::id());
+                let message = format!("cannot write the perf map {}: {e}", path.display());
+                Error::Io(std::io::Error::new(e.kind(), message))
+            })?;
+        }
         let registration = registry::register(code.clone());
         Ok(Module {
             inner: Arc::new(ModuleInner {

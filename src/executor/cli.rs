@@ -68,6 +68,10 @@ pub enum Command {
         /// restoring its Proto-Faaslet (for comparison).
         #[arg(conflicts_with = "remote", long)]
         no_snapshots: bool,
+        /// Describe the function's code for a profiler: `perfmap` writes
+        /// /tmp/perf-PID.map, from which `perf report` names wasm functions.
+        #[arg(conflicts_with = "remote", long, value_name = "STRATEGY")]
+        profile: Option<crate::cli::Profile>,
         #[command(flatten)]
         state: StateStoreArg,
         #[command(flatten)]
@@ -352,6 +356,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
             max_output,
             max_memory,
             no_snapshots,
+            profile,
             state,
             remote: _,
         } => {
@@ -365,6 +370,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
                     ..Limits::default()
                 },
                 snapshots: !no_snapshots,
+                profiling: crate::cli::Profile::strategy(profile),
                 ..ExecutorConfig::default()
             };
             if let Some(w) = workers {

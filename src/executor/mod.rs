@@ -31,7 +31,7 @@ use faasm_hostif::faasm::{
     DEFAULT_USER_STATE_LIMIT, EmbeddedStore, GlobalStore, StateStore,
 };
 use faasm_hostif::wasi::{self, Mount, Preopen};
-use faasm_runtime::{ArtifactKey, Config, Engine, HostCharge, Linker};
+use faasm_runtime::{ArtifactKey, Config, Engine, HostCharge, Linker, ProfilingStrategy};
 use function::Function;
 use limits::Watchdog;
 use pool::Pool;
@@ -69,6 +69,10 @@ pub struct ExecutorConfig {
     /// and reused between calls). Off: every call instantiates and
     /// initialises the module afresh.
     pub snapshots: bool,
+    /// Whether loaded functions' code is described for profilers (a perf
+    /// map, /tmp/perf-PID.map, naming each function's wasm functions
+    /// `wasm[USER/FUNC]::NAME`).
+    pub profiling: ProfilingStrategy,
 }
 
 impl Default for ExecutorConfig {
@@ -82,6 +86,7 @@ impl Default for ExecutorConfig {
             state_limit_per_user: DEFAULT_USER_STATE_LIMIT,
             disk_limit_per_user: DEFAULT_USER_DISK_LIMIT,
             snapshots: true,
+            profiling: ProfilingStrategy::None,
         }
     }
 }
@@ -161,6 +166,7 @@ impl Executor {
             max_memory_pages: config.limits.max_memory.map(|b| b / 65536),
             compile_time_limit: config.limits.compile_time,
             artifact_key,
+            profiling: config.profiling,
             ..Config::default()
         });
         let mut linker = Linker::new(&engine);

@@ -154,11 +154,13 @@ impl FunctionStore {
         wasm: &[u8],
     ) -> Result<StoredFunction, StoreError> {
         let dir = self.function_dir(user, func)?;
-        let module = Module::new(engine, wasm).map_err(|source| StoreError::Compile {
-            user: user.to_string(),
-            func: func.to_string(),
-            source: Box::new(source),
-        })?;
+        let name = format!("{user}/{func}");
+        let module =
+            Module::new_named(engine, wasm, &name).map_err(|source| StoreError::Compile {
+                user: user.to_string(),
+                func: func.to_string(),
+                source: Box::new(source),
+            })?;
         // Refused here rather than at its first call, where it would fail
         // with an unknown import.
         if faasm_hostif::threads::wants_threads(&module) {
@@ -212,7 +214,9 @@ impl FunctionStore {
             func: func.to_string(),
             source: Box::new(source),
         };
-        match Module::from_artifact(engine, &bytes) {
+        // What profilers call the function's code.
+        let name = format!("{user}/{func}");
+        match Module::from_artifact_named(engine, &bytes, &name) {
             Ok(m) => Ok((m, faasm_snapshot::fingerprint(&bytes))),
             // Not tagged with this installation's key, or made by another
             // compiler version: never run it, rebuild it from the stored
@@ -224,7 +228,7 @@ impl FunctionStore {
             )) => {
                 let wasm_path = path.with_file_name("function.wasm");
                 let wasm = std::fs::read(&wasm_path).map_err(io(&wasm_path))?;
-                let module = Module::new(engine, &wasm).map_err(load_err)?;
+                let module = Module::new_named(engine, &wasm, &name).map_err(load_err)?;
                 let artifact = module.serialize();
                 // Best effort: a read-only store still runs the function.
                 let _ = write_atomic(&path, &artifact);

@@ -58,6 +58,10 @@ pub struct ServeCli {
     /// Finished async calls whose result is kept for GET /v1/calls/{id}.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     keep_async: usize,
+    /// Describe the functions' code for a profiler: `perfmap` writes
+    /// /tmp/perf-PID.map, from which `perf report` names wasm functions.
+    #[arg(long, value_name = "STRATEGY")]
+    profile: Option<crate::cli::Profile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +101,7 @@ fn serve(cli: ServeCli) -> Result<(), CliError> {
             max_memory: cli.max_memory,
             ..Limits::default()
         },
+        profiling: crate::cli::Profile::strategy(cli.profile),
         ..ExecutorConfig::default()
     };
     if let Some(w) = cli.workers {

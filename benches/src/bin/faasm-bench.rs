@@ -119,7 +119,7 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
     println!(
         "faasm = scalar wasm32 build; faasm-simd = -msimd128 build. Ratios are time / native time."
     );
-    print!("{:<10} {:>9} {:>9}", "kernel", "native", "novec");
+    print!("{:<14} {:>9} {:>9}", "kernel", "native", "novec");
     for k in &loaded {
         let l = k.variant.label();
         print!(" {l:>10} {:>6}", "ratio");
@@ -204,13 +204,13 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
             }
         }
         println!(
-            "{:<10} {:>6.3} ms {:>6.3} ms{row}",
+            "{:<14} {:>6.3} ms {:>6.3} ms{row}",
             spec.name,
             native_t * 1e3,
             novec_t * 1e3
         );
     }
-    print!("{:<10} {:>9} {:>9}", "geomean", "", "");
+    print!("{:<14} {:>9} {:>9}", "geomean", "", "");
     for (r, k) in ratios.iter().zip(&loaded) {
         print!(" {:>10} {:>5.2}x", "", geomean(r));
         if k.variant == WasmVariant::Scalar {
@@ -220,7 +220,7 @@ fn kernels(args: &Args) -> Result<(), BenchError> {
     println!();
     println!("inputs:");
     for spec in KERNELS {
-        println!("  {:<10} {}", spec.name, spec.what);
+        println!("  {:<14} {}", spec.name, spec.what);
     }
     Ok(())
 }
@@ -272,7 +272,8 @@ fn calls(args: &Args) -> Result<(), BenchError> {
 
 /// Cold-start pieces of a Faaslet: loading a compiled artifact and
 /// instantiating it (memory mapping, data segments, linking), then the
-/// first call. Uses the kernel module (3.4 MB initial memory).
+/// first call. Uses the kernel module (7.9 MB initial memory since the
+/// PolyBench-style kernels joined it; 3.4 MB before).
 fn startup(args: &Args) -> Result<(), BenchError> {
     let engine = engine(args);
     let wasm = WasmVariant::Scalar.wasm_bytes()?;
