@@ -1,12 +1,13 @@
 //! `faasm-run`: the command-line front end of [`crate::run`].
 
 use crate::cache::CompileCache;
+use crate::executor::cli::Profile;
 use crate::exit::{EXIT_ERROR, EXIT_USAGE, exit_code, report};
 use crate::run::{self, Outcome, RunError};
 use crate::values::format_val;
 use clap::Parser;
 use faasm_hostif::wasi::WasiCtx;
-use faasm_runtime::{ArtifactKey, Config, Engine, ProfilingStrategy};
+use faasm_runtime::{ArtifactKey, Config, Engine};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
@@ -80,23 +81,6 @@ pub struct Cli {
     /// words that look like options.
     #[arg(value_name = "FILE ARGS", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
-}
-
-/// `--profile STRATEGY` of `faasm-run FILE`, `invoke` and `serve`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Profile {
-    /// /tmp/perf-PID.map for `perf record` / `perf report`.
-    Perfmap,
-}
-
-impl Profile {
-    /// The engine setting for `--profile` given as `profile`.
-    pub fn strategy(profile: Option<Profile>) -> ProfilingStrategy {
-        match profile {
-            None => ProfilingStrategy::None,
-            Some(Profile::Perfmap) => ProfilingStrategy::PerfMap,
-        }
-    }
 }
 
 fn parse_dir(s: &str) -> Result<(String, String), String> {
@@ -340,6 +324,7 @@ fn dispatch(mut args: Vec<OsString>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faasm_runtime::ProfilingStrategy;
 
     #[test]
     fn guest_arguments_may_look_like_options() {

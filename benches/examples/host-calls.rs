@@ -20,50 +20,55 @@ use std::sync::Arc;
 
 const LOOP_ITERS: i32 = 10_000;
 
-/// One loop per import, and the same loop empty.
-const HOSTCALLS: &str = r#"(module
+/// The module's imports.
+const IMPORTS: &str = r#"
   (import "bench" "noop2" (func $noop2 (param i32 i32) (result i32)))
   (import "bench" "wrap2" (func $wrap2 (param i32 i32) (result i32)))
   (import "env" "__faasm_read_input" (func $in (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
   (memory 1)
-  (data (i32.const 0) "\10\00\00\00\01\00\00\00")
-  (func (export "loop_empty") (param $n i32)
+  (data (i32.const 0) "\10\00\00\00\01\00\00\00")"#;
+
+/// Each loop's export name and the call it makes (its result dropped),
+/// the empty loop first.
+const LOOPS: &[(&str, &str)] = &[
+    ("loop_empty", ""),
+    ("loop_noop2", "(call $noop2 (i32.const 0) (i32.const 0))"),
+    ("loop_wrap2", "(call $wrap2 (i32.const 0) (i32.const 0))"),
+    ("loop_read_input", "(call $in (i32.const 0) (i32.const 0))"),
+    (
+        "loop_fd_write",
+        "(call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32))",
+    ),
+    (
+        "loop_clock",
+        "(call $clock (i32.const 1) (i64.const 0) (i32.const 64))",
+    ),
+];
+
+/// The module: one loop of `$n` iterations per entry of [`LOOPS`].
+fn hostcalls_wat() -> String {
+    let mut wat = format!("(module {IMPORTS}");
+    for (name, call) in LOOPS {
+        let body = if call.is_empty() {
+            String::new()
+        } else {
+            format!("(drop {call})")
+        };
+        wat.push_str(&format!(
+            r#"
+  (func (export "{name}") (param $n i32)
     (block $done (loop $l
       (br_if $done (i32.eqz (local.get $n)))
+      {body}
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $l))))
-  (func (export "loop_noop2") (param $n i32)
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $n)))
-      (drop (call $noop2 (i32.const 0) (i32.const 0)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $l))))
-  (func (export "loop_wrap2") (param $n i32)
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $n)))
-      (drop (call $wrap2 (i32.const 0) (i32.const 0)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $l))))
-  (func (export "loop_read_input") (param $n i32)
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $n)))
-      (drop (call $in (i32.const 0) (i32.const 0)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $l))))
-  (func (export "loop_fd_write") (param $n i32)
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $n)))
-      (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $l))))
-  (func (export "loop_clock") (param $n i32)
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $n)))
-      (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 64)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-      (br $l)))))"#;
+      (br $l))))"#
+        ));
+    }
+    wat.push(')');
+    wat
+}
 
 struct NoChains;
 
@@ -88,7 +93,7 @@ fn main() {
         .map(|a| a.parse().expect("ROUNDS is a number"))
         .unwrap_or(41);
     let engine = Engine::default();
-    let module = Module::new(&engine, &wat(HOSTCALLS)).expect("compile");
+    let module = Module::new(&engine, &wat(&hostcalls_wat())).expect("compile");
     // As the executor links: one linker, every Faaslet's context attached
     // to its instance.
     let mut linker = Linker::new(&engine);
@@ -129,14 +134,7 @@ fn main() {
         .instantiate_with(&module, Arc::new(ctx))
         .expect("instantiate");
 
-    let names = [
-        "loop_empty",
-        "loop_noop2",
-        "loop_wrap2",
-        "loop_read_input",
-        "loop_fd_write",
-        "loop_clock",
-    ];
+    let names: Vec<&str> = LOOPS.iter().map(|(name, _)| *name).collect();
     let funcs: Vec<_> = names
         .iter()
         .map(|n| instance.get_func(n).expect(n))

@@ -159,17 +159,30 @@ pub(crate) fn call_host(h: &HostFuncInner, args: &[Val]) -> Result<Vec<Val>, Err
             run_host(h, &mut caller, args, &mut results)?;
             Ok(results)
         }
-        HostCode::Typed(body) => Ok(typed::call_typed_with_vals(body, &h.ty, &mut caller, args)?),
+        HostCode::Typed(body) => Ok(call_typed_with_vals(body, &h.ty, &mut caller, args)?),
     }
 }
 
-/// A panic payload's message, for the host error that replaces it.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
+/// A typed body called from the host with [`Val`]s (already checked
+/// against `ty`): encodes them into slots and decodes the results.
+fn call_typed_with_vals(
+    body: &typed::RawHostFn,
+    ty: &FuncType,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, Trap> {
+    let mut slots = vec![typed::RawVal::default(); ty.params.len().max(ty.results.len())];
+    for (slot, arg) in slots.iter_mut().zip(args) {
+        // `args` match the numeric parameter types (checked by the caller).
+        *slot = typed::RawVal::from_val(arg).ok_or_else(|| Trap::host("a reference argument"))?;
+    }
+    typed::run_typed(body, caller, &mut slots)?;
+    Ok(ty
+        .results
+        .iter()
+        .zip(&slots)
+        .filter_map(|(t, s)| s.to_val(*t))
+        .collect())
 }
 
 /// Runs a [`HostCode::Dynamic`] closure, turning a panic into a host error
@@ -186,12 +199,7 @@ fn run_host(
     match catch_unwind(AssertUnwindSafe(|| func(caller, args, results))) {
         Ok(Ok(())) => {}
         Ok(Err(t)) => return Err(t),
-        Err(payload) => {
-            return Err(Trap::host(format!(
-                "host function panicked: {}",
-                panic_message(&*payload)
-            )));
-        }
+        Err(payload) => return Err(typed::host_panic(payload)),
     }
     for (i, (r, t)) in results.iter().zip(&h.ty.results).enumerate() {
         if r.ty() != *t {

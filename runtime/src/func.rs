@@ -3,6 +3,7 @@
 //! typed host closures. What a host function gets is in `caller.rs`.
 
 use crate::objects::{Func, FuncKind, HostCode, HostFuncInner, InstanceInner};
+use crate::typed::{IntoHostFunc, RawVal};
 use crate::vm::{HOST_CTX_TAG, HostFuncCtx, VMFuncRef};
 use crate::{Caller, Error, Trap, Val};
 use faasm_abi::FuncType;
@@ -121,5 +122,42 @@ impl Func {
         Some(Func {
             kind: FuncKind::Wasm { instance, index },
         })
+    }
+}
+
+impl Func {
+    /// A host function whose wasm type is the closure's: `i32`/`u32` are
+    /// `i32`, `i64`/`u64` are `i64`, `f32` and `f64` themselves; the
+    /// result is `()` (none) or one of those, inside `Result<_, Trap>`.
+    ///
+    /// ```
+    /// # use faasm_runtime::{Caller, Func, FuncType, Trap, ValType, Val};
+    /// let add = Func::wrap(|_: &mut Caller<'_>, a: i32, b: i32| -> Result<i32, Trap> {
+    ///     Ok(a.wrapping_add(b))
+    /// });
+    /// assert_eq!(add.ty(), FuncType::new([ValType::I32, ValType::I32], [ValType::I32]));
+    /// let sum = add.call(&[Val::I32(2), Val::I32(3)]).unwrap();
+    /// assert!(matches!(sum[..], [Val::I32(5)]));
+    /// ```
+    pub fn wrap<Params, Results>(f: impl IntoHostFunc<Params, Results>) -> Func {
+        let (ty, body) = f.into_raw();
+        Func::from_code(ty, HostCode::Typed(body))
+    }
+
+    /// A host function of type `ty` (numbers and vectors only:
+    /// `Error::Usage` for a reference type) whose body reads its
+    /// parameters from the first slots and writes its results from slot 0
+    /// (there are `max(params, results)` slots). For a function whose type
+    /// is known only at run time; otherwise [`Func::wrap`] is simpler.
+    pub fn new_raw(
+        ty: FuncType,
+        f: impl Fn(&mut Caller<'_>, &mut [RawVal]) -> Result<(), Trap> + Send + Sync + 'static,
+    ) -> Result<Func, crate::Error> {
+        if let Some(t) = ty.params.iter().chain(&ty.results).find(|t| t.is_ref()) {
+            return Err(crate::Error::Usage(format!(
+                "Func::new_raw takes numbers and vectors only, not {t}"
+            )));
+        }
+        Ok(Func::from_code(ty, HostCode::Typed(Box::new(f))))
     }
 }

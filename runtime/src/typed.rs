@@ -1,8 +1,8 @@
-//! Typed host functions: [`Func::wrap`] and [`crate::Linker::func_wrap`]
+//! Typed host functions: [`crate::Func::wrap`] and [`crate::Linker::func_wrap`]
 //! turn a Rust closure over plain numbers into a host function, its wasm
 //! type taken from the closure's signature.
 //!
-//! Why: a host function made with [`Func::new`] reads its arguments from a
+//! Why: a host function made with [`crate::Func::new`] reads its arguments from a
 //! slice of [`Val`]s and writes its results into another, so every call
 //! decodes each raw slot into an enum and back, and the body matches on
 //! positions and variants. A typed function reads the raw slots the host
@@ -10,13 +10,11 @@
 //! `u64`, `f32`, `f64`) and writes its result back: no enum, no array, no
 //! type check at call time (the import's type was checked at link time).
 //!
-//! [`Func::new_raw`] is the same fast path for a function whose type is
+//! [`crate::Func::new_raw`] is the same fast path for a function whose type is
 //! only known at run time (a table of signatures, as WASI's): its body
 //! reads and writes the slots as [`RawVal`]s. Only numeric types are
 //! allowed there, so no slot can be misread as a reference.
 
-use crate::call::panic_message;
-use crate::objects::{Func, HostCode};
 use crate::vm::ValSlot;
 use crate::{Caller, Trap, Val};
 use faasm_abi::{FuncType, ValType};
@@ -196,43 +194,6 @@ into_host_func!(A1, A2, A3, A4, A5, A6, A7, A8);
 into_host_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
 into_host_func!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
 
-impl Func {
-    /// A host function whose wasm type is the closure's: `i32`/`u32` are
-    /// `i32`, `i64`/`u64` are `i64`, `f32` and `f64` themselves; the
-    /// result is `()` (none) or one of those, inside `Result<_, Trap>`.
-    ///
-    /// ```
-    /// # use faasm_runtime::{Caller, Func, FuncType, Trap, ValType, Val};
-    /// let add = Func::wrap(|_: &mut Caller<'_>, a: i32, b: i32| -> Result<i32, Trap> {
-    ///     Ok(a.wrapping_add(b))
-    /// });
-    /// assert_eq!(add.ty(), FuncType::new([ValType::I32, ValType::I32], [ValType::I32]));
-    /// let sum = add.call(&[Val::I32(2), Val::I32(3)]).unwrap();
-    /// assert!(matches!(sum[..], [Val::I32(5)]));
-    /// ```
-    pub fn wrap<Params, Results>(f: impl IntoHostFunc<Params, Results>) -> Func {
-        let (ty, body) = f.into_raw();
-        Func::from_code(ty, HostCode::Typed(body))
-    }
-
-    /// A host function of type `ty` (numbers and vectors only:
-    /// `Error::Usage` for a reference type) whose body reads its
-    /// parameters from the first slots and writes its results from slot 0
-    /// (there are `max(params, results)` slots). For a function whose type
-    /// is known only at run time; otherwise [`Func::wrap`] is simpler.
-    pub fn new_raw(
-        ty: FuncType,
-        f: impl Fn(&mut Caller<'_>, &mut [RawVal]) -> Result<(), Trap> + Send + Sync + 'static,
-    ) -> Result<Func, crate::Error> {
-        if let Some(t) = ty.params.iter().chain(&ty.results).find(|t| t.is_ref()) {
-            return Err(crate::Error::Usage(format!(
-                "Func::new_raw takes numbers and vectors only, not {t}"
-            )));
-        }
-        Ok(Func::from_code(ty, HostCode::Typed(Box::new(f))))
-    }
-}
-
 /// Runs a typed body over `slots`, turning a panic into a host error.
 #[inline]
 pub(crate) fn run_typed(
@@ -240,40 +201,23 @@ pub(crate) fn run_typed(
     caller: &mut Caller<'_>,
     slots: &mut [RawVal],
 ) -> Result<(), Trap> {
-    match catch_unwind(AssertUnwindSafe(|| body(caller, slots))) {
-        Ok(r) => r,
-        Err(payload) => Err(Trap::host(format!(
-            "host function panicked: {}",
-            panic_message(&*payload)
-        ))),
-    }
+    catch_unwind(AssertUnwindSafe(|| body(caller, slots))).unwrap_or_else(|p| Err(host_panic(p)))
 }
 
-/// A typed body called from the host with [`Val`]s (already checked
-/// against `ty`): encodes them into slots and decodes the results.
-pub(crate) fn call_typed_with_vals(
-    body: &RawHostFn,
-    ty: &FuncType,
-    caller: &mut Caller<'_>,
-    args: &[Val],
-) -> Result<Vec<Val>, Trap> {
-    let mut slots = vec![RawVal::default(); ty.params.len().max(ty.results.len())];
-    for (slot, arg) in slots.iter_mut().zip(args) {
-        // `args` match the numeric parameter types (checked by the caller).
-        *slot = RawVal::from_val(arg).ok_or_else(|| Trap::host("a reference argument"))?;
-    }
-    run_typed(body, caller, &mut slots)?;
-    Ok(ty
-        .results
-        .iter()
-        .zip(&slots)
-        .filter_map(|(t, s)| s.to_val(*t))
-        .collect())
+/// The host error that replaces a host function's panic.
+pub(crate) fn host_panic(payload: Box<dyn std::any::Any + Send>) -> Trap {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Trap::host(format!("host function panicked: {msg}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Func;
 
     #[test]
     fn types_follow_the_closure_signature() {

@@ -71,7 +71,7 @@ pub enum Command {
         /// Describe the function's code for a profiler: `perfmap` writes
         /// /tmp/perf-PID.map, from which `perf report` names wasm functions.
         #[arg(conflicts_with = "remote", long, value_name = "STRATEGY")]
-        profile: Option<crate::cli::Profile>,
+        profile: Option<Profile>,
         #[command(flatten)]
         state: StateStoreArg,
         #[command(flatten)]
@@ -109,6 +109,23 @@ impl RemoteArg {
         self.remote
             .as_deref()
             .map(|url| crate::server::client::Client::new(url, self.token.as_deref()))
+    }
+}
+
+/// `--profile STRATEGY` of `faasm-run FILE`, `invoke` and `serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// /tmp/perf-PID.map for `perf record` / `perf report`.
+    Perfmap,
+}
+
+impl Profile {
+    /// The engine setting for `--profile` given as `profile`.
+    pub fn strategy(profile: Option<Profile>) -> faasm_runtime::ProfilingStrategy {
+        match profile {
+            None => faasm_runtime::ProfilingStrategy::None,
+            Some(Profile::Perfmap) => faasm_runtime::ProfilingStrategy::PerfMap,
+        }
     }
 }
 
@@ -370,7 +387,7 @@ fn execute(cli: ExecCli) -> Result<u8, CliError> {
                     ..Limits::default()
                 },
                 snapshots: !no_snapshots,
-                profiling: crate::cli::Profile::strategy(profile),
+                profiling: Profile::strategy(profile),
                 ..ExecutorConfig::default()
             };
             if let Some(w) = workers {

@@ -61,7 +61,7 @@ pub struct ServeCli {
     /// Describe the functions' code for a profiler: `perfmap` writes
     /// /tmp/perf-PID.map, from which `perf report` names wasm functions.
     #[arg(long, value_name = "STRATEGY")]
-    profile: Option<crate::cli::Profile>,
+    profile: Option<crate::executor::cli::Profile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +101,7 @@ fn serve(cli: ServeCli) -> Result<(), CliError> {
             max_memory: cli.max_memory,
             ..Limits::default()
         },
-        profiling: crate::cli::Profile::strategy(cli.profile),
+        profiling: crate::executor::cli::Profile::strategy(cli.profile),
         ..ExecutorConfig::default()
     };
     if let Some(w) = cli.workers {
