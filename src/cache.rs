@@ -137,10 +137,10 @@ mod tests {
             ..Config::default()
         });
         assert_eq!(cache.entry(&profiled, wasm), plain);
-        let uninterruptible = Engine::new(Config {
-            interruptible: false,
+        let polling = Engine::new(Config {
+            poll_interrupts: true,
             ..Config::default()
         });
-        assert_ne!(cache.entry(&uninterruptible, wasm), plain);
+        assert_ne!(cache.entry(&polling, wasm), plain);
     }
 }

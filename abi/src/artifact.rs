@@ -59,8 +59,9 @@ pub struct Artifact {
     /// Target triple plus the CPU features the code relies on.
     pub target: String,
     pub memory_strategy: MemoryStrategy,
-    /// Whether loop headers check the interrupt flag.
-    pub interruptible: bool,
+    /// Whether loop headers and function entries poll the interrupt word
+    /// (otherwise only the runtime's signal stops running code).
+    pub poll_interrupts: bool,
     pub info: ModuleInfo,
     pub text: Vec<u8>,
     /// One per defined function, in index order.

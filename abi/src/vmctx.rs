@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! 0   stack_limit      usize   lowest stack address wasm may use
-//! 8   interrupt        u64     non-zero: trap at the next loop header
+//! 8   interrupt        u64     non-zero: interrupted (see runtime/src/interrupt.rs)
 //! 16  builtins         *const  table of runtime helpers (see `Builtin`)
 //! 24  type_ids         *const u32, canonical signature id per module type
 //! 32  instance         *const  the runtime's instance (opaque to code)

@@ -1,7 +1,7 @@
 //! Compiles a wasm module with faasm and disassembles one function with
 //! `objdump` (binutils), to inspect hot-loop quality when a kernel ratio
 //! is bad:
-//!   cargo run --release -p faasm-benches --example dump_text -- FILE.wasm [FUNC-NAME] [--no-interrupt] [--explicit]
+//!   cargo run --release -p faasm-benches --example dump_text -- FILE.wasm [FUNC-NAME] [--poll-interrupts] [--explicit]
 //! Without FUNC-NAME it lists every function with its code size.
 
 use faasm_compiler::{CompileConfig, MemoryStrategy, compile};
@@ -16,12 +16,12 @@ fn main() {
         .collect();
     let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let Some(path) = positional.first() else {
-        eprintln!("usage: dump_text FILE.wasm [FUNC-NAME] [--no-interrupt] [--explicit]");
+        eprintln!("usage: dump_text FILE.wasm [FUNC-NAME] [--poll-interrupts] [--explicit]");
         std::process::exit(2);
     };
     let wasm = std::fs::read(path).expect("read wasm");
     let mut config = CompileConfig {
-        interruptible: !flags.contains(&"--no-interrupt"),
+        poll_interrupts: flags.contains(&"--poll-interrupts"),
         ..CompileConfig::default()
     };
     if flags.contains(&"--explicit") {

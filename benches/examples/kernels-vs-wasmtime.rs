@@ -2,12 +2,12 @@
 //!
 //! ```sh
 //! cargo run --release -p faasm-benches --example kernels-vs-wasmtime \
-//!     [-- --reps N --only NAME[,NAME..] --json --no-interrupt --wasmtime-epoch]
+//!     [-- --reps N --only NAME[,NAME..] --json --poll-interrupts --wasmtime-epoch]
 //! ```
 //!
 //! For each wasm build of the kernels (scalar, `-msimd128`) the SAME `.wasm`
 //! bytes are compiled by faasm-rs (the runtime's default engine: guarded
-//! memory, interruptible loops) and by wasmtime 48 (a dev-dependency of this
+//! memory, stopped by signal, no polls in loops) and by wasmtime 48 (a dev-dependency of this
 //! crate only; `Config::new()`: Cranelift at opt level `speed`, no epoch or
 //! fuel checks). The scalar build is compared with the scalar native build
 //! (clang -O2 without the loop and SLP vectorisers), the SIMD build with the
@@ -17,9 +17,11 @@
 //! the table shows the BEST of `--reps` rounds (the run least disturbed by
 //! other load; `--json` gives the medians as well).
 //!
-//! `--no-interrupt` compiles faasm's loops without the interrupt check;
-//! `--wasmtime-epoch` turns on wasmtime's epoch interruption (its
-//! counterpart of that check), for a like-for-like comparison of the two.
+//! Both sides are then stoppable from outside only in faasm's case (a
+//! signal, at no cost to the code). `--poll-interrupts` compiles faasm's
+//! loops with the old poll of the interrupt word; `--wasmtime-epoch` turns
+//! on wasmtime's epoch interruption (its counterpart of that poll), for a
+//! comparison at equal safety.
 //! `--save-wasmtime DIR` writes wasmtime's compiled code for inspection;
 //! `--wasmtime-perfmap` lets `perf report` name wasmtime's functions.
 
@@ -43,11 +45,11 @@ struct Cli {
     /// One JSON object instead of the tables.
     #[arg(long)]
     json: bool,
-    /// Compile faasm's loops without the interrupt check.
+    /// Compile faasm's loops with a poll of the interrupt word.
     #[arg(long)]
-    no_interrupt: bool,
+    poll_interrupts: bool,
     /// Turn on wasmtime's epoch interruption (a check at loop headers and
-    /// function entries, as faasm's interrupt check).
+    /// function entries, as faasm's `--poll-interrupts`).
     #[arg(long)]
     wasmtime_epoch: bool,
     /// Write wasmtime's compiled modules (ELF files: `objdump -d` shows
@@ -274,9 +276,9 @@ fn print_table(cli: &Cli, b: &BuildResult) {
 
 fn json(cli: &Cli, builds: &[BuildResult]) -> String {
     let mut o = format!(
-        "{{\"reps\":{},\"statistic\":\"best\",\"faasm_interruptible\":{},\
+        "{{\"reps\":{},\"statistic\":\"best\",\"faasm_poll_interrupts\":{},\
          \"wasmtime_epoch\":{},\"builds\":[",
-        cli.reps, !cli.no_interrupt, cli.wasmtime_epoch
+        cli.reps, cli.poll_interrupts, cli.wasmtime_epoch
     );
     for (i, b) in builds.iter().enumerate() {
         if i > 0 {
@@ -337,7 +339,7 @@ fn main() {
         std::process::exit(2);
     }
     let faasm_engine = faasm_runtime::Engine::new(faasm_runtime::Config {
-        interruptible: !cli.no_interrupt,
+        poll_interrupts: cli.poll_interrupts,
         ..faasm_runtime::Config::default()
     });
     let mut config = wasmtime::Config::new();
@@ -365,8 +367,8 @@ fn main() {
         println!("{}", json(&cli, &builds));
     } else {
         println!(
-            "faasm: interruptible {}; wasmtime 48: Config::new(){}",
-            !cli.no_interrupt,
+            "faasm: poll interrupts {}; wasmtime 48: Config::new(){}",
+            cli.poll_interrupts,
             if cli.wasmtime_epoch {
                 " + epoch_interruption"
             } else {

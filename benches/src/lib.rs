@@ -55,7 +55,7 @@ impl BenchError {
 }
 
 /// The engine configuration every faasm-side benchmark uses unless told
-/// otherwise: the runtime's defaults (guarded memory, interruptible loops).
+/// otherwise: the runtime's defaults (guarded memory, interrupts by signal).
 pub fn default_engine() -> faasm_runtime::Engine {
     faasm_runtime::Engine::default()
 }

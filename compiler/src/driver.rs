@@ -199,7 +199,7 @@ pub fn compile_with_timings(
         compiler_version: crate::version(),
         target: isa::host_target(),
         memory_strategy: config.memory_strategy,
-        interruptible: config.interruptible,
+        poll_interrupts: config.poll_interrupts,
         funcs: funcs
             .iter()
             .zip(func_offsets)

@@ -22,9 +22,12 @@ pub use isa::host_target;
 #[derive(Debug, Clone)]
 pub struct CompileConfig {
     pub memory_strategy: MemoryStrategy,
-    /// Check the interrupt flag at every loop header so that a runaway
-    /// function can be stopped from another thread.
-    pub interruptible: bool,
+    /// Poll the interrupt word at every loop header and at the entry of
+    /// functions that call. Not needed for timeouts: the runtime stops
+    /// running code with a signal (runtime/src/interrupt.rs), so the
+    /// default is off and the polls cost nothing; kept to measure their
+    /// price and for embedders that cannot take signals.
+    pub poll_interrupts: bool,
     /// Compile functions on the rayon pool.
     pub parallel: bool,
     /// Cranelift `opt_level`: "none", "speed" or "speed_and_size".
@@ -48,7 +51,7 @@ impl Default for CompileConfig {
     fn default() -> Self {
         CompileConfig {
             memory_strategy: MemoryStrategy::default(),
-            interruptible: true,
+            poll_interrupts: false,
             parallel: true,
             opt_level: "speed",
             features: Features::default(),

@@ -143,7 +143,7 @@ fn explicit_bounds_and_options_reach_the_artifact() {
         "-o",
         path(&output),
         "--explicit-bounds",
-        "--no-interrupt",
+        "--poll-interrupts",
         "--opt-level",
         "none",
         "--sequential",
@@ -156,7 +156,7 @@ fn explicit_bounds_and_options_reach_the_artifact() {
     let key = faasm_abi::ArtifactKey::load_or_create(&faasm_abi::key::key_path(home())).unwrap();
     let a = faasm_abi::Artifact::deserialize(&std::fs::read(&output).unwrap(), &key).unwrap();
     assert_eq!(a.memory_strategy, faasm_abi::MemoryStrategy::Explicit);
-    assert!(!a.interruptible);
+    assert!(a.poll_interrupts);
 }
 
 #[test]

@@ -182,14 +182,14 @@ fn module_without_bodies_compiles() {
 fn config_is_recorded() {
     let config = faasm_compiler::CompileConfig {
         memory_strategy: MemoryStrategy::Explicit,
-        interruptible: false,
+        poll_interrupts: true,
         parallel: false,
         opt_level: "none",
         ..Default::default()
     };
     let a = faasm_compiler::compile(&wat("(module (memory 1))"), &config).unwrap();
     assert_eq!(a.memory_strategy, MemoryStrategy::Explicit);
-    assert!(!a.interruptible);
+    assert!(a.poll_interrupts);
 }
 
 #[test]
@@ -237,4 +237,24 @@ fn wasm2_features_reject_later_proposals() {
         );
         compile(&wat(text)).unwrap_or_else(|e| panic!("{text} under default features: {e}"));
     }
+}
+
+#[test]
+fn interrupt_polls_are_emitted_only_when_asked_for() {
+    let src = wat(r#"(module (func (export "spin") (loop br 0)))"#);
+    let sites = |poll_interrupts| {
+        let config = faasm_compiler::CompileConfig {
+            poll_interrupts,
+            ..Default::default()
+        };
+        let a = faasm_compiler::compile(&src, &config).unwrap();
+        a.traps
+            .iter()
+            .filter(|t| t.kind == faasm_abi::TrapKind::Interrupt)
+            .count()
+    };
+    // By default the runtime stops code with a signal: the loop is bare.
+    assert_eq!(sites(false), 0);
+    assert_eq!(sites(true), 1);
+    assert!(!faasm_compiler::CompileConfig::default().poll_interrupts);
 }

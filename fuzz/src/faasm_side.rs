@@ -18,7 +18,6 @@ pub const FEATURES: Features = Features {
 pub fn engine(strategy: MemoryStrategy) -> Engine {
     Engine::new(Config {
         memory_strategy: strategy,
-        interruptible: true,
         parallel_compilation: false,
         features: FEATURES,
         // Room for the recursion the modules' fuel allows (the driver runs

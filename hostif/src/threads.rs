@@ -22,7 +22,7 @@
 //!   happens, even if the main thread is blocked in `memory.atomic.wait`
 //!   on a thread that died.
 //!
-//! Interruption stops running code at its next loop header; a thread
+//! Interruption stops running code at once (a signal to its thread); a thread
 //! blocked in `memory.atomic.wait` (or in a blocking host call) stays
 //! blocked and is left behind, detached. In a command-line run the process
 //! exits right after; an embedder that keeps running leaks such threads

@@ -14,6 +14,7 @@ use faasm_abi::{FuncType, TrapKind};
 use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// Host code below the wasm stack limit keeps at least this much stack.
 const HOST_STACK_MARGIN: usize = 128 << 10;
@@ -112,6 +113,7 @@ pub(crate) fn call_wasm(
             funcref.vmctx as usize,
             funcref.code as usize,
             slots.as_mut_ptr() as usize,
+            instance.vmctx.interrupt_flag(),
         )
     };
     match r {
@@ -128,10 +130,11 @@ pub(crate) fn call_wasm(
 }
 
 fn make_trap(site: TrapSite) -> Trap {
+    // Taken whatever the kind: an interrupt can land between a host
+    // function's error and the trampoline's trap.
+    let host_trap = HOST_TRAP.with(|h| h.borrow_mut().take());
     let mut trap = match site.kind {
-        TrapKind::HostError => HOST_TRAP
-            .with(|h| h.borrow_mut().take())
-            .unwrap_or_else(|| Trap::new(site.kind)),
+        TrapKind::HostError => host_trap.unwrap_or_else(|| Trap::new(site.kind)),
         kind => Trap::new(kind),
     };
     // A host error traps in the host trampoline, which is no wasm
@@ -294,6 +297,16 @@ pub(crate) unsafe extern "C" fn faasm_host_dispatch(
             dispatch_values(h, &mut caller, slots, &mut args, &mut results)
         }
     };
+    // Compiled code does not poll for interrupts, and the signal that
+    // stops it may have arrived while this host function ran: look now,
+    // before returning into a loop that might never call out again.
+    let outcome = outcome.and_then(|()| {
+        if instance.vmctx.interrupt_flag().load(Ordering::SeqCst) != 0 {
+            Err(Trap::new(TrapKind::Interrupt))
+        } else {
+            Ok(())
+        }
+    });
     match outcome {
         Ok(()) => 0,
         Err(trap) => {

@@ -12,8 +12,10 @@ pub struct Config {
     /// SFI scheme for modules compiled by this engine (artifacts carry
     /// their own and are honoured).
     pub memory_strategy: MemoryStrategy,
-    /// Compile loop headers with an interrupt check (needed for timeouts).
-    pub interruptible: bool,
+    /// Also poll the interrupt word in compiled loops (see
+    /// `faasm_compiler::CompileConfig::poll_interrupts`); timeouts work
+    /// without it.
+    pub poll_interrupts: bool,
     /// Bytes of native stack wasm may use below the point where the host
     /// called in; deeper recursion traps with `StackOverflow`.
     pub max_wasm_stack: usize,
@@ -53,7 +55,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             memory_strategy: MemoryStrategy::default(),
-            interruptible: true,
+            poll_interrupts: false,
             max_wasm_stack: 1 << 20,
             parallel_compilation: true,
             features: faasm_abi::Features::default(),
@@ -92,7 +94,7 @@ impl Config {
     pub fn compile_config(&self) -> faasm_compiler::CompileConfig {
         faasm_compiler::CompileConfig {
             memory_strategy: self.memory_strategy,
-            interruptible: self.interruptible,
+            poll_interrupts: self.poll_interrupts,
             parallel: self.parallel_compilation,
             features: self.features,
             time_limit: self.compile_time_limit,

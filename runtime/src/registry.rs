@@ -72,11 +72,11 @@ pub(crate) fn lookup(pc: usize) -> Option<Arc<ModuleCode>> {
 /// For the signal handler: `None` if `pc` is not in any loaded module,
 /// otherwise the trap kind recorded for exactly that instruction, if any.
 ///
-/// Takes the read lock without blocking (a writer only ever holds it for a
-/// short insert/remove on another thread, so spinning ends quickly); it
-/// allocates nothing and clones nothing.
-pub(crate) fn classify_pc(pc: usize) -> Option<Option<TrapKind>> {
-    for _ in 0..10_000_000 {
+/// Takes the read lock without blocking, trying up to `spins` times (a
+/// writer only ever holds it for a short insert/remove on another thread,
+/// so spinning ends quickly); it allocates nothing and clones nothing.
+pub(crate) fn classify_pc(pc: usize, spins: u32) -> Option<Option<TrapKind>> {
+    for _ in 0..spins {
         let all = match CODE.try_read() {
             Ok(g) => Some(g),
             Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -118,7 +118,7 @@ mod tests {
         assert!(!traps.is_empty());
         for site in traps {
             let pc = base + site.offset as usize;
-            assert_eq!(classify_pc(pc), Some(Some(site.kind)), "{site:?}");
+            assert_eq!(classify_pc(pc, 1_000), Some(Some(site.kind)), "{site:?}");
             let found = lookup(pc).expect("registered");
             assert!(std::ptr::eq(&*found, code));
             assert!(found.func_index_at(pc).is_some_and(|f| f < 2));
@@ -135,9 +135,9 @@ mod tests {
         let plain = (0..code.code.len() as u32)
             .find(|off| traps.iter().all(|t| t.offset != *off))
             .unwrap();
-        assert_eq!(classify_pc(base + plain as usize), Some(None));
+        assert_eq!(classify_pc(base + plain as usize, 1_000), Some(None));
         // Outside every module (the first page is never mapped): not ours.
-        assert_eq!(classify_pc(16), None);
+        assert_eq!(classify_pc(16, 1_000), None);
         assert!(lookup(16).is_none());
     }
 }

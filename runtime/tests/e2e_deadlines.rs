@@ -174,3 +174,108 @@ fn a_wait_that_is_notified_is_not_an_interrupt() {
     }
     assert_eq!(t.join().unwrap(), 0, "woken, not timed out or interrupted");
 }
+
+// Compiled code does not poll by default: the signal, the host-call
+// return check and the re-sends must each be able to stop these.
+
+#[test]
+fn a_leaf_loop_without_polls_is_interrupted_by_the_signal() {
+    // No call, no host function, no builtin: only the signal reaches it.
+    run_export(
+        r#"(module (func (export "spin") (param i32) (result i32)
+             (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br $l))
+             (local.get 0)))"#,
+        "spin",
+        vec![Val::I32(0)],
+    );
+}
+
+#[test]
+fn a_loop_that_calls_the_host_is_interrupted() {
+    // Most of the time is spent in the host, where the signal is ignored:
+    // the dispatcher's check on the way back must stop it.
+    let engine = Engine::default();
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap(
+        "env",
+        "work",
+        |_: &mut faasm_runtime::Caller<'_>, x: i32| {
+            std::thread::sleep(Duration::from_micros(200));
+            Ok(x + 1)
+        },
+    );
+    let m = module(
+        &engine,
+        r#"(module (import "env" "work" (func $work (param i32) (result i32)))
+          (func (export "spin") (param i32) (result i32)
+            (loop $l (local.set 0 (call $work (local.get 0))) (br $l))
+            (local.get 0)))"#,
+    );
+    let inst = linker.instantiate(&m).unwrap();
+    let h = inst.interrupt_handle();
+    assert_interrupt(interrupted(h, move || call(&inst, "spin", &[Val::I32(0)])));
+}
+
+#[test]
+fn a_loop_around_builtins_is_interrupted() {
+    // `memory.fill` and `memory.grow` run in the runtime, which returns to
+    // the loop without a check: a signal that lands there is ignored and
+    // the re-sent ones must find the loop itself.
+    run_export(
+        r#"(module (memory 1)
+          (func (export "spin") (result i32)
+            (loop $l
+              (memory.fill (i32.const 0) (i32.const 7) (i32.const 4096))
+              (drop (memory.grow (i32.const 0)))
+              (br $l))
+            (i32.const 0)))"#,
+        "spin",
+        vec![],
+    );
+}
+
+#[test]
+fn an_interrupt_stops_only_its_own_group() {
+    // One thread spins in `a`; another counts to a fixed bound in `b`, of
+    // another group. Interrupting `a` (and the re-sends that follow) must
+    // leave `b`'s result intact, on its thread and on `a`'s thread after.
+    let src = r#"(module
+      (func (export "spin") (loop br 0))
+      (func (export "count") (param i32) (result i32) (local i32)
+        (loop $l
+          (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $l (local.get 0)))
+        (local.get 1)))"#;
+    let a = instantiate(src);
+    let b = instantiate(src);
+    let b2 = instantiate(src);
+    let counter = std::thread::spawn(move || {
+        (0..20)
+            .map(|_| call_i32(&b, "count", &[Val::I32(5_000_000)]))
+            .collect::<Vec<_>>()
+    });
+    let h = a.interrupt_handle();
+    let r = interrupted(h.clone(), move || {
+        let r = call(&a, "spin", &[]);
+        // Same thread, right after, another instance: a late re-send of
+        // `a`'s interrupt must not stop it.
+        (r, call_i32(&b2, "count", &[Val::I32(20_000_000)]))
+    });
+    assert_interrupt(r.0);
+    assert_eq!(r.1, 60_000_000);
+    assert!(counter.join().unwrap().iter().all(|&v| v == 15_000_000));
+    assert!(h.is_interrupted());
+}
+
+#[test]
+fn polled_loops_still_stop() {
+    let engine = Engine::new(faasm_runtime::Config {
+        poll_interrupts: true,
+        ..faasm_runtime::Config::default()
+    });
+    let m = module(&engine, r#"(module (func (export "spin") (loop br 0)))"#);
+    let inst = Linker::new(&engine).instantiate(&m).unwrap();
+    let h = inst.interrupt_handle();
+    assert_interrupt(interrupted(h, move || call(&inst, "spin", &[])));
+}

@@ -173,7 +173,7 @@ fn build() -> Artifact {
         compiler_version: "handmade".into(),
         target: "x86_64".into(),
         memory_strategy: MemoryStrategy::default(),
-        interruptible: true,
+        poll_interrupts: false,
         info,
         text: t.bytes,
         funcs,

@@ -34,8 +34,7 @@ pub struct Options {
     /// `config.max_wasm_stack` by a comfortable margin (host frames,
     /// compilation, the trap handler).
     pub thread_stack_size: usize,
-    /// Interrupt a single call after this long (needs an interruptible
-    /// engine); `None` waits forever.
+    /// Interrupt a single call after this long; `None` waits forever.
     pub invoke_timeout: Option<Duration>,
     /// Print `faasm-spec-trace NAME LINE:COL KIND` to stderr before every
     /// directive, so a crash of the whole process can be located.
@@ -55,7 +54,6 @@ impl Default for Options {
         Options {
             config: Config {
                 max_wasm_stack: 4 << 20,
-                interruptible: true,
                 ..Config::default()
             },
             thread_stack_size: 64 << 20,

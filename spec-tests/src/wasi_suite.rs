@@ -471,10 +471,7 @@ pub fn run_test(engine: &Engine, test: &TestCase, timeout: Duration) -> Verdict 
 
 /// The engine tests run on.
 pub fn engine() -> Engine {
-    Engine::new(Config {
-        interruptible: true,
-        ..Config::default()
-    })
+    Engine::new(Config::default())
 }
 
 /// Runs every test of `suite`, calling `report` with each verdict in name

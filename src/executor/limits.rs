@@ -1,8 +1,8 @@
 //! Per-call limits and the watchdog that enforces the wall-clock one.
 //!
 //! One watchdog thread per executor sleeps until the earliest deadline and
-//! interrupts that call's instance (compiled code checks the interrupt
-//! flag at loop headers and traps). Blocking host calls check the deadline
+//! interrupts that call's instance (a signal stops its thread in compiled
+//! code; see faasm_runtime::InterruptHandle). Blocking host calls check the deadline
 //! themselves, so a call blocked in `await_call` also ends on time.
 
 use faasm_runtime::InterruptHandle;

@@ -21,8 +21,8 @@ pub(crate) fn wasi_ctx(
         .stdout_pipe(stdout.clone())
         .inherit_stderr()
         .preopen(&fs);
-    // A guest asleep in poll_oneoff cannot be interrupted at a loop
-    // header: the sleep itself must end at the deadline.
+    // A guest asleep in poll_oneoff is in host code, which an interrupt
+    // does not stop: the sleep itself must end at the deadline.
     if let Some(d) = call.deadline {
         builder = builder.deadline(d);
     }

@@ -41,14 +41,15 @@ struct Args {
     /// Memory SFI strategy for the faasm side.
     #[arg(long, value_enum, default_value_t = Strategy::Guarded)]
     strategy: Strategy,
-    /// Compile loops without the interrupt check.
+    /// Also poll the interrupt word at loop headers (the old way; the
+    /// default stops code by signal).
     #[arg(long)]
-    no_interrupt: bool,
+    poll_interrupts: bool,
 }
 
 fn engine(args: &Args) -> Engine {
     let mut config = Config {
-        interruptible: !args.no_interrupt,
+        poll_interrupts: args.poll_interrupts,
         ..Config::default()
     };
     if args.strategy == Strategy::Explicit {
@@ -61,8 +62,8 @@ fn main() {
     let args = Args::parse();
     let run = |s| args.only.is_empty() || args.only.contains(&s);
     println!(
-        "faasm-bench: strategy {:?}, interruptible {}",
-        args.strategy, !args.no_interrupt
+        "faasm-bench: strategy {:?}, poll interrupts {}",
+        args.strategy, args.poll_interrupts
     );
     let mut failed = false;
     for (section, f) in [
@@ -323,7 +324,7 @@ fn compile_throughput(args: &Args) -> Result<(), BenchError> {
         code as f64 / 1e6
     );
     let base = CompileConfig {
-        interruptible: !args.no_interrupt,
+        poll_interrupts: args.poll_interrupts,
         ..CompileConfig::default()
     };
     let pool = rayon::ThreadPoolBuilder::new()

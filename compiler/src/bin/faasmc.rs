@@ -40,9 +40,10 @@ enum Command {
         /// Guard region after each memory (suffixes K, M, G).
         #[arg(long, conflicts_with = "explicit_bounds", value_parser = parse_size)]
         guard: Option<u64>,
-        /// Do not check the interrupt flag at loop headers (no timeouts).
+        /// Poll the interrupt word at loop headers and function entries
+        /// (not needed for timeouts: the runtime stops code with a signal).
         #[arg(long)]
-        no_interrupt: bool,
+        poll_interrupts: bool,
         #[arg(long, value_enum, default_value_t = OptLevel::Speed)]
         opt_level: OptLevel,
         /// Compile functions on one thread.
@@ -92,7 +93,7 @@ fn main() -> ExitCode {
             timings,
             explicit_bounds,
             guard,
-            no_interrupt,
+            poll_interrupts,
             opt_level,
             sequential,
         } => {
@@ -106,7 +107,7 @@ fn main() -> ExitCode {
             };
             let config = CompileConfig {
                 memory_strategy,
-                interruptible: !no_interrupt,
+                poll_interrupts,
                 parallel: !sequential,
                 opt_level: match opt_level {
                     OptLevel::None => "none",
@@ -259,10 +260,10 @@ fn info(path: &Path) -> Result<(), String> {
     }
     println!(
         "interrupt:  {}",
-        if a.interruptible {
-            "checked at loop headers"
+        if a.poll_interrupts {
+            "polled at loop headers (and by signal)"
         } else {
-            "off"
+            "by signal"
         }
     );
     println!("text:       {} bytes", a.text.len());

@@ -331,11 +331,11 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
-    /// Loop headers (and entries of functions that call) poll the
-    /// interrupt word so another thread can stop runaway code (the timeout
-    /// of a Faaslet).
+    /// With `poll_interrupts`, loop headers (and entries of functions that
+    /// call) poll the interrupt word; by default the runtime stops running
+    /// code with a signal instead and nothing is emitted.
     pub(super) fn interrupt_check(&mut self) {
-        if !self.env.config.interruptible {
+        if !self.env.config.poll_interrupts {
             return;
         }
         let flag = self.b.ins().load(

@@ -74,7 +74,7 @@ pub(crate) fn translate_function(
     // A function that calls others can recurse without a loop (tail calls
     // included), so it polls the interrupt word on entry; leaves and
     // loop-only functions need not (their loops poll).
-    if env.config.interruptible && makes_calls(body) {
+    if env.config.poll_interrupts && makes_calls(body) {
         t.interrupt_check();
     }
 

@@ -10,5 +10,6 @@ pub mod image;
 pub mod mmap;
 pub mod pagemap;
 pub mod pool;
+pub mod preempt;
 pub mod signals;
 pub mod stack;

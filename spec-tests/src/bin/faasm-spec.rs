@@ -52,10 +52,10 @@ struct Cli {
     /// artifact bytes.
     #[arg(long)]
     via_artifact: bool,
-    /// Compile without interrupt checks at loop headers (then --timeout
-    /// cannot stop a hung call).
+    /// Also poll the interrupt word at loop headers (--timeout works
+    /// without: the runtime stops a hung call with a signal).
     #[arg(long)]
-    no_interrupts: bool,
+    poll_interrupts: bool,
     /// Language for files outside the embedded suites (suite files always
     /// get their own): all, wasm2, or wasm2 plus proposals, e.g.
     /// `wasm2,tail-call,threads`.
@@ -102,7 +102,7 @@ fn main() -> ExitCode {
     }
     opts.compile_only = cli.compile_only;
     opts.via_artifact = cli.via_artifact;
-    opts.config.interruptible = !cli.no_interrupts;
+    opts.config.poll_interrupts = cli.poll_interrupts;
 
     let mut groups: Vec<(String, Vec<WastSource>)> = Vec::new();
     for arg in &cli.paths {
@@ -225,7 +225,7 @@ fn run_in_child(src: &WastSource, cli: &Cli) -> FileReport {
         .args(["--features", &cli.features])
         .args(cli.compile_only.then_some("--compile-only"))
         .args(cli.via_artifact.then_some("--via-artifact"))
-        .args(cli.no_interrupts.then_some("--no-interrupts"))
+        .args(cli.poll_interrupts.then_some("--poll-interrupts"))
         .arg(&src.spec)
         .stdin(Stdio::null())
         .output();
