@@ -576,9 +576,11 @@ impl Runner<'_> {
         let Ok(handle) = panics::catch(|| inst.interrupt_handle()) else {
             return Ok(func.call(&args));
         };
-        let armed = dog.arm(handle, timeout);
+        let armed = dog.arm(handle.clone(), timeout);
         let r = func.call(&args);
         if armed.disarm() {
+            // The instance stays usable for the file's later directives.
+            handle.clear();
             return Err(fail(
                 "the call to finish",
                 format!(
