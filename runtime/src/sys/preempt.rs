@@ -95,10 +95,11 @@ pub fn publish(entry: usize) -> usize {
     slot().map_or(0, |s| s.entry.swap(entry, Ordering::SeqCst))
 }
 
-/// Undoes a [`publish`].
+/// Undoes a [`publish`]. Needs no full fence: an interrupter that still
+/// sees the old id only sends a signal the handler then ignores.
 pub fn restore(previous: usize) {
     if let Some(s) = slot() {
-        s.entry.store(previous, Ordering::SeqCst);
+        s.entry.store(previous, Ordering::Release);
     }
 }
 
