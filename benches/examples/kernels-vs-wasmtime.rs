@@ -1,4 +1,5 @@
-//! The C kernels on three sides in one run: native, faasm-rs and wasmtime:
+//! The compute kernels on three sides in one run: native, faasm-rs and
+//! wasmtime:
 //!
 //! ```sh
 //! cargo run --release -p faasm-benches --example kernels-vs-wasmtime \
@@ -11,7 +12,20 @@
 //! crate only; `Config::new()`: Cranelift at opt level `speed`, no epoch or
 //! fuel checks). The scalar build is compared with the scalar native build
 //! (clang -O2 without the loop and SLP vectorisers), the SIMD build with the
-//! vectorised native build. All three sides must return the same checksum
+//! vectorised native build.
+//!
+//! Two modules per build: the C kernels (`kernels/*.c`, built by build.rs)
+//! and the Rust kernels `rust-json` and `rust-regex` (`guests/rust-kernels`:
+//! serde_json and regex, built for wasm32-wasip1 scalar and `+simd128` and
+//! natively, vectorised and with `-C no-vectorize-loops -C
+//! no-vectorize-slp`, by `guests/build-rust-kernels.sh`, run here when a
+//! Rust kernel is selected; a failed build is an error). The Rust module
+//! imports five WASI functions: both runtimes get the same answers
+//! (`faasm_benches::imports`): stubs that trap, never reached, except
+//! `random_get`, called once per instance before timing (the first
+//! `run_regex`, for a `HashMap`'s keys) and given zeros.
+//!
+//! All three sides must return the same checksum
 //! before a kernel is timed; then they run interleaved, one run of each per
 //! round (so load from elsewhere on the machine hits all sides alike), and
 //! the table shows the BEST of `--reps` rounds (the run least disturbed by
@@ -26,15 +40,17 @@
 //! `--wasmtime-perfmap` lets `perf report` name wasmtime's functions.
 
 use clap::Parser;
+use faasm_benches::imports::{self, ImportAnswer};
 use faasm_benches::kernels::{
     FaasmKernels, KERNELS, KernelSpec, NativeKernel, NativeVariant, WasmVariant,
 };
+use faasm_benches::rust_kernels::{RUST_KERNELS, RustBuild, RustKernels};
 use faasm_benches::timing::{Stats, geomean, measure_interleaved};
 use std::hint::black_box;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(about = "C kernels: native vs faasm-rs vs wasmtime on the same .wasm")]
+#[command(about = "C and Rust kernels: native vs faasm-rs vs wasmtime on the same .wasm")]
 struct Cli {
     /// Interleaved rounds per kernel (the best of them is reported).
     #[arg(long, default_value_t = 21)]
@@ -54,7 +70,8 @@ struct Cli {
     wasmtime_epoch: bool,
     /// Write wasmtime's compiled modules (ELF files: `objdump -d` shows
     /// each wasm function's code, to compare with `dump_text`'s) into this
-    /// directory as `wasmtime-scalar.cwasm` and `wasmtime-simd.cwasm`.
+    /// directory as `wasmtime-scalar.cwasm` and `wasmtime-simd.cwasm` (the
+    /// Rust kernels: `wasmtime-rust-scalar.cwasm`, `wasmtime-rust-simd.cwasm`).
     #[arg(long)]
     save_wasmtime: Option<std::path::PathBuf>,
     /// Have wasmtime write `/tmp/perf-PID.map`, so `perf report` names its
@@ -63,7 +80,8 @@ struct Cli {
     wasmtime_perfmap: bool,
 }
 
-/// The kernel module instantiated by wasmtime.
+/// A kernel module instantiated by wasmtime, its function imports answered
+/// as `faasm_benches::imports` says (as on the faasm side).
 struct WasmtimeKernels {
     store: wasmtime::Store<()>,
     instance: wasmtime::Instance,
@@ -72,17 +90,157 @@ struct WasmtimeKernels {
 impl WasmtimeKernels {
     fn load(engine: &wasmtime::Engine, wasm: &[u8]) -> wasmtime::Result<WasmtimeKernels> {
         let module = wasmtime::Module::new(engine, wasm)?;
+        let mut linker = wasmtime::Linker::new(engine);
+        for import in module.imports() {
+            let (m, name) = (import.module(), import.name());
+            let wasmtime::ExternType::Func(ty) = import.ty() else {
+                wasmtime::bail!("kernel module imports `{m}`.`{name}`, not a function");
+            };
+            match imports::answer(m, name) {
+                ImportAnswer::ZeroRandom => {
+                    linker.func_new(m, name, ty, |mut caller, args, results| {
+                        let Some(wasmtime::Extern::Memory(memory)) = caller.get_export("memory")
+                        else {
+                            wasmtime::bail!("random_get: no memory");
+                        };
+                        let (Some(buf), Some(len)) = (args[0].i32(), args[1].i32()) else {
+                            wasmtime::bail!("random_get: wrong arguments");
+                        };
+                        let errno =
+                            imports::fill_zero_random(memory.data_mut(&mut caller), buf, len);
+                        results[0] = wasmtime::Val::I32(errno);
+                        Ok(())
+                    })?;
+                }
+                ImportAnswer::Trap => {
+                    let message = imports::trap_message(m, name);
+                    linker.func_new(m, name, ty, move |_, _, _| {
+                        Err(wasmtime::Error::msg(message.clone()))
+                    })?;
+                }
+            }
+        }
         let mut store = wasmtime::Store::new(engine, ());
         // With epoch interruption on, the deadline is never reached: the
         // checks run, nothing interrupts.
         store.set_epoch_deadline(u64::MAX);
-        let instance = wasmtime::Instance::new(&mut store, &module, &[])?;
+        let instance = linker.instantiate(&mut store, &module)?;
         Ok(WasmtimeKernels { store, instance })
     }
 
     fn kernel(&mut self, symbol: &str) -> wasmtime::Result<wasmtime::TypedFunc<i32, i64>> {
         self.instance.get_typed_func(&mut self.store, symbol)
     }
+}
+
+/// Which source a kernel module is built from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `kernels/*.c` (build.rs).
+    C,
+    /// `guests/rust-kernels` (`guests/build-rust-kernels.sh`).
+    Rust,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::C => "C",
+            Source::Rust => "Rust",
+        }
+    }
+
+    /// Every kernel the module exports.
+    fn kernels(self) -> &'static [KernelSpec] {
+        match self {
+            Source::C => KERNELS,
+            Source::Rust => RUST_KERNELS,
+        }
+    }
+
+    /// The native baseline of a wasm build.
+    fn native_name(self, v: NativeVariant) -> &'static str {
+        match (self, v) {
+            (Source::C, NativeVariant::Scalar) => "clang -O2 -fno-vectorize -fno-slp-vectorize",
+            (Source::C, NativeVariant::Vectorized) => "clang -O2 (auto-vectorised, SSE2)",
+            (Source::Rust, NativeVariant::Scalar) => {
+                "rustc -O3 -C no-vectorize-loops -C no-vectorize-slp"
+            }
+            (Source::Rust, NativeVariant::Vectorized) => "rustc -O3 (auto-vectorised, SSE2)",
+        }
+    }
+
+    /// Where `--save-wasmtime` writes this module's compiled code.
+    fn cwasm_name(self, v: WasmVariant) -> String {
+        match self {
+            Source::C => format!("wasmtime-{}.cwasm", build_name(v)),
+            Source::Rust => format!("wasmtime-rust-{}.cwasm", build_name(v)),
+        }
+    }
+}
+
+/// One wasm build of a kernel module, and the selected kernels with their
+/// native builds.
+struct KernelModule {
+    source: Source,
+    wasm: Vec<u8>,
+    kernels: Vec<(KernelSpec, NativeKernel)>,
+}
+
+impl KernelModule {
+    /// The module of `source` in build `variant`, with the kernels of
+    /// `specs` it exports (`None` when it exports none of them); `rust`
+    /// is needed when some are Rust kernels.
+    fn load(
+        source: Source,
+        specs: &[KernelSpec],
+        rust: Option<&RustKernels>,
+        variant: WasmVariant,
+    ) -> Result<Option<KernelModule>, String> {
+        let selected: Vec<KernelSpec> = specs
+            .iter()
+            .filter(|s| source.kernels().iter().any(|k| k.name == s.name))
+            .copied()
+            .collect();
+        if selected.is_empty() {
+            return Ok(None);
+        }
+        let native_variant = native_variant(variant);
+        let (wasm, natives): (_, Result<Vec<NativeKernel>, _>) = match source {
+            Source::C => (
+                variant.wasm_bytes(),
+                selected
+                    .iter()
+                    .map(|s| NativeKernel::get_variant(s.symbol, native_variant))
+                    .collect(),
+            ),
+            Source::Rust => {
+                let rust = rust.ok_or("the Rust kernels were not built")?;
+                (
+                    rust.wasm_bytes(variant),
+                    selected
+                        .iter()
+                        .map(|s| rust.native(s.symbol, native_variant))
+                        .collect(),
+                )
+            }
+        };
+        let wasm = wasm.map_err(|e| e.to_string())?;
+        let natives = natives.map_err(|e| e.to_string())?;
+        let kernels = selected.into_iter().zip(natives).collect();
+        Ok(Some(KernelModule {
+            source,
+            wasm,
+            kernels,
+        }))
+    }
+}
+
+/// How long one module took to compile and instantiate.
+struct ModuleLoad {
+    source: Source,
+    faasm_ms: f64,
+    wasmtime_ms: f64,
 }
 
 /// One kernel's timings (native, faasm, wasmtime) in one build.
@@ -112,8 +270,7 @@ impl Row {
 struct BuildResult {
     variant: WasmVariant,
     native: NativeVariant,
-    faasm_load_ms: f64,
-    wasmtime_load_ms: f64,
+    loads: Vec<ModuleLoad>,
     rows: Vec<Row>,
     /// Kernels left out, with the reason (a checksum mismatch).
     failures: Vec<String>,
@@ -124,6 +281,15 @@ impl BuildResult {
         let ratios: Vec<[f64; 3]> = self.rows.iter().map(Row::ratios).collect();
         [0, 1, 2].map(|i| geomean(&ratios.iter().map(|r| r[i]).collect::<Vec<_>>()))
     }
+
+    /// The native baselines of the modules in this build.
+    fn native_names(&self) -> String {
+        self.loads
+            .iter()
+            .map(|l| format!("{} {}", l.source.name(), l.source.native_name(self.native)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
 }
 
 fn build_name(v: WasmVariant) -> &'static str {
@@ -133,46 +299,65 @@ fn build_name(v: WasmVariant) -> &'static str {
     }
 }
 
-fn native_name(v: NativeVariant) -> &'static str {
+fn native_variant(v: WasmVariant) -> NativeVariant {
     match v {
-        NativeVariant::Scalar => "clang -O2 -fno-vectorize -fno-slp-vectorize",
-        NativeVariant::Vectorized => "clang -O2 (auto-vectorised, SSE2)",
+        WasmVariant::Scalar => NativeVariant::Scalar,
+        WasmVariant::Simd => NativeVariant::Vectorized,
     }
 }
 
 fn run_build(
     cli: &Cli,
-    specs: &[KernelSpec],
+    modules: &[KernelModule],
     faasm_engine: &faasm_runtime::Engine,
     wasmtime_engine: &wasmtime::Engine,
     variant: WasmVariant,
 ) -> Result<BuildResult, String> {
-    let native_variant = match variant {
-        WasmVariant::Scalar => NativeVariant::Scalar,
-        WasmVariant::Simd => NativeVariant::Vectorized,
+    let mut build = BuildResult {
+        variant,
+        native: native_variant(variant),
+        loads: Vec::new(),
+        rows: Vec::new(),
+        failures: Vec::new(),
     };
-    let wasm = variant.wasm_bytes().map_err(|e| e.to_string())?;
+    for module in modules {
+        run_module(cli, module, faasm_engine, wasmtime_engine, &mut build)?;
+    }
+    Ok(build)
+}
+
+/// Loads `module` on both runtimes, checks and times its kernels, adding
+/// them to `build`.
+fn run_module(
+    cli: &Cli,
+    module: &KernelModule,
+    faasm_engine: &faasm_runtime::Engine,
+    wasmtime_engine: &wasmtime::Engine,
+    build: &mut BuildResult,
+) -> Result<(), String> {
+    let (variant, wasm) = (build.variant, &module.wasm);
     let start = Instant::now();
-    let faasm = FaasmKernels::load(faasm_engine, variant).map_err(|e| e.to_string())?;
-    let faasm_load_ms = start.elapsed().as_secs_f64() * 1e3;
+    let faasm = FaasmKernels::from_wasm(faasm_engine, variant, wasm).map_err(|e| e.to_string())?;
+    let faasm_ms = start.elapsed().as_secs_f64() * 1e3;
     let start = Instant::now();
     let mut wasmtime =
-        WasmtimeKernels::load(wasmtime_engine, &wasm).map_err(|e| format!("wasmtime: {e:#}"))?;
-    let wasmtime_load_ms = start.elapsed().as_secs_f64() * 1e3;
+        WasmtimeKernels::load(wasmtime_engine, wasm).map_err(|e| format!("wasmtime: {e:#}"))?;
+    let wasmtime_ms = start.elapsed().as_secs_f64() * 1e3;
+    build.loads.push(ModuleLoad {
+        source: module.source,
+        faasm_ms,
+        wasmtime_ms,
+    });
     if let Some(dir) = &cli.save_wasmtime {
         let elf = wasmtime_engine
-            .precompile_module(&wasm)
+            .precompile_module(wasm)
             .map_err(|e| format!("wasmtime: {e:#}"))?;
-        let path = dir.join(format!("wasmtime-{}.cwasm", build_name(variant)));
+        let path = dir.join(module.source.cwasm_name(variant));
         std::fs::write(&path, elf).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
 
-    let mut rows = Vec::new();
-    let mut failures = Vec::new();
-    for spec in specs {
-        let native =
-            NativeKernel::get_variant(spec.symbol, native_variant).map_err(|e| e.to_string())?;
+    for (spec, native) in &module.kernels {
         let faasm_fn = faasm.kernel(spec.symbol).map_err(|e| e.to_string())?;
         let wasmtime_fn = wasmtime
             .kernel(spec.symbol)
@@ -186,7 +371,7 @@ fn run_build(
             .call(&mut *store, spec.arg)
             .map_err(|e| format!("wasmtime {}: {e:#}", spec.name))?;
         if got_faasm != expected || got_wasmtime != expected {
-            failures.push(format!(
+            build.failures.push(format!(
                 "{}: checksum mismatch: native {expected:#x}, faasm {got_faasm:#x}, \
                  wasmtime {got_wasmtime:#x}",
                 spec.name
@@ -215,33 +400,35 @@ fn run_build(
         if !cli.json {
             eprintln!("  {} {} done", build_name(variant), spec.name);
         }
-        rows.push(Row {
+        build.rows.push(Row {
             spec: *spec,
             checksum: expected,
             stats: [stats[0], stats[1], stats[2]],
         });
     }
-    Ok(BuildResult {
-        variant,
-        native: native_variant,
-        faasm_load_ms,
-        wasmtime_load_ms,
-        rows,
-        failures,
-    })
+    Ok(())
 }
 
 fn print_table(cli: &Cli, b: &BuildResult) {
     println!(
         "\n{} wasm build vs native {}; best of {} interleaved rounds",
         build_name(b.variant),
-        native_name(b.native),
+        b.native_names(),
         cli.reps
     );
-    println!(
-        "(module compiled + instantiated: faasm {:.1} ms, wasmtime {:.1} ms)\n",
-        b.faasm_load_ms, b.wasmtime_load_ms
-    );
+    let loads: Vec<String> = b
+        .loads
+        .iter()
+        .map(|l| {
+            format!(
+                "{} kernels: faasm {:.1} ms, wasmtime {:.1} ms",
+                l.source.name(),
+                l.faasm_ms,
+                l.wasmtime_ms
+            )
+        })
+        .collect();
+    println!("(module compiled + instantiated: {})\n", loads.join("; "));
     println!(
         "| {:<14} | {:>9} | {:>9} | {:>11} | {:>12} | {:>15} | {:>14} |",
         "kernel",
@@ -285,15 +472,26 @@ fn json(cli: &Cli, builds: &[BuildResult]) -> String {
             o.push(',');
         }
         let [gf, gw, gfw] = b.geomeans();
+        let modules: Vec<String> = b
+            .loads
+            .iter()
+            .map(|l| {
+                format!(
+                    "{{\"source\":\"{}\",\"native\":\"{}\",\"faasm_load_ms\":{:.3},\
+                     \"wasmtime_load_ms\":{:.3}}}",
+                    l.source.name(),
+                    l.source.native_name(b.native),
+                    l.faasm_ms,
+                    l.wasmtime_ms
+                )
+            })
+            .collect();
         o += &format!(
-            "{{\"build\":\"{}\",\"native\":\"{}\",\"faasm_load_ms\":{:.3},\
-             \"wasmtime_load_ms\":{:.3},\"geomean_faasm_native\":{gf:.4},\
+            "{{\"build\":\"{}\",\"modules\":[{}],\"geomean_faasm_native\":{gf:.4},\
              \"geomean_wasmtime_native\":{gw:.4},\"geomean_faasm_wasmtime\":{gfw:.4},\
              \"failures\":[{}],\"kernels\":[",
             build_name(b.variant),
-            native_name(b.native),
-            b.faasm_load_ms,
-            b.wasmtime_load_ms,
+            modules.join(","),
             b.failures
                 .iter()
                 .map(|f| format!("{f:?}"))
@@ -324,13 +522,13 @@ fn json(cli: &Cli, builds: &[BuildResult]) -> String {
 
 fn main() {
     let cli = Cli::parse();
-    let specs: Vec<KernelSpec> = KERNELS
-        .iter()
+    let all = || KERNELS.iter().chain(RUST_KERNELS);
+    let specs: Vec<KernelSpec> = all()
         .filter(|s| cli.only.is_empty() || cli.only.iter().any(|o| o == s.name))
         .copied()
         .collect();
     if specs.is_empty() {
-        let names: Vec<&str> = KERNELS.iter().map(|s| s.name).collect();
+        let names: Vec<&str> = all().map(|s| s.name).collect();
         eprintln!(
             "no kernel named {:?}; kernels: {}",
             cli.only,
@@ -338,6 +536,25 @@ fn main() {
         );
         std::process::exit(2);
     }
+    // The Rust kernels are built (or found up to date) when one is
+    // selected; a failed build ends the run.
+    let rust = if specs
+        .iter()
+        .any(|s| RUST_KERNELS.iter().any(|r| r.name == s.name))
+    {
+        if !cli.json {
+            eprintln!("building the Rust kernels (guests/build-rust-kernels.sh)");
+        }
+        match RustKernels::build(&RustBuild::ALL) {
+            Ok(rust) => Some(rust),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
+    };
     let faasm_engine = faasm_runtime::Engine::new(faasm_runtime::Config {
         poll_interrupts: cli.poll_interrupts,
         ..faasm_runtime::Config::default()
@@ -352,7 +569,16 @@ fn main() {
     let mut builds = Vec::new();
     let mut failed = false;
     for variant in WasmVariant::ALL {
-        match run_build(&cli, &specs, &faasm_engine, &wasmtime_engine, variant) {
+        let result = [Source::C, Source::Rust]
+            .into_iter()
+            .filter_map(|source| {
+                KernelModule::load(source, &specs, rust.as_ref(), variant).transpose()
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .and_then(|modules| {
+                run_build(&cli, &modules, &faasm_engine, &wasmtime_engine, variant)
+            });
+        match result {
             Ok(b) => {
                 failed |= !b.failures.is_empty();
                 builds.push(b);

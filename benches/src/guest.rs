@@ -1,5 +1,6 @@
 //! The compile-throughput input: a real Rust program (regex, serde_json,
-//! toml) built for wasm32-wasip1 by `guests/build-guest.sh`.
+//! toml) built for wasm32-wasip1 by `guests/build-guest.sh`; and the
+//! build-script runner the Rust kernels ([`crate::rust_kernels`]) share.
 
 use crate::BenchError;
 use std::path::PathBuf;
@@ -16,21 +17,34 @@ pub fn guest_wasm() -> Result<Vec<u8>, BenchError> {
 }
 
 fn build() -> Result<PathBuf, BenchError> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("guests/build-guest.sh");
+    let paths = run_build_script("guests/build-guest.sh", &[]).map_err(BenchError::NoGuest)?;
+    paths
+        .into_iter()
+        .last()
+        .ok_or_else(|| BenchError::NoGuest("guests/build-guest.sh printed no path".to_string()))
+}
+
+/// Runs `script` (relative to this crate) with `args` and returns the paths
+/// it prints on stdout, one a line; on failure, a message naming the
+/// script, with its stderr.
+pub(crate) fn run_build_script(script: &str, args: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
     let output = Command::new("bash")
         .arg(&script)
+        .args(args)
         .output()
-        .map_err(|e| BenchError::NoGuest(format!("cannot run {}: {e}", script.display())))?;
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if !output.status.success() {
-        return Err(BenchError::NoGuest(format!(
+        return Err(format!(
             "{} failed: {}",
             script.display(),
             String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        ));
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let path = stdout.lines().last().unwrap_or_default().trim();
-    Ok(PathBuf::from(path))
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| PathBuf::from(line.trim()))
+        .collect())
 }
 
 /// Size of the code section (function bodies) of a module, in bytes: the

@@ -2,7 +2,10 @@
 //! argument; both sides must agree on the checksum before anything is timed.
 
 use crate::BenchError;
-use faasm_runtime::{Engine, Func, Instance, Linker, Module, Val};
+use crate::imports::{self, ImportAnswer};
+use faasm_runtime::{Engine, ExternType, Func, Instance, Linker, Module, Trap, Val};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One kernel: its exported symbol and the argument the benchmarks use.
 #[derive(Debug, Clone, Copy)]
@@ -111,7 +114,9 @@ pub const KERNELS: &[KernelSpec] = &[
     },
 ];
 
-type KernelFn = unsafe extern "C" fn(i32) -> i64;
+/// A kernel's native entry point: C (linked in) or Rust (`dlopen`ed by
+/// [`crate::native_lib`]).
+pub(crate) type KernelFn = unsafe extern "C" fn(i32) -> i64;
 
 /// Which native build of the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,13 +169,20 @@ pub fn native_symbols() -> Vec<&'static str> {
     }
 }
 
-/// A kernel compiled natively from the C sources.
+/// A kernel compiled natively: from the C sources, or one of the Rust
+/// kernels ([`crate::rust_kernels`]).
 #[derive(Clone, Copy)]
 pub struct NativeKernel {
     f: KernelFn,
 }
 
 impl NativeKernel {
+    /// Only [`crate::native_lib`] makes these, from the Rust kernels'
+    /// library (whose exports have this signature).
+    pub(crate) fn from_rust_kernel(f: KernelFn) -> NativeKernel {
+        NativeKernel { f }
+    }
+
     /// The default (vectorised) native build of `symbol`.
     pub fn get(symbol: &str) -> Result<NativeKernel, BenchError> {
         NativeKernel::get_variant(symbol, NativeVariant::Vectorized)
@@ -187,9 +199,12 @@ impl NativeKernel {
         // threads run concurrently): one kernel at a time per process.
         static NATIVE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _guard = NATIVE_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        // SAFETY: the kernels are self-contained C functions over their own
-        // static buffers, clamp `n` to those buffers' sizes, and the lock
-        // above keeps two of them from using those buffers at once.
+        // SAFETY: the C kernels are self-contained functions over their
+        // own static buffers, clamp `n` to those buffers' sizes, and the
+        // lock above keeps two of them from using those buffers at once.
+        // The Rust kernels are safe Rust behind an `extern "C"` signature
+        // (clamping `n` too), with no shared state, from a library
+        // `native_lib` keeps loaded for the life of the process.
         unsafe { (self.f)(n) }
     }
 }
@@ -239,17 +254,65 @@ pub struct FaasmKernels {
     pub variant: WasmVariant,
     pub module: Module,
     pub instance: Instance,
+    /// How many times the instance called WASI `random_get` (see
+    /// [`crate::imports`]); the C kernels import nothing.
+    pub random_get_calls: Arc<AtomicU64>,
 }
 
 impl FaasmKernels {
+    /// The C kernels' `variant` build.
     pub fn load(engine: &Engine, variant: WasmVariant) -> Result<FaasmKernels, BenchError> {
-        let wasm = variant.wasm_bytes()?;
-        let module = Module::new(engine, &wasm)?;
-        let instance = Linker::new(engine).instantiate(&module)?;
+        FaasmKernels::from_wasm(engine, variant, &variant.wasm_bytes()?)
+    }
+
+    /// A kernel module (`variant` is the build it is, for reports), its
+    /// function imports answered as [`crate::imports`] says.
+    pub fn from_wasm(
+        engine: &Engine,
+        variant: WasmVariant,
+        wasm: &[u8],
+    ) -> Result<FaasmKernels, BenchError> {
+        let module = Module::new(engine, wasm)?;
+        let random_get_calls = Arc::new(AtomicU64::new(0));
+        let mut linker = Linker::new(engine);
+        for (import_module, name, ty) in module.imports() {
+            let ExternType::Func(ty) = ty else {
+                return Err(BenchError::Other(format!(
+                    "kernel module imports `{import_module}`.`{name}`, not a function: {ty:?}"
+                )));
+            };
+            match imports::answer(&import_module, &name) {
+                ImportAnswer::ZeroRandom => {
+                    let calls = Arc::clone(&random_get_calls);
+                    linker.func_new(&import_module, &name, ty, move |caller, args, results| {
+                        calls.fetch_add(1, Ordering::Relaxed);
+                        let memory = caller
+                            .memory_mut()
+                            .ok_or_else(|| Trap::host("random_get: no memory"))?;
+                        let errno = match args {
+                            [Val::I32(buf), Val::I32(len)] => {
+                                imports::fill_zero_random(memory, *buf, *len)
+                            }
+                            _ => return Err(Trap::host("random_get: wrong arguments")),
+                        };
+                        results[0] = Val::I32(errno);
+                        Ok(())
+                    });
+                }
+                ImportAnswer::Trap => {
+                    let message = imports::trap_message(&import_module, &name);
+                    linker.func_new(&import_module, &name, ty, move |_, _, _| {
+                        Err(Trap::host(message.clone()))
+                    });
+                }
+            }
+        }
+        let instance = linker.instantiate(&module)?;
         Ok(FaasmKernels {
             variant,
             module,
             instance,
+            random_get_calls,
         })
     }
 

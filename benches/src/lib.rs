@@ -1,6 +1,7 @@
 //! Shared pieces of the faasm-rs benchmarks: the C kernels (native and wasm
-//! builds of the same sources), the call-overhead module, the compile guest,
-//! and a small timer for the `faasm-bench` summary tool.
+//! builds of the same sources), the Rust kernels (likewise, built on
+//! demand), the call-overhead module, the compile guest, and a small timer
+//! for the `faasm-bench` summary tool.
 //!
 //! Every benchmark needs toolchains that CI does not have (clang with the
 //! wasm32 target, the wasm32-wasip1 Rust target); they report a [`BenchError`] skip
@@ -9,7 +10,10 @@
 pub mod calls;
 pub mod cold_start;
 pub mod guest;
+pub mod imports;
 pub mod kernels;
+mod native_lib;
+pub mod rust_kernels;
 pub mod timing;
 mod wat;
 
@@ -27,6 +31,10 @@ pub enum BenchError {
     NoWasmKernels(String),
     #[error("compile guest not available: {0}")]
     NoGuest(String),
+    /// `guests/build-rust-kernels.sh` failed, or its output did not load:
+    /// a failure, not a skip (it needs only cargo).
+    #[error("Rust kernels not available: {0}")]
+    RustKernels(String),
     #[error("faasm runtime failed: {0}")]
     Runtime(#[from] faasm_runtime::Error),
     #[error("{0}: checksum mismatch: native {2:#x}, {1} {3:#x}")]
