@@ -40,10 +40,12 @@ macro_rules! builtins {
 builtins! {
     /// (mem, delta_pages) -> old pages or -1
     MemoryGrow = memory_grow(I32, I64) -> I64;
-    /// (mem, dst, byte, len) -> 0 or failure
-    MemoryFill = memory_fill(I32, I64, I32, I64) -> I32;
-    /// (dst_mem, src_mem, dst, src, len) -> 0 or failure
-    MemoryCopy = memory_copy(I32, I32, I64, I64, I64) -> I32;
+    /// (dst, byte, len): `memory.fill` over native addresses the compiled
+    /// code has already checked (bounds in line, only the bytes here)
+    MemoryFill = memory_fill(I64, I32, I64) -> none;
+    /// (dst, src, len): `memory.copy` (overlap allowed) over native
+    /// addresses the compiled code has already checked
+    MemoryCopy = memory_copy(I64, I64, I64) -> none;
     /// (mem, segment, dst, src, len) -> 0 or failure
     MemoryInit = memory_init(I32, I32, I64, I32, I32) -> I32;
     /// (segment)

@@ -105,6 +105,23 @@ impl Translator<'_, '_> {
         })
     }
 
+    /// The native address of `[offset, offset + len)` in memory `mem`
+    /// (`offset` an i32, `len` already an i64), after trapping if the range
+    /// is not inside the memory's current length. Bulk operations check
+    /// here, in line, and leave only the bytes to the runtime.
+    fn checked_range(&mut self, mem: u32, offset: Value, len: Value) -> Value {
+        let offset = self.u64_of(offset);
+        // Both are zero-extended 32-bit values: the sum cannot wrap.
+        let end = self.b.ins().iadd(offset, len);
+        let length = self.memory_length(mem);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.b
+            .ins()
+            .trapnz(oob, trap_code(TrapKind::MemoryOutOfBounds));
+        let base = self.memory_base(mem);
+        self.b.ins().iadd(base, offset)
+    }
+
     fn mem_index(&mut self, mem: u32) -> Value {
         self.b.ins().iconst(types::I32, mem as i64)
     }
@@ -192,18 +209,20 @@ impl Translator<'_, '_> {
                 let n = self.pop();
                 let val = self.pop();
                 let dst = self.pop();
-                let (m, dst, n) = (self.mem_index(*mem), self.u64_of(dst), self.u64_of(n));
-                let s = self.call_builtin(Builtin::MemoryFill, &[m, dst, val, n]);
-                self.trap_if_failed(s, TrapKind::MemoryOutOfBounds);
+                let n = self.u64_of(n);
+                let dst = self.checked_range(*mem, dst, n);
+                self.call_builtin(Builtin::MemoryFill, &[dst, val, n]);
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
                 let n = self.pop();
                 let src = self.pop();
                 let dst = self.pop();
-                let (dm, sm) = (self.mem_index(*dst_mem), self.mem_index(*src_mem));
-                let (dst, src, n) = (self.u64_of(dst), self.u64_of(src), self.u64_of(n));
-                let s = self.call_builtin(Builtin::MemoryCopy, &[dm, sm, dst, src, n]);
-                self.trap_if_failed(s, TrapKind::MemoryOutOfBounds);
+                let n = self.u64_of(n);
+                // Both checks before any byte moves: an out-of-bounds copy
+                // changes nothing.
+                let dst = self.checked_range(*dst_mem, dst, n);
+                let src = self.checked_range(*src_mem, src, n);
+                self.call_builtin(Builtin::MemoryCopy, &[dst, src, n]);
             }
             Operator::MemoryInit { data_index, mem } => {
                 let n = self.pop();
