@@ -114,6 +114,27 @@ pub const KERNELS: &[KernelSpec] = &[
     },
 ];
 
+/// The Rust kernels (`guests/rust-kernels`, built on demand by
+/// [`crate::rust_kernels`]) with their benchmark inputs (a few ms each
+/// natively). Here beside [`KERNELS`] so that the loader of their native
+/// library (`native_lib`) and their builder share one list.
+pub const RUST_KERNELS: &[KernelSpec] = &[
+    KernelSpec {
+        name: "rust-json",
+        symbol: "run_json",
+        arg: 600,
+        what: "serde_json: 600 orders (261 KB of JSON) to_string, from_str into the structs, \
+               from_str into a Value walked and queried",
+    },
+    KernelSpec {
+        name: "rust-regex",
+        symbol: "run_regex",
+        arg: 1500,
+        what: "regex: 5 patterns compiled, run over a 1500-line log (155 KB): \
+               captures, IPv4s, error codes, key=value, then replace_all",
+    },
+];
+
 /// A kernel's native entry point: C (linked in) or Rust (`dlopen`ed by
 /// [`crate::native_lib`]).
 pub(crate) type KernelFn = unsafe extern "C" fn(i32) -> i64;

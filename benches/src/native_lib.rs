@@ -2,13 +2,12 @@
 //! (`librust_kernels.so`, from `guests/build-rust-kernels.sh`) opened with
 //! `dlopen`. All the unsafe code for it is here, behind [`RustKernelLib`]:
 //! it hands out only the symbols listed in
-//! [`crate::rust_kernels::RUST_KERNELS`], which the guest crate defines as
+//! [`crate::kernels::RUST_KERNELS`], which the guest crate defines as
 //! `extern "C" fn(i32) -> i64`, and never unloads the library, so the
 //! functions it hands out stay valid for the life of the process.
 
 use crate::BenchError;
-use crate::kernels::{KernelFn, NativeKernel};
-use crate::rust_kernels::RUST_KERNELS;
+use crate::kernels::{KernelFn, NativeKernel, RUST_KERNELS};
 use std::ffi::{CStr, CString, c_void};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;

@@ -12,30 +12,13 @@
 
 use crate::BenchError;
 use crate::guest::run_build_script;
-use crate::kernels::{KernelSpec, NativeKernel, NativeVariant, WasmVariant};
+pub use crate::kernels::RUST_KERNELS;
+use crate::kernels::{NativeKernel, NativeVariant, WasmVariant};
 use crate::native_lib::RustKernelLib;
 use std::path::PathBuf;
 
 /// The build script, relative to this crate.
 pub const BUILD_SCRIPT: &str = "guests/build-rust-kernels.sh";
-
-/// The Rust kernels with their benchmark inputs (a few ms each natively).
-pub const RUST_KERNELS: &[KernelSpec] = &[
-    KernelSpec {
-        name: "rust-json",
-        symbol: "run_json",
-        arg: 600,
-        what: "serde_json: 600 orders (261 KB of JSON) to_string, from_str into the structs, \
-               from_str into a Value walked and queried",
-    },
-    KernelSpec {
-        name: "rust-regex",
-        symbol: "run_regex",
-        arg: 1500,
-        what: "regex: 5 patterns compiled, run over a 1500-line log (155 KB): \
-               captures, IPv4s, error codes, key=value, then replace_all",
-    },
-];
 
 /// One of the four builds of `guests/rust-kernels`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -58,12 +58,8 @@ impl Translator<'_, '_> {
                 Err(_) => (self.b.ins().iadd_imm_s(addr, offset as i64), 0),
             });
         }
-        let len = self.memory_length(memory);
         let access_end = self.b.ins().iadd_imm_s(index, end as i64);
-        let oob = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, access_end, len);
+        let oob = self.past_length(memory, access_end);
         let addr = self.b.ins().iadd_imm_s(addr, offset as i64);
         let null = self.b.ins().iconst(types::I64, 0);
         Ok((self.b.ins().select_spectre_guard(oob, null, addr), 0))
@@ -105,6 +101,14 @@ impl Translator<'_, '_> {
         })
     }
 
+    /// Whether `end` (an i64 byte offset, exclusive) lies past memory
+    /// `mem`'s current length: the one bounds test of explicit checks and
+    /// bulk operations.
+    fn past_length(&mut self, mem: u32, end: Value) -> Value {
+        let length = self.memory_length(mem);
+        self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length)
+    }
+
     /// The native address of `[offset, offset + len)` in memory `mem`
     /// (`offset` an i32, `len` already an i64), after trapping if the range
     /// is not inside the memory's current length. Bulk operations check
@@ -113,8 +117,7 @@ impl Translator<'_, '_> {
         let offset = self.u64_of(offset);
         // Both are zero-extended 32-bit values: the sum cannot wrap.
         let end = self.b.ins().iadd(offset, len);
-        let length = self.memory_length(mem);
-        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        let oob = self.past_length(mem, end);
         self.b
             .ins()
             .trapnz(oob, trap_code(TrapKind::MemoryOutOfBounds));
