@@ -31,6 +31,21 @@ pub use vmctx::{
 /// Size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 
+/// The most pages a 32-bit memory may ever have: one fewer than the
+/// 65,536 (4 GiB) the spec allows, which it lets an implementation refuse.
+/// The runtime enforces it on every memory (growth past it fails, a larger
+/// minimum does not instantiate), and compiled code relies on it: an
+/// address that was accessed without trapping is below
+/// `2^32 - ADDRESS_FOLD_LIMIT`, so adding at most [`ADDRESS_FOLD_LIMIT`]
+/// to it cannot wrap (see the compiler's `translate/addr_facts.rs`).
+pub const MAX_MEMORY32_PAGES: u64 = 65535;
+
+/// How far past an address known to be in bounds a wrapping 32-bit sum
+/// may reach and still be computed in 64 bits: the room
+/// [`MAX_MEMORY32_PAGES`] leaves below 4 GiB.
+pub const ADDRESS_FOLD_LIMIT: u64 = (1 << 32) - MAX_MEMORY32_PAGES * WASM_PAGE_SIZE;
+const _: () = assert!(ADDRESS_FOLD_LIMIT == WASM_PAGE_SIZE);
+
 /// Every value crossing the host boundary (arguments, results, globals) lives
 /// in a 16-byte slot so that `v128` fits without a second layout.
 pub const VALUE_SLOT_SIZE: u32 = 16;

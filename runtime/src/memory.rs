@@ -19,8 +19,9 @@ use std::sync::{Arc, Mutex};
 #[error("memory access out of bounds")]
 pub struct MemoryAccessError;
 
-/// 32-bit memories have at most 2^16 pages (4 GiB).
-const MAX_PAGES: u64 = 1 << 16;
+/// 32-bit memories have at most one page short of 4 GiB: compiled code
+/// relies on it (`faasm_abi::MAX_MEMORY32_PAGES`).
+const MAX_PAGES: u64 = faasm_abi::MAX_MEMORY32_PAGES;
 const FOUR_GIB: u64 = 1 << 32;
 
 /// A linear memory. Cheap to clone (shared handle).

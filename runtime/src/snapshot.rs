@@ -282,7 +282,10 @@ impl Snapshot {
         let cap = module.engine().config().max_memory_pages;
         let mut memories = Vec::new();
         for (i, (m, ty)) in parts.memories.iter().zip(defined_memories).enumerate() {
-            let max = ty.max.unwrap_or(1 << 16).min(1 << 16);
+            let max = ty
+                .max
+                .unwrap_or(faasm_abi::MAX_MEMORY32_PAGES)
+                .min(faasm_abi::MAX_MEMORY32_PAGES);
             if m.pages < ty.min || m.pages > max {
                 return bad(format!(
                     "memory {i} has {} pages, its type allows {}..={max}",

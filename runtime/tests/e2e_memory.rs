@@ -174,3 +174,104 @@ fn recycled_memories_are_zeroed_and_guarded_again() {
         }
     }
 }
+
+/// Wrapping address sums next to an address accessed just before: the
+/// compiler computes them in 64 bits from the earlier address (the
+/// runtime keeps memories below 4 GiB so they cannot wrap); results and
+/// traps must be exactly the wrapping ones.
+const NEAR: &str = r#"(module
+  (memory (export "mem") 1)
+  ;; x+8 (itself maybe wrapped), then x+12
+  (func (export "after") (param $x i32) (result i32)
+    (i32.add (i32.load (i32.add (local.get $x) (i32.const 8)))
+             (i32.load (i32.add (local.get $x) (i32.const 12)))))
+  ;; x, then x+8 with a static offset on top
+  (func (export "up") (param $x i32) (result i32)
+    (i32.add (i32.load (local.get $x))
+             (i32.load offset=4 (i32.add (local.get $x) (i32.const 8)))))
+  ;; x+8, then x: 8 below a known address, which may wrap
+  (func (export "down") (param $x i32) (result i32)
+    (i32.add (i32.load (i32.add (local.get $x) (i32.const 8)))
+             (i32.load offset=4 (local.get $x))))
+  ;; x only on one path, then x+8: x is not known on the other
+  (func (export "branch") (param $x i32) (param $c i32) (result i32)
+    (if (local.get $c) (then (drop (i32.load (local.get $x)))))
+    (i32.load (i32.add (local.get $x) (i32.const 8))))
+  ;; x+0x10000, then x+0x20000: as far apart as the fold allows
+  (func (export "far") (param $x i32) (result i32)
+    (i32.add (i32.load (i32.add (local.get $x) (i32.const 0x10000)))
+             (i32.load (i32.add (local.get $x) (i32.const 0x20000))))))"#;
+
+fn near_accesses(engine: &Engine) {
+    let inst = Linker::new(engine)
+        .instantiate(&module(engine, NEAR))
+        .unwrap();
+    let mem = inst.get_memory("mem").unwrap();
+    for i in 0..16384u32 {
+        mem.write(u64::from(i) * 4, &(i + 1).to_le_bytes()).unwrap();
+    }
+    let word = |addr: u32| (addr / 4 + 1) as i32;
+    let i = |v: i32| Val::I32(v);
+    let oob = |r| trap(r).kind() == Some(TrapKind::MemoryOutOfBounds);
+    // x + 8 wraps to 4, x + 12 to 8.
+    assert_eq!(call_i32(&inst, "after", &[i(-4)]), word(4) + word(8));
+    assert_eq!(call_i32(&inst, "after", &[i(-8)]), word(0) + word(4));
+    assert_eq!(call_i32(&inst, "after", &[i(100)]), word(108) + word(112));
+    assert_eq!(
+        call_i32(&inst, "after", &[i(65520)]),
+        word(65528) + word(65532)
+    );
+    assert!(oob(call(&inst, "after", &[i(65524)])));
+    assert_eq!(
+        call_i32(&inst, "up", &[i(65520)]),
+        word(65520) + word(65532)
+    );
+    assert!(oob(call(&inst, "up", &[i(65524)])));
+    assert!(oob(call(&inst, "up", &[i(-4)])));
+    // x + 8 is in bounds but x wrapped below zero: x + 4 must trap.
+    assert!(oob(call(&inst, "down", &[i(-8)])));
+    assert!(oob(call(&inst, "down", &[i(-4)])));
+    assert_eq!(call_i32(&inst, "down", &[i(0)]), word(8) + word(4));
+    assert!(oob(call(&inst, "far", &[i(0)])));
+    assert_eq!(call_i32(&inst, "branch", &[i(-4), i(0)]), word(4));
+    assert!(oob(call(&inst, "branch", &[i(-4), i(1)])));
+    // x + 0x10000 is 0; x + 0x20000 is 0x10000, one past the end.
+    assert!(oob(call(&inst, "far", &[i(-0x10000)])));
+}
+
+#[test]
+fn near_accesses_wrap_exactly() {
+    near_accesses(&Engine::default());
+    near_accesses(&Engine::new(Config {
+        memory_strategy: MemoryStrategy::Explicit,
+        ..Default::default()
+    }));
+}
+
+/// One page short of 4 GiB: compiled code relies on it (see
+/// `faasm_abi::MAX_MEMORY32_PAGES`).
+#[test]
+fn memories_stop_one_page_short_of_4_gib() {
+    let engine = Engine::default();
+    let inst = Linker::new(&engine)
+        .instantiate(&module(
+            &engine,
+            r#"(module (memory 1 65536)
+                 (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"#,
+        ))
+        .unwrap();
+    assert_eq!(call_i32(&inst, "grow", &[Val::I32(65535)]), -1);
+    let err = Linker::new(&engine)
+        .instantiate(&module(&engine, "(module (memory 65536))"))
+        .expect_err("a 4 GiB memory is refused");
+    assert!(err.to_string().contains("65535"), "{err}");
+    assert!(
+        Memory::new(MemoryType {
+            min: 65536,
+            max: None,
+            shared: false,
+            memory64: false
+        })
+        .is_err()
+    );
+}

@@ -8,8 +8,12 @@
 //! length and clamp the address to null with `select_spectre_guard`, so a
 //! mispredicted check still cannot read outside the memory: the access at
 //! null faults and becomes the same trap.
+//!
+//! Under the guarded strategy, a wrapping sum a few bytes past an address
+//! this block has already accessed is computed in 64 bits from that
+//! address instead (`addr_facts.rs`), so it folds into the access.
 
-use super::Translator;
+use super::{Translator, addr_facts};
 use crate::CompileError;
 use crate::traps::trap_code;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -43,21 +47,37 @@ impl Translator<'_, '_> {
             return Err(CompileError::Unsupported("64-bit memories".into()));
         }
         let index = self.pop();
-        let index = self.b.ins().uextend(types::I64, index);
         let offset = memarg.offset;
         let end = offset + size as u64;
         let guard = match self.env.config.memory_strategy {
             MemoryStrategy::Guarded { guard_bytes } => guard_bytes,
             MemoryStrategy::Explicit => 0,
         };
-        let base = self.memory_base(memory);
-        let addr = self.b.ins().iadd(base, index);
         if end <= guard {
+            // Near an address already accessed in this block, the sum is
+            // known not to wrap (addr_facts.rs): reuse that address and
+            // move the distance into the static offset, if it still ends
+            // within the guard.
+            let block = self.b.current_block();
+            let (sum_base, sum_const) = addr_facts::split_const(&self.b.func.dfg, index);
+            let (index, offset) = match self.addr_facts.lookup(block, sum_base, sum_const) {
+                Some((known, d)) if end + u64::from(d) <= guard => (known, offset + u64::from(d)),
+                _ => {
+                    self.addr_facts.record(block, sum_base, sum_const, index);
+                    (index, offset)
+                }
+            };
+            let index = self.b.ins().uextend(types::I64, index);
+            let base = self.memory_base(memory);
+            let addr = self.b.ins().iadd(base, index);
             return Ok(match i32::try_from(offset) {
                 Ok(off) => (addr, off),
                 Err(_) => (self.b.ins().iadd_imm_s(addr, offset as i64), 0),
             });
         }
+        let index = self.b.ins().uextend(types::I64, index);
+        let base = self.memory_base(memory);
+        let addr = self.b.ins().iadd(base, index);
         let access_end = self.b.ins().iadd_imm_s(index, end as i64);
         let oob = self.past_length(memory, access_end);
         let addr = self.b.ins().iadd_imm_s(addr, offset as i64);

@@ -10,6 +10,7 @@
 //! calls in `calls.rs`, globals/tables/references in `tables.rs`, and the
 //! vmctx field loads every part shares in `vmctx.rs`.
 
+mod addr_facts;
 mod atomics;
 mod calls;
 mod control;
@@ -141,6 +142,8 @@ pub(crate) struct Translator<'a, 'f> {
     sigs: HashMap<u32, ir::SigRef>,
     direct_calls: HashMap<u32, ir::FuncRef>,
     builtin_sigs: HashMap<u32, ir::SigRef>,
+    /// In-bounds addresses of the current block (addr_facts.rs).
+    addr_facts: addr_facts::AddrFacts,
 }
 
 impl<'a, 'f> Translator<'a, 'f> {
@@ -182,6 +185,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             sigs: HashMap::new(),
             direct_calls: HashMap::new(),
             builtin_sigs: HashMap::new(),
+            addr_facts: addr_facts::AddrFacts::default(),
         };
         for (i, p) in ty.params.iter().enumerate() {
             let var = t.b.declare_var(clif_type(*p));
