@@ -197,6 +197,35 @@ const NEAR: &str = r#"(module
   (func (export "branch") (param $x i32) (param $c i32) (result i32)
     (if (local.get $c) (then (drop (i32.load (local.get $x)))))
     (i32.load (i32.add (local.get $x) (i32.const 8))))
+  ;; x on the then-arm, x+8 on the else-arm
+  (func (export "arms") (param $x i32) (param $c i32) (result i32)
+    (if (result i32) (local.get $c)
+      (then (i32.load (local.get $x)))
+      (else (i32.load (i32.add (local.get $x) (i32.const 8))))))
+  ;; x in a block a branch may leave first, then x+8 after it
+  (func (export "skip") (param $x i32) (param $c i32) (result i32)
+    (block (br_if 0 (local.get $c)) (drop (i32.load (local.get $x))))
+    (i32.load (i32.add (local.get $x) (i32.const 8))))
+  ;; the same with the branch out of the block nested in an if
+  ;; (after an access to another address, whose fact ends with the if)
+  (func (export "nested_skip") (param $x i32) (param $c i32) (result i32)
+    (block
+      (if (local.get $c) (then (drop (i32.load (i32.const 0))) (br 1)))
+      (drop (i32.load (local.get $x))))
+    (i32.load (i32.add (local.get $x) (i32.const 8))))
+  ;; x in a block before its branch, then x+8 after it: x dominates
+  (func (export "before_branch") (param $x i32) (param $c i32) (result i32)
+    (block (drop (i32.load (local.get $x))) (br_if 0 (local.get $c)))
+    (i32.load (i32.add (local.get $x) (i32.const 8))))
+  ;; x before a loop, x+8 in it: the access before dominates
+  (func (export "loop") (param $x i32) (param $n i32) (result i32)
+    (local $sum i32)
+    (local.set $sum (i32.load (local.get $x)))
+    (loop $l
+      (local.set $sum (i32.add (local.get $sum)
+        (i32.load (i32.add (local.get $x) (i32.const 8)))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (local.get $sum))
   ;; x+0x10000, then x+0x20000: as far apart as the fold allows
   (func (export "far") (param $x i32) (result i32)
     (i32.add (i32.load (i32.add (local.get $x) (i32.const 0x10000)))
@@ -235,6 +264,23 @@ fn near_accesses(engine: &Engine) {
     assert!(oob(call(&inst, "far", &[i(0)])));
     assert_eq!(call_i32(&inst, "branch", &[i(-4), i(0)]), word(4));
     assert!(oob(call(&inst, "branch", &[i(-4), i(1)])));
+    assert_eq!(call_i32(&inst, "arms", &[i(-4), i(0)]), word(4));
+    assert!(oob(call(&inst, "arms", &[i(-4), i(1)])));
+    assert_eq!(call_i32(&inst, "skip", &[i(-4), i(1)]), word(4));
+    assert!(oob(call(&inst, "skip", &[i(-4), i(0)])));
+    assert_eq!(call_i32(&inst, "nested_skip", &[i(-4), i(1)]), word(4));
+    assert!(oob(call(&inst, "nested_skip", &[i(-4), i(0)])));
+    for c in [0, 1] {
+        assert_eq!(call_i32(&inst, "before_branch", &[i(16), i(c)]), word(24));
+        assert!(oob(call(&inst, "before_branch", &[i(65528), i(c)])));
+        assert!(oob(call(&inst, "before_branch", &[i(-4), i(c)])));
+    }
+    assert_eq!(
+        call_i32(&inst, "loop", &[i(40), i(3)]),
+        word(40) + 3 * word(48)
+    );
+    assert!(oob(call(&inst, "loop", &[i(65528), i(3)])));
+    assert!(oob(call(&inst, "loop", &[i(-4), i(3)])));
     // x + 0x10000 is 0; x + 0x20000 is 0x10000, one past the end.
     assert!(oob(call(&inst, "far", &[i(-0x10000)])));
 }

@@ -19,18 +19,24 @@
 //! - A fact is recorded only for an address an access is about to use,
 //!   and every caller of `heap_addr` emits that access (a load, store or
 //!   atomic with a heap trap code) right after, in the same block.
-//! - Facts are used only in the block that recorded them, after the
-//!   access: an earlier instruction of a block dominates the later ones,
-//!   and the access cannot be moved past the later one (both can trap).
+//! - A fact is used only where its access dominates: facts live in the
+//!   structured scope (block, loop, if arm) that recorded them and the
+//!   scopes nested in it, and are dropped at the scope's `else`/`end`
+//!   (each control frame keeps the `mark` taken when it opened). Wasm
+//!   branches go only to the end of an enclosing scope or to the header of
+//!   an enclosing loop, so every path to a later point of the scope passes
+//!   the access first; and the access cannot be moved past the later one
+//!   (both can trap).
 //! - `d` is never negative: `a - 4` may wrap (when `a < 4`) to an address
 //!   that must trap, where `zext(a) - 4 + offset` could land in bounds.
 
-use cranelift_codegen::ir::{Block, DataFlowGraph, InstructionData, Opcode, Value};
+use cranelift_codegen::ir::{DataFlowGraph, InstructionData, Opcode, Value};
 use faasm_abi::ADDRESS_FOLD_LIMIT;
 
-/// At most this many facts per block; beyond it the oldest are dropped
-/// (forgetting a fact only costs a fold).
-const MAX_FACTS: usize = 32;
+/// At most this many facts at once; further accesses record none until
+/// scopes close (a missing fact only costs a fold, and the lookup stays a
+/// short scan).
+const MAX_FACTS: usize = 64;
 
 /// `base + offset` (wrapping, 32-bit) was accessed as `addr`.
 #[derive(Clone, Copy)]
@@ -40,17 +46,23 @@ struct Fact {
     addr: Value,
 }
 
-/// The facts of the block being translated.
+/// The facts valid at the point being translated, outermost scope first.
 #[derive(Default)]
 pub(super) struct AddrFacts {
-    block: Option<Block>,
     facts: Vec<Fact>,
 }
 
 /// Splits an i32 address into a value and a constant added to it, when it
 /// is an `iadd` with an `iconst` operand; otherwise the address plus 0.
+/// Aliases are resolved first: SSA construction turns a merge block's
+/// parameter that receives one value from every edge into an alias of it.
 pub(super) fn split_const(dfg: &DataFlowGraph, addr: Value) -> (Value, i32) {
-    let const_of = |v: Value| match dfg.value_def(v).inst().map(|i| &dfg.insts[i]) {
+    let addr = dfg.resolve_aliases(addr);
+    let const_of = |v: Value| match dfg
+        .value_def(dfg.resolve_aliases(v))
+        .inst()
+        .map(|i| &dfg.insts[i])
+    {
         Some(InstructionData::UnaryImm {
             opcode: Opcode::Iconst,
             imm,
@@ -64,48 +76,44 @@ pub(super) fn split_const(dfg: &DataFlowGraph, addr: Value) -> (Value, i32) {
         } = dfg.insts[inst]
     {
         if let Some(c) = const_of(b) {
-            return (a, c);
+            return (dfg.resolve_aliases(a), c);
         }
         if let Some(c) = const_of(a) {
-            return (b, c);
+            return (dfg.resolve_aliases(b), c);
         }
     }
     (addr, 0)
 }
 
 impl AddrFacts {
-    fn in_block(&mut self, block: Option<Block>) -> &mut Vec<Fact> {
-        if self.block != block {
-            self.block = block;
-            self.facts.clear();
-        }
-        &mut self.facts
+    /// Where a scope opening now starts: pass it to [`AddrFacts::leave`]
+    /// when the scope (or an `if`'s then-arm) ends.
+    pub(super) fn mark(&self) -> usize {
+        self.facts.len()
     }
 
-    /// An address already accessed in `block` and the non-negative
-    /// distance from it to `base + offset`, if that distance is at most
-    /// [`ADDRESS_FOLD_LIMIT`].
-    pub(super) fn lookup(
-        &mut self,
-        block: Option<Block>,
-        base: Value,
-        offset: i32,
-    ) -> Option<(Value, u32)> {
-        self.in_block(block).iter().rev().find_map(|f| {
+    /// Drops the facts recorded since `mark`: they do not dominate what
+    /// follows the scope.
+    pub(super) fn leave(&mut self, mark: usize) {
+        self.facts.truncate(mark);
+    }
+
+    /// An address already accessed on every path to here and the
+    /// non-negative distance from it to `base + offset`, if that distance
+    /// is at most [`ADDRESS_FOLD_LIMIT`].
+    pub(super) fn lookup(&self, base: Value, offset: i32) -> Option<(Value, u32)> {
+        self.facts.iter().rev().find_map(|f| {
             // Both offsets are taken mod 2^32, as the sums are.
             let d = offset.wrapping_sub(f.offset) as u32;
             (f.base == base && u64::from(d) <= ADDRESS_FOLD_LIMIT).then_some((f.addr, d))
         })
     }
 
-    /// Records that `addr` (`base + offset`) is about to be accessed in
-    /// `block`.
-    pub(super) fn record(&mut self, block: Option<Block>, base: Value, offset: i32, addr: Value) {
-        let facts = self.in_block(block);
-        if facts.len() == MAX_FACTS {
-            facts.remove(0);
+    /// Records that `addr` (`base + offset`) is about to be accessed.
+    pub(super) fn record(&mut self, base: Value, offset: i32, addr: Value) {
+        if self.facts.len() < MAX_FACTS {
+            self.facts.push(Fact { base, offset, addr });
         }
-        facts.push(Fact { base, offset, addr });
     }
 }
 
@@ -122,49 +130,48 @@ mod tests {
 
     #[test]
     fn only_non_negative_distances_within_the_limit_fold() {
-        let block = Some(Block::new(0));
         let mut facts = AddrFacts::default();
-        facts.record(block, v(1), 8, v(2));
-        assert_eq!(facts.lookup(block, v(1), 8), Some((v(2), 0)));
-        assert_eq!(facts.lookup(block, v(1), 12), Some((v(2), 4)));
+        facts.record(v(1), 8, v(2));
+        assert_eq!(facts.lookup(v(1), 8), Some((v(2), 0)));
+        assert_eq!(facts.lookup(v(1), 12), Some((v(2), 4)));
         let limit = ADDRESS_FOLD_LIMIT as i32;
-        assert_eq!(
-            facts.lookup(block, v(1), 8 + limit),
-            Some((v(2), limit as u32))
-        );
-        assert_eq!(facts.lookup(block, v(1), 9 + limit), None);
+        assert_eq!(facts.lookup(v(1), 8 + limit), Some((v(2), limit as u32)));
+        assert_eq!(facts.lookup(v(1), 9 + limit), None);
         // Below the known address: may wrap.
-        assert_eq!(facts.lookup(block, v(1), 4), None);
-        assert_eq!(facts.lookup(block, v(1), i32::MIN), None);
+        assert_eq!(facts.lookup(v(1), 4), None);
+        assert_eq!(facts.lookup(v(1), i32::MIN), None);
         // Another base value.
-        assert_eq!(facts.lookup(block, v(3), 8), None);
+        assert_eq!(facts.lookup(v(3), 8), None);
         // Distances are taken mod 2^32, as the sums are.
-        facts.record(block, v(4), i32::MAX, v(5));
-        assert_eq!(facts.lookup(block, v(4), i32::MIN), Some((v(5), 1)));
+        facts.record(v(4), i32::MAX, v(5));
+        assert_eq!(facts.lookup(v(4), i32::MIN), Some((v(5), 1)));
     }
 
     #[test]
-    fn facts_hold_only_in_their_block() {
-        let (b0, b1) = (Some(Block::new(0)), Some(Block::new(1)));
+    fn facts_end_with_their_scope() {
         let mut facts = AddrFacts::default();
-        facts.record(b0, v(1), 0, v(1));
-        assert_eq!(facts.lookup(b1, v(1), 4), None);
-        assert_eq!(facts.lookup(b0, v(1), 4), None, "left behind with b0");
+        facts.record(v(1), 0, v(1));
+        let mark = facts.mark();
+        facts.record(v(2), 0, v(2));
+        assert_eq!(facts.lookup(v(1), 4), Some((v(1), 4)));
+        assert_eq!(facts.lookup(v(2), 4), Some((v(2), 4)));
+        facts.leave(mark);
+        assert_eq!(facts.lookup(v(1), 4), Some((v(1), 4)), "recorded outside");
+        assert_eq!(facts.lookup(v(2), 4), None, "recorded inside");
     }
 
     #[test]
-    fn the_oldest_facts_are_dropped() {
-        let block = Some(Block::new(0));
+    fn a_full_list_records_nothing_more() {
         let mut facts = AddrFacts::default();
         for n in 0..=MAX_FACTS {
-            facts.record(block, v(n), 0, v(n));
+            facts.record(v(n), 0, v(n));
         }
-        assert_eq!(facts.lookup(block, v(0), 0), None);
-        assert_eq!(facts.lookup(block, v(1), 0), Some((v(1), 0)));
-        assert_eq!(
-            facts.lookup(block, v(MAX_FACTS), 0),
-            Some((v(MAX_FACTS), 0))
-        );
+        assert_eq!(facts.lookup(v(0), 0), Some((v(0), 0)));
+        assert_eq!(facts.lookup(v(MAX_FACTS), 0), None);
+        let mark = facts.mark();
+        facts.leave(mark - 1);
+        facts.record(v(MAX_FACTS), 0, v(MAX_FACTS));
+        assert_eq!(facts.lookup(v(MAX_FACTS), 0), Some((v(MAX_FACTS), 0)));
     }
 
     #[test]

@@ -42,6 +42,12 @@ pub(crate) struct Frame {
     pub live: bool,
     /// Some branch targets `dest`.
     pub branched_to: bool,
+    /// The address facts of the enclosing scopes (`AddrFacts::mark`):
+    /// those recorded inside end with the frame and its `if` arm.
+    pub facts_mark: usize,
+    /// For a block: how many facts held on every branch to `dest` so far
+    /// (`usize::MAX` before the first); those also hold after `end`.
+    pub facts_at_branches: usize,
 }
 
 impl Frame {
@@ -51,6 +57,7 @@ impl Frame {
         num_results: usize,
         height: usize,
         live: bool,
+        facts_mark: usize,
     ) -> Frame {
         Frame {
             kind: FrameKind::Block,
@@ -60,6 +67,8 @@ impl Frame {
             height,
             live,
             branched_to: false,
+            facts_mark,
+            facts_at_branches: usize::MAX,
         }
     }
 
@@ -105,12 +114,14 @@ impl Translator<'_, '_> {
                 let (params, results) = self.block_type(blockty)?;
                 let dest = self.block_with_params(&results);
                 let height = self.stack.len() - params.len();
+                let mark = self.addr_facts.mark();
                 self.control.push(Frame::block(
                     dest,
                     params.len(),
                     results.len(),
                     height,
                     true,
+                    mark,
                 ));
             }
             Operator::Loop { blockty } => {
@@ -130,6 +141,8 @@ impl Translator<'_, '_> {
                     height,
                     live: true,
                     branched_to: false,
+                    facts_mark: self.addr_facts.mark(),
+                    facts_at_branches: usize::MAX,
                 });
                 self.interrupt_check();
             }
@@ -156,6 +169,8 @@ impl Translator<'_, '_> {
                     height,
                     live: true,
                     branched_to: false,
+                    facts_mark: self.addr_facts.mark(),
+                    facts_at_branches: usize::MAX,
                 });
             }
             Operator::Else => self.translate_else(),
@@ -200,7 +215,16 @@ impl Translator<'_, '_> {
 
     fn frame_target(&mut self, depth: u32) -> (Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
-        self.control[i].target()
+        // The facts that hold here and will still be listed at the frame's
+        // `end`: all of them from its own level, else those from before
+        // the nested frame the branch is in.
+        let held = match self.control.get(i + 1) {
+            None => self.addr_facts.mark(),
+            Some(inner) => inner.facts_mark,
+        };
+        let frame = &mut self.control[i];
+        frame.facts_at_branches = frame.facts_at_branches.min(held);
+        frame.target()
     }
 
     fn translate_br_table(&mut self, index: Value, depths: &[u32], default: u32) {
@@ -251,12 +275,15 @@ impl Translator<'_, '_> {
         else {
             unreachable!("validated: else without if")
         };
-        let (else_params, dest, n, height) = (
+        let (else_params, dest, n, height, mark) = (
             else_params.clone(),
             frame.dest,
             frame.num_results,
             frame.height,
+            frame.facts_mark,
         );
+        // The then-arm's facts do not hold on the else path.
+        self.addr_facts.leave(mark);
         frame.kind = FrameKind::Else;
         if self.reachable {
             frame.branched_to = true;
@@ -271,6 +298,19 @@ impl Translator<'_, '_> {
 
     fn translate_end(&mut self) {
         let mut frame = self.control.pop().unwrap();
+        // What still holds after `end` (addr_facts.rs): after a loop, all
+        // (only its fallthrough leads on); after a block, what held on its
+        // fallthrough and on every branch to it; after an `if`, what held
+        // before it (the arms are alternatives).
+        let held = match frame.kind {
+            FrameKind::Loop { .. } => self.addr_facts.mark(),
+            FrameKind::Block if self.reachable => {
+                frame.facts_at_branches.min(self.addr_facts.mark())
+            }
+            FrameKind::Block => frame.facts_at_branches,
+            FrameKind::If { .. } | FrameKind::Else => frame.facts_mark,
+        };
+        self.addr_facts.leave(held);
         if self.reachable {
             frame.branched_to = true;
             let args = self.peekn(frame.num_results).to_vec();
@@ -307,7 +347,8 @@ impl Translator<'_, '_> {
         match *op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                 let placeholder = self.control.last().unwrap().dest;
-                let mut frame = Frame::block(placeholder, 0, 0, self.stack.len(), false);
+                let mark = self.addr_facts.mark();
+                let mut frame = Frame::block(placeholder, 0, 0, self.stack.len(), false, mark);
                 frame.kind = FrameKind::Else;
                 self.control.push(frame);
             }

@@ -10,7 +10,7 @@
 //! null faults and becomes the same trap.
 //!
 //! Under the guarded strategy, a wrapping sum a few bytes past an address
-//! this block has already accessed is computed in 64 bits from that
+//! already accessed on every path to it is computed in 64 bits from that
 //! address instead (`addr_facts.rs`), so it folds into the access.
 
 use super::{Translator, addr_facts};
@@ -54,16 +54,15 @@ impl Translator<'_, '_> {
             MemoryStrategy::Explicit => 0,
         };
         if end <= guard {
-            // Near an address already accessed in this block, the sum is
-            // known not to wrap (addr_facts.rs): reuse that address and
-            // move the distance into the static offset, if it still ends
-            // within the guard.
-            let block = self.b.current_block();
+            // Near an address already accessed on every path here, the
+            // sum is known not to wrap (addr_facts.rs): reuse that address
+            // and move the distance into the static offset, if it still
+            // ends within the guard.
             let (sum_base, sum_const) = addr_facts::split_const(&self.b.func.dfg, index);
-            let (index, offset) = match self.addr_facts.lookup(block, sum_base, sum_const) {
+            let (index, offset) = match self.addr_facts.lookup(sum_base, sum_const) {
                 Some((known, d)) if end + u64::from(d) <= guard => (known, offset + u64::from(d)),
                 _ => {
-                    self.addr_facts.record(block, sum_base, sum_const, index);
+                    self.addr_facts.record(sum_base, sum_const, index);
                     (index, offset)
                 }
             };

@@ -142,7 +142,8 @@ pub(crate) struct Translator<'a, 'f> {
     sigs: HashMap<u32, ir::SigRef>,
     direct_calls: HashMap<u32, ir::FuncRef>,
     builtin_sigs: HashMap<u32, ir::SigRef>,
-    /// In-bounds addresses of the current block (addr_facts.rs).
+    /// In-bounds addresses that dominate the point being translated
+    /// (addr_facts.rs).
     addr_facts: addr_facts::AddrFacts,
 }
 
@@ -198,7 +199,7 @@ impl<'a, 'f> Translator<'a, 'f> {
             t.b.append_block_param(exit, clif_type(*r));
         }
         t.control
-            .push(Frame::block(exit, 0, ty.results.len(), 0, true));
+            .push(Frame::block(exit, 0, ty.results.len(), 0, true, 0));
         t
     }
 
