@@ -47,41 +47,47 @@ impl Translator<'_, '_> {
             return Err(CompileError::Unsupported("64-bit memories".into()));
         }
         let index = self.pop();
-        let offset = memarg.offset;
-        let end = offset + size as u64;
+        let end = memarg.offset + size as u64;
         let guard = match self.env.config.memory_strategy {
             MemoryStrategy::Guarded { guard_bytes } => guard_bytes,
             MemoryStrategy::Explicit => 0,
         };
-        if end <= guard {
-            // Near an address already accessed on every path here, the
-            // sum is known not to wrap (addr_facts.rs): reuse that address
-            // and move the distance into the static offset, if it still
-            // ends within the guard.
-            let (sum_base, sum_const) = addr_facts::split_const(&self.b.func.dfg, index);
-            let (index, offset) = match self.addr_facts.lookup(sum_base, sum_const) {
-                Some((known, d)) if end + u64::from(d) <= guard => (known, offset + u64::from(d)),
-                _ => {
-                    self.addr_facts.record(sum_base, sum_const, index);
-                    (index, offset)
-                }
-            };
-            let index = self.b.ins().uextend(types::I64, index);
-            let base = self.memory_base(memory);
-            let addr = self.b.ins().iadd(base, index);
+        let guarded = end <= guard;
+        let (index, offset) = if guarded {
+            self.fold_near_known(index, memarg.offset, guard - end)
+        } else {
+            (index, memarg.offset)
+        };
+        let index = self.b.ins().uextend(types::I64, index);
+        let base = self.memory_base(memory);
+        let addr = self.b.ins().iadd(base, index);
+        if guarded {
             return Ok(match i32::try_from(offset) {
                 Ok(off) => (addr, off),
                 Err(_) => (self.b.ins().iadd_imm_s(addr, offset as i64), 0),
             });
         }
-        let index = self.b.ins().uextend(types::I64, index);
-        let base = self.memory_base(memory);
-        let addr = self.b.ins().iadd(base, index);
         let access_end = self.b.ins().iadd_imm_s(index, end as i64);
         let oob = self.past_length(memory, access_end);
         let addr = self.b.ins().iadd_imm_s(addr, offset as i64);
         let null = self.b.ins().iconst(types::I64, 0);
         Ok((self.b.ins().select_spectre_guard(oob, null, addr), 0))
+    }
+
+    /// Near an address already accessed on every path here, the sum is
+    /// known not to wrap (addr_facts.rs): returns that address and the
+    /// offset with the distance moved into it, if the distance fits in
+    /// `room` (what is left of the guard past the access). Otherwise
+    /// records `index` as accessed and returns it unchanged.
+    fn fold_near_known(&mut self, index: Value, offset: u64, room: u64) -> (Value, u64) {
+        let (sum_base, sum_const) = addr_facts::split_const(&self.b.func.dfg, index);
+        match self.addr_facts.lookup(sum_base, sum_const) {
+            Some((known, d)) if u64::from(d) <= room => (known, offset + u64::from(d)),
+            _ => {
+                self.addr_facts.record(sum_base, sum_const, index);
+                (index, offset)
+            }
+        }
     }
 
     fn load(
