@@ -46,6 +46,15 @@ pub const MAX_MEMORY32_PAGES: u64 = 65535;
 pub const ADDRESS_FOLD_LIMIT: u64 = (1 << 32) - MAX_MEMORY32_PAGES * WASM_PAGE_SIZE;
 const _: () = assert!(ADDRESS_FOLD_LIMIT == WASM_PAGE_SIZE);
 
+/// Inaccessible address space the runtime keeps directly below the base
+/// of every guarded linear memory. Compiled code relies on it: a wrapping
+/// sum `x - d` (with `0 < d <= MEMORY_LEAD_GUARD_BYTES`, accessed at static
+/// offset 0) is computed as `base + zext(x) - d`. When `x >= d` that is the
+/// wasm address; when `x < d` the wasm sum wraps to at least
+/// `2^32 - d`, past every memory ([`MAX_MEMORY32_PAGES`]), and must trap,
+/// which it does by faulting in this guard.
+pub const MEMORY_LEAD_GUARD_BYTES: u64 = 64 << 10;
+
 /// Every value crossing the host boundary (arguments, results, globals) lives
 /// in a 16-byte slot so that `v128` fits without a second layout.
 pub const VALUE_SLOT_SIZE: u32 = 16;

@@ -23,6 +23,10 @@ pub struct MemoryAccessError;
 /// relies on it (`faasm_abi::MAX_MEMORY32_PAGES`).
 const MAX_PAGES: u64 = faasm_abi::MAX_MEMORY32_PAGES;
 const FOUR_GIB: u64 = 1 << 32;
+/// Guarded memories have this much inaccessible space below their base:
+/// compiled code computes some wrapping sums below an address and relies
+/// on the guard to fault (`faasm_abi::MEMORY_LEAD_GUARD_BYTES`).
+const LEAD_GUARD: usize = faasm_abi::MEMORY_LEAD_GUARD_BYTES as usize;
 
 /// A linear memory. Cheap to clone (shared handle).
 #[derive(Clone)]
@@ -256,14 +260,15 @@ impl MemoryInner {
         let pooled = matches!(strategy, MemoryStrategy::Guarded { .. });
         // A reservation a dropped Faaslet of this snapshot gave back has the
         // image mapped already: no mmap, so no mm write lock.
-        let spare = snapshot.and_then(|s| s.image.take_mapped(reserve as usize));
+        let lead = if pooled { LEAD_GUARD } else { 0 };
+        let spare = snapshot.and_then(|s| s.image.take_mapped(lead, reserve as usize));
         let mapped = snapshot.map_or(0, |s| s.image.len());
         let map = match spare {
             Some(map) => map,
             None => {
-                let map = match pooled.then(|| pool::take(reserve as usize)).flatten() {
+                let map = match pooled.then(|| pool::take(lead, reserve as usize)).flatten() {
                     Some(map) => map,
-                    None => Mmap::reserve(reserve as usize).map_err(|e| {
+                    None => Mmap::reserve_with_lead(lead, reserve as usize).map_err(|e| {
                         Error::Resource(format!("cannot reserve linear memory: {e}"))
                     })?,
                 };
@@ -472,6 +477,33 @@ mod tests {
 
     fn base(m: &MemoryInner) -> *mut u8 {
         m.checked_ptr(0, 0).unwrap()
+    }
+
+    fn lead(m: &MemoryInner) -> usize {
+        m.map.lock().unwrap().lead()
+    }
+
+    /// Compiled code computes some sums below the base and relies on a
+    /// fault there (`faasm_abi::MEMORY_LEAD_GUARD_BYTES`): every guarded
+    /// memory has the lead, fresh, reused from the pool or restored from a
+    /// snapshot's spares.
+    #[test]
+    fn guarded_memories_have_the_lead_guard_on_every_path() {
+        let guarded = MemoryStrategy::default();
+        for _ in 0..3 {
+            let m = MemoryInner::new(ty(1, None, false), guarded).unwrap();
+            assert_eq!(lead(&m), LEAD_GUARD);
+        }
+        let image = Arc::new(MemoryImage::new(65536, [(8, &b"image"[..])]).unwrap());
+        let state = MemoryState { pages: 1, image };
+        for _ in 0..3 {
+            let m = MemoryInner::new_with(ty(1, None, false), guarded, None, Some(&state), None)
+                .unwrap();
+            assert_eq!(lead(&m), LEAD_GUARD);
+        }
+        // Explicit bounds checks never reach below the base.
+        let m = MemoryInner::new(ty(1, Some(2), false), MemoryStrategy::Explicit).unwrap();
+        assert_eq!(lead(&m), 0);
     }
 
     /// Other threads keep using a shared memory's base while one grows it

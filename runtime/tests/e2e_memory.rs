@@ -4,7 +4,8 @@
 mod common;
 use common::*;
 use faasm_runtime::{
-    Config, Engine, Error, Linker, Memory, MemoryStrategy, MemoryType, Module, TrapKind, Val,
+    Config, Engine, Error, InstanceOptions, Linker, Memory, MemoryStrategy, MemoryType, Module,
+    Snapshot, TrapKind, Val,
 };
 
 const GROW: &str = r#"(module
@@ -229,12 +230,51 @@ const NEAR: &str = r#"(module
   ;; x+0x10000, then x+0x20000: as far apart as the fold allows
   (func (export "far") (param $x i32) (result i32)
     (i32.add (i32.load (i32.add (local.get $x) (i32.const 0x10000)))
-             (i32.load (i32.add (local.get $x) (i32.const 0x20000))))))"#;
+             (i32.load (i32.add (local.get $x) (i32.const 0x20000)))))
+  ;; x+8, then x+4 at static offset 0: 4 below a known address
+  (func (export "below") (param $x i32) (result i32)
+    (i32.add (i32.load (i32.add (local.get $x) (i32.const 8)))
+             (i32.load (i32.add (local.get $x) (i32.const 4)))))
+  ;; x-4 with no access before it
+  (func (export "minus") (param $x i32) (result i32)
+    (i32.load (i32.add (local.get $x) (i32.const -4))))
+  ;; x-4 at static offset 8: x = 0 wraps past the end, not to 4
+  (func (export "minus_offset") (param $x i32) (result i32)
+    (i32.load offset=8 (i32.add (local.get $x) (i32.const -4))))
+  ;; x-0x10000, as far below as the fold allows, and one further
+  (func (export "minus_far") (param $x i32) (result i32)
+    (i32.load (i32.add (local.get $x) (i32.const -0x10000))))
+  (func (export "minus_further") (param $x i32) (result i32)
+    (i32.load (i32.add (local.get $x) (i32.const -0x10001))))
+  ;; x+0x10000, then x: as far below a known address as the fold allows
+  (func (export "down_far") (param $x i32) (result i32)
+    (i32.add (i32.load (i32.add (local.get $x) (i32.const 0x10000)))
+             (i32.load (local.get $x))))
+  ;; x-4, then x+8: 12 above the first
+  (func (export "below_then_above") (param $x i32) (result i32)
+    (i32.add (i32.load (i32.add (local.get $x) (i32.const -4)))
+             (i32.load (i32.add (local.get $x) (i32.const 8))))))"#;
 
 fn near_accesses(engine: &Engine) {
-    let inst = Linker::new(engine)
-        .instantiate(&module(engine, NEAR))
-        .unwrap();
+    let m = module(engine, NEAR);
+    // Fresh reservations, and reused ones from the pool.
+    for _ in 0..3 {
+        near_accesses_in(&Linker::new(engine).instantiate(&m).unwrap());
+    }
+    // Restored from a snapshot, twice (the second may reuse the first's
+    // reservation with the image still mapped).
+    let first = Linker::new(engine).instantiate(&m).unwrap();
+    near_accesses_in(&first);
+    let snap = Snapshot::capture(&first).unwrap();
+    for _ in 0..2 {
+        let inst = Linker::new(engine)
+            .instantiate_snapshot(&snap, InstanceOptions::default())
+            .unwrap();
+        near_accesses_in(&inst);
+    }
+}
+
+fn near_accesses_in(inst: &faasm_runtime::Instance) {
     let mem = inst.get_memory("mem").unwrap();
     for i in 0..16384u32 {
         mem.write(u64::from(i) * 4, &(i + 1).to_le_bytes()).unwrap();
@@ -243,46 +283,73 @@ fn near_accesses(engine: &Engine) {
     let i = |v: i32| Val::I32(v);
     let oob = |r| trap(r).kind() == Some(TrapKind::MemoryOutOfBounds);
     // x + 8 wraps to 4, x + 12 to 8.
-    assert_eq!(call_i32(&inst, "after", &[i(-4)]), word(4) + word(8));
-    assert_eq!(call_i32(&inst, "after", &[i(-8)]), word(0) + word(4));
-    assert_eq!(call_i32(&inst, "after", &[i(100)]), word(108) + word(112));
+    assert_eq!(call_i32(inst, "after", &[i(-4)]), word(4) + word(8));
+    assert_eq!(call_i32(inst, "after", &[i(-8)]), word(0) + word(4));
+    assert_eq!(call_i32(inst, "after", &[i(100)]), word(108) + word(112));
     assert_eq!(
-        call_i32(&inst, "after", &[i(65520)]),
+        call_i32(inst, "after", &[i(65520)]),
         word(65528) + word(65532)
     );
-    assert!(oob(call(&inst, "after", &[i(65524)])));
-    assert_eq!(
-        call_i32(&inst, "up", &[i(65520)]),
-        word(65520) + word(65532)
-    );
-    assert!(oob(call(&inst, "up", &[i(65524)])));
-    assert!(oob(call(&inst, "up", &[i(-4)])));
+    assert!(oob(call(inst, "after", &[i(65524)])));
+    assert_eq!(call_i32(inst, "up", &[i(65520)]), word(65520) + word(65532));
+    assert!(oob(call(inst, "up", &[i(65524)])));
+    assert!(oob(call(inst, "up", &[i(-4)])));
     // x + 8 is in bounds but x wrapped below zero: x + 4 must trap.
-    assert!(oob(call(&inst, "down", &[i(-8)])));
-    assert!(oob(call(&inst, "down", &[i(-4)])));
-    assert_eq!(call_i32(&inst, "down", &[i(0)]), word(8) + word(4));
-    assert!(oob(call(&inst, "far", &[i(0)])));
-    assert_eq!(call_i32(&inst, "branch", &[i(-4), i(0)]), word(4));
-    assert!(oob(call(&inst, "branch", &[i(-4), i(1)])));
-    assert_eq!(call_i32(&inst, "arms", &[i(-4), i(0)]), word(4));
-    assert!(oob(call(&inst, "arms", &[i(-4), i(1)])));
-    assert_eq!(call_i32(&inst, "skip", &[i(-4), i(1)]), word(4));
-    assert!(oob(call(&inst, "skip", &[i(-4), i(0)])));
-    assert_eq!(call_i32(&inst, "nested_skip", &[i(-4), i(1)]), word(4));
-    assert!(oob(call(&inst, "nested_skip", &[i(-4), i(0)])));
+    assert!(oob(call(inst, "down", &[i(-8)])));
+    assert!(oob(call(inst, "down", &[i(-4)])));
+    assert_eq!(call_i32(inst, "down", &[i(0)]), word(8) + word(4));
+    assert!(oob(call(inst, "far", &[i(0)])));
+    assert_eq!(call_i32(inst, "branch", &[i(-4), i(0)]), word(4));
+    assert!(oob(call(inst, "branch", &[i(-4), i(1)])));
+    assert_eq!(call_i32(inst, "arms", &[i(-4), i(0)]), word(4));
+    assert!(oob(call(inst, "arms", &[i(-4), i(1)])));
+    assert_eq!(call_i32(inst, "skip", &[i(-4), i(1)]), word(4));
+    assert!(oob(call(inst, "skip", &[i(-4), i(0)])));
+    assert_eq!(call_i32(inst, "nested_skip", &[i(-4), i(1)]), word(4));
+    assert!(oob(call(inst, "nested_skip", &[i(-4), i(0)])));
     for c in [0, 1] {
-        assert_eq!(call_i32(&inst, "before_branch", &[i(16), i(c)]), word(24));
-        assert!(oob(call(&inst, "before_branch", &[i(65528), i(c)])));
-        assert!(oob(call(&inst, "before_branch", &[i(-4), i(c)])));
+        assert_eq!(call_i32(inst, "before_branch", &[i(16), i(c)]), word(24));
+        assert!(oob(call(inst, "before_branch", &[i(65528), i(c)])));
+        assert!(oob(call(inst, "before_branch", &[i(-4), i(c)])));
     }
     assert_eq!(
-        call_i32(&inst, "loop", &[i(40), i(3)]),
+        call_i32(inst, "loop", &[i(40), i(3)]),
         word(40) + 3 * word(48)
     );
-    assert!(oob(call(&inst, "loop", &[i(65528), i(3)])));
-    assert!(oob(call(&inst, "loop", &[i(-4), i(3)])));
+    assert!(oob(call(inst, "loop", &[i(65528), i(3)])));
+    assert!(oob(call(inst, "loop", &[i(-4), i(3)])));
     // x + 0x10000 is 0; x + 0x20000 is 0x10000, one past the end.
-    assert!(oob(call(&inst, "far", &[i(-0x10000)])));
+    assert!(oob(call(inst, "far", &[i(-0x10000)])));
+    // Below a known address, or below x itself (static offset 0): a sum
+    // that wraps below zero traps, one that does not reads what it should.
+    assert_eq!(call_i32(inst, "below", &[i(0)]), word(8) + word(4));
+    assert!(oob(call(inst, "below", &[i(-8)])));
+    assert!(oob(call(inst, "below", &[i(-5)])));
+    assert_eq!(call_i32(inst, "below", &[i(-4)]), word(4) + word(0));
+    for x in 0..4 {
+        assert!(oob(call(inst, "minus", &[i(x)])), "minus {x}");
+    }
+    assert_eq!(call_i32(inst, "minus", &[i(4)]), word(0));
+    assert_eq!(call_i32(inst, "minus", &[i(65536)]), word(65532));
+    assert!(oob(call(inst, "minus", &[i(65537)])));
+    assert!(oob(call(inst, "minus_offset", &[i(0)])));
+    assert_eq!(call_i32(inst, "minus_offset", &[i(4)]), word(8));
+    assert!(oob(call(inst, "minus_far", &[i(0)])));
+    assert!(oob(call(inst, "minus_far", &[i(0xffff)])));
+    assert_eq!(call_i32(inst, "minus_far", &[i(0x10000)]), word(0));
+    assert!(oob(call(inst, "minus_further", &[i(0x10000)])));
+    assert_eq!(call_i32(inst, "minus_further", &[i(0x10005)]), word(4));
+    assert!(oob(call(inst, "down_far", &[i(-0x10000)])));
+    // x + 0x10000 is in bounds only if x is not: x is a known address
+    // 0x10000 below and must trap (the native sum lands 0x10000 and 0xfff0
+    // below the base).
+    assert!(oob(call(inst, "down_far", &[i(-0xfff0)])));
+    assert!(oob(call(inst, "below_then_above", &[i(0)])));
+    assert_eq!(
+        call_i32(inst, "below_then_above", &[i(4)]),
+        word(0) + word(12)
+    );
+    assert!(oob(call(inst, "below_then_above", &[i(65528)])));
 }
 
 #[test]

@@ -27,27 +27,49 @@
 //!   an enclosing loop, so every path to a later point of the scope passes
 //!   the access first; and the access cannot be moved past the later one
 //!   (both can trap).
-//! - `d` is never negative: `a - 4` may wrap (when `a < 4`) to an address
-//!   that must trap, where `zext(a) - 4 + offset` could land in bounds.
+//!
+//! Below an address the sum may wrap, but only to an address that must
+//! trap: for any `x` and `0 < d <= MEMORY_LEAD_GUARD_BYTES`, `x - d` is
+//! either `zext(x) - d` (when `x >= d`) or at least `2^32 - d`, past every
+//! memory. The runtime keeps that many inaccessible bytes below each
+//! guarded memory (`faasm_abi::MEMORY_LEAD_GUARD_BYTES`), so computing
+//! `base + zext(x) - d` faults exactly when the wasm access traps, as long
+//! as the access's static offset is 0 (a positive one could bring the
+//! wrapped case back in bounds). That needs no fact at all, and a fact
+//! works the same way: `a - d` from a known `a`.
+//!
+//! A fact therefore says: the wasm address `base + offset` (mod 2^32) is
+//! `zext(addr) + disp`, and an access to it has run.
 
 use cranelift_codegen::ir::{DataFlowGraph, InstructionData, Opcode, Value};
-use faasm_abi::ADDRESS_FOLD_LIMIT;
+use faasm_abi::{ADDRESS_FOLD_LIMIT, MEMORY_LEAD_GUARD_BYTES};
 
 /// At most this many facts at once; further accesses record none until
 /// scopes close (a missing fact only costs a fold, and the lookup stays a
 /// short scan).
 const MAX_FACTS: usize = 64;
 
-/// `base + offset` (wrapping, 32-bit) was accessed as `addr`.
+/// `base + offset` (wrapping, 32-bit) is the wasm address
+/// `zext(addr) + disp`, and it was accessed.
 #[derive(Clone, Copy)]
 struct Fact {
     base: Value,
     offset: i32,
     addr: Value,
+    disp: i64,
+}
+
+/// How to compute an access's address without the wrapping add: the
+/// native address is the memory base plus `zext(addr)` plus `offset`
+/// (static offset included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Folded {
+    pub addr: Value,
+    pub offset: i64,
 }
 
 /// The facts valid at the point being translated, outermost scope first.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct AddrFacts {
     facts: Vec<Fact>,
 }
@@ -98,21 +120,54 @@ impl AddrFacts {
         self.facts.truncate(mark);
     }
 
-    /// An address already accessed on every path to here and the
-    /// non-negative distance from it to `base + offset`, if that distance
-    /// is at most [`ADDRESS_FOLD_LIMIT`].
-    pub(super) fn lookup(&self, base: Value, offset: i32) -> Option<(Value, u32)> {
-        self.facts.iter().rev().find_map(|f| {
+    /// The address of an access to `base + offset` (wrapping, 32-bit; the
+    /// sum is `sum`) at static offset `static_offset`, computed from a
+    /// known address or from `base` itself when the rules in the module
+    /// docs allow it, else from `sum`. `room` is how far past the wasm
+    /// address plus `static_offset` the guard lets an access reach (what
+    /// is left of it after the access's end). Records the access as a
+    /// fact.
+    pub(super) fn fold(
+        &mut self,
+        base: Value,
+        offset: i32,
+        sum: Value,
+        static_offset: u64,
+        room: u64,
+    ) -> Folded {
+        let below = |d: i64| static_offset == 0 && d < 0 && -d <= MEMORY_LEAD_GUARD_BYTES as i64;
+        let static_offset = static_offset as i64;
+        let near = self.facts.iter().rev().find_map(|f| {
+            if f.base != base {
+                return None;
+            }
             // Both offsets are taken mod 2^32, as the sums are.
-            let d = offset.wrapping_sub(f.offset) as u32;
-            (f.base == base && u64::from(d) <= ADDRESS_FOLD_LIMIT).then_some((f.addr, d))
-        })
-    }
-
-    /// Records that `addr` (`base + offset`) is about to be accessed.
-    pub(super) fn record(&mut self, base: Value, offset: i32, addr: Value) {
+            let d = i64::from(offset.wrapping_sub(f.offset));
+            let above = (0..=ADDRESS_FOLD_LIMIT as i64).contains(&d) && d as u64 <= room;
+            (above || below(d)).then_some(Folded {
+                addr: f.addr,
+                offset: f.disp + d + static_offset,
+            })
+        });
+        if let Some(folded) = near {
+            return folded;
+        }
+        let (addr, disp) = if below(i64::from(offset)) {
+            (base, i64::from(offset))
+        } else {
+            (sum, 0)
+        };
         if self.facts.len() < MAX_FACTS {
-            self.facts.push(Fact { base, offset, addr });
+            self.facts.push(Fact {
+                base,
+                offset,
+                addr,
+                disp,
+            });
+        }
+        Folded {
+            addr,
+            offset: disp + static_offset,
         }
     }
 }
@@ -128,50 +183,118 @@ mod tests {
         Value::new(n)
     }
 
+    const ROOM: u64 = 1 << 20;
+
+    fn at(addr: Value, offset: i64) -> Folded {
+        Folded { addr, offset }
+    }
+
+    /// What `fold` gives, with the sum being value 9 and room to spare,
+    /// leaving `facts` as they were (so that each probe sees the same).
+    fn fold(facts: &mut AddrFacts, base: Value, offset: i32, static_offset: u64) -> Folded {
+        facts.clone().fold(base, offset, v(9), static_offset, ROOM)
+    }
+
     #[test]
-    fn only_non_negative_distances_within_the_limit_fold() {
+    fn distances_above_a_known_address_fold_within_the_limit_and_the_room() {
         let mut facts = AddrFacts::default();
-        facts.record(v(1), 8, v(2));
-        assert_eq!(facts.lookup(v(1), 8), Some((v(2), 0)));
-        assert_eq!(facts.lookup(v(1), 12), Some((v(2), 4)));
+        assert_eq!(
+            facts.fold(v(1), 8, v(2), 0, ROOM),
+            at(v(2), 0),
+            "first access"
+        );
+        assert_eq!(fold(&mut facts, v(1), 8, 0), at(v(2), 0));
+        assert_eq!(fold(&mut facts, v(1), 12, 16), at(v(2), 20));
         let limit = ADDRESS_FOLD_LIMIT as i32;
-        assert_eq!(facts.lookup(v(1), 8 + limit), Some((v(2), limit as u32)));
-        assert_eq!(facts.lookup(v(1), 9 + limit), None);
-        // Below the known address: may wrap.
-        assert_eq!(facts.lookup(v(1), 4), None);
-        assert_eq!(facts.lookup(v(1), i32::MIN), None);
+        assert_eq!(fold(&mut facts, v(1), 8 + limit, 0), at(v(2), limit.into()));
+        assert_eq!(fold(&mut facts, v(1), 9 + limit, 0), at(v(9), 0), "too far");
+        assert_eq!(
+            facts.clone().fold(v(1), 20, v(3), 0, 11),
+            at(v(3), 0),
+            "past the room"
+        );
+        assert_eq!(
+            facts.clone().fold(v(1), 20, v(3), 0, 12),
+            at(v(2), 12),
+            "within it"
+        );
         // Another base value.
-        assert_eq!(facts.lookup(v(3), 8), None);
+        assert_eq!(fold(&mut facts, v(4), 8, 0), at(v(9), 0));
         // Distances are taken mod 2^32, as the sums are.
-        facts.record(v(4), i32::MAX, v(5));
-        assert_eq!(facts.lookup(v(4), i32::MIN), Some((v(5), 1)));
+        let mut facts = AddrFacts::default();
+        facts.fold(v(4), i32::MAX, v(5), 0, ROOM);
+        assert_eq!(fold(&mut facts, v(4), i32::MIN, 0), at(v(5), 1));
+    }
+
+    #[test]
+    fn distances_below_fold_only_at_static_offset_zero_within_the_lead_guard() {
+        let mut facts = AddrFacts::default();
+        let known = 1 << 20;
+        facts.fold(v(1), known, v(2), 0, ROOM);
+        assert_eq!(fold(&mut facts, v(1), known - 4, 0), at(v(2), -4));
+        let lead = MEMORY_LEAD_GUARD_BYTES as i32;
+        assert_eq!(
+            fold(&mut facts, v(1), known - lead, 0),
+            at(v(2), -i64::from(lead))
+        );
+        // A static offset could bring a wrapped sum back in bounds.
+        assert_eq!(fold(&mut facts, v(1), known - 4, 4), at(v(9), 4));
+        // Further below than the guard reaches.
+        assert_eq!(fold(&mut facts, v(1), known - lead - 1, 0), at(v(9), 0));
+    }
+
+    #[test]
+    fn small_negative_sums_need_no_fact() {
+        let mut facts = AddrFacts::default();
+        let lead = MEMORY_LEAD_GUARD_BYTES as i32;
+        assert_eq!(fold(&mut facts, v(1), -4, 0), at(v(1), -4));
+        assert_eq!(fold(&mut facts, v(3), -lead, 0), at(v(3), -i64::from(lead)));
+        assert_eq!(
+            fold(&mut facts, v(5), -lead - 1, 0),
+            at(v(9), 0),
+            "past the guard"
+        );
+        assert_eq!(fold(&mut facts, v(6), -4, 8), at(v(9), 8), "static offset");
+        assert_eq!(fold(&mut facts, v(7), 4, 0), at(v(9), 0), "may wrap");
+        // What was accessed at `base - 4` is a fact like any other: `base + 8`
+        // lies 12 above it.
+        facts.fold(v(1), -4, v(2), 0, ROOM);
+        assert_eq!(fold(&mut facts, v(1), 8, 2), at(v(1), 10));
     }
 
     #[test]
     fn facts_end_with_their_scope() {
         let mut facts = AddrFacts::default();
-        facts.record(v(1), 0, v(1));
+        facts.fold(v(1), 0, v(1), 0, ROOM);
         let mark = facts.mark();
-        facts.record(v(2), 0, v(2));
-        assert_eq!(facts.lookup(v(1), 4), Some((v(1), 4)));
-        assert_eq!(facts.lookup(v(2), 4), Some((v(2), 4)));
+        facts.fold(v(2), 0, v(2), 0, ROOM);
+        assert_eq!(fold(&mut facts, v(1), 4, 0), at(v(1), 4));
+        assert_eq!(fold(&mut facts, v(2), 4, 0), at(v(2), 4));
         facts.leave(mark);
-        assert_eq!(facts.lookup(v(1), 4), Some((v(1), 4)), "recorded outside");
-        assert_eq!(facts.lookup(v(2), 4), None, "recorded inside");
+        assert_eq!(
+            fold(&mut facts, v(1), 4, 0),
+            at(v(1), 4),
+            "recorded outside"
+        );
+        assert_eq!(
+            facts.fold(v(2), 4, v(3), 0, ROOM),
+            at(v(3), 0),
+            "recorded inside"
+        );
     }
 
     #[test]
     fn a_full_list_records_nothing_more() {
         let mut facts = AddrFacts::default();
         for n in 0..=MAX_FACTS {
-            facts.record(v(n), 0, v(n));
+            facts.fold(v(n), 0, v(n), 0, ROOM);
         }
-        assert_eq!(facts.lookup(v(0), 0), Some((v(0), 0)));
-        assert_eq!(facts.lookup(v(MAX_FACTS), 0), None);
+        assert_eq!(fold(&mut facts, v(0), 0, 0), at(v(0), 0));
+        assert_eq!(fold(&mut facts, v(MAX_FACTS), 0, 0), at(v(9), 0));
         let mark = facts.mark();
         facts.leave(mark - 1);
-        facts.record(v(MAX_FACTS), 0, v(MAX_FACTS));
-        assert_eq!(facts.lookup(v(MAX_FACTS), 0), Some((v(MAX_FACTS), 0)));
+        facts.fold(v(MAX_FACTS), 0, v(MAX_FACTS), 0, ROOM);
+        assert_eq!(fold(&mut facts, v(MAX_FACTS), 0, 0), at(v(MAX_FACTS), 0));
     }
 
     #[test]

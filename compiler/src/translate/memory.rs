@@ -56,7 +56,8 @@ impl Translator<'_, '_> {
         let (index, offset) = if guarded {
             self.fold_near_known(index, memarg.offset, guard - end)
         } else {
-            (index, memarg.offset)
+            // Below the guard, so it fits.
+            (index, memarg.offset as i64)
         };
         let index = self.b.ins().uextend(types::I64, index);
         let base = self.memory_base(memory);
@@ -64,30 +65,27 @@ impl Translator<'_, '_> {
         if guarded {
             return Ok(match i32::try_from(offset) {
                 Ok(off) => (addr, off),
-                Err(_) => (self.b.ins().iadd_imm_s(addr, offset as i64), 0),
+                Err(_) => (self.b.ins().iadd_imm_s(addr, offset), 0),
             });
         }
         let access_end = self.b.ins().iadd_imm_s(index, end as i64);
         let oob = self.past_length(memory, access_end);
-        let addr = self.b.ins().iadd_imm_s(addr, offset as i64);
+        let addr = self.b.ins().iadd_imm_s(addr, offset);
         let null = self.b.ins().iconst(types::I64, 0);
         Ok((self.b.ins().select_spectre_guard(oob, null, addr), 0))
     }
 
-    /// Near an address already accessed on every path here, the sum is
-    /// known not to wrap (addr_facts.rs): returns that address and the
-    /// offset with the distance moved into it, if the distance fits in
-    /// `room` (what is left of the guard past the access). Otherwise
-    /// records `index` as accessed and returns it unchanged.
-    fn fold_near_known(&mut self, index: Value, offset: u64, room: u64) -> (Value, u64) {
+    /// The address to access for `index` at static `offset` under the
+    /// guarded strategy, the wrapping add folded away where the rules of
+    /// addr_facts.rs allow: near an address already accessed on every path
+    /// here, or a small distance below any address. `room` is what is left
+    /// of the guard past the access.
+    fn fold_near_known(&mut self, index: Value, offset: u64, room: u64) -> (Value, i64) {
         let (sum_base, sum_const) = addr_facts::split_const(&self.b.func.dfg, index);
-        match self.addr_facts.lookup(sum_base, sum_const) {
-            Some((known, d)) if u64::from(d) <= room => (known, offset + u64::from(d)),
-            _ => {
-                self.addr_facts.record(sum_base, sum_const, index);
-                (index, offset)
-            }
-        }
+        let folded = self
+            .addr_facts
+            .fold(sum_base, sum_const, index, offset, room);
+        (folded.addr, folded.offset)
     }
 
     fn load(

@@ -111,12 +111,15 @@ impl MemoryImage {
         })
     }
 
-    /// A reservation of exactly `reservation` bytes with this image
+    /// A reservation of exactly `reservation` bytes after a lead of `lead`
+    /// bytes (see [`Mmap::lead`]), with this image
     /// already mapped at its start, in the state `map_image` over a fresh
     /// reservation leaves, if one was given back.
-    pub fn take_mapped(&self, reservation: usize) -> Option<Mmap> {
+    pub fn take_mapped(&self, lead: usize, reservation: usize) -> Option<Mmap> {
         let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
-        let i = spares.iter().position(|m| m.len() == reservation)?;
+        let i = spares
+            .iter()
+            .position(|m| m.len() == reservation && m.lead() == lead)?;
         SPARE_COUNT.fetch_sub(1, Ordering::Relaxed);
         Some(spares.swap_remove(i))
     }
@@ -415,10 +418,10 @@ mod tests {
         }
         let base = map.as_ptr();
         image.give_mapped(map, 4 * ps).unwrap();
-        assert!(image.take_mapped(4 * ps).is_none(), "only the same size");
-        let map = image.take_mapped(8 * ps).unwrap();
+        assert!(image.take_mapped(0, 4 * ps).is_none(), "only the same size");
+        let map = image.take_mapped(0, 8 * ps).unwrap();
         assert_eq!(map.as_ptr(), base);
-        assert!(image.take_mapped(8 * ps).is_none(), "taken once");
+        assert!(image.take_mapped(0, 8 * ps).is_none(), "taken once");
         // SAFETY: the image part is mapped readable.
         unsafe {
             assert_eq!(std::slice::from_raw_parts(map.as_ptr().add(5), 5), b"image");

@@ -17,12 +17,19 @@ pub fn round_up_to_page(n: usize) -> Option<usize> {
 }
 
 /// A mapping this value owns, unmapped on drop: an anonymous reservation
-/// (`reserve`) or a read-only view of a file (`map_file_readonly`). A zero-length `Mmap`
-/// owns nothing and has a dangling (never dereferenced) base.
+/// (`reserve`, `reserve_with_lead`) or a read-only view of a file
+/// (`map_file_readonly`). A zero-length `Mmap` owns nothing and has a
+/// dangling (never dereferenced) base.
+///
+/// Invariant: a reservation may be preceded by `lead` bytes of address
+/// space it also owns and never makes accessible (a guard below `as_ptr`:
+/// linear memories need one, see `faasm_abi::MEMORY_LEAD_GUARD_BYTES`).
+/// Every offset this type takes is relative to `as_ptr`, past the lead.
 #[derive(Debug)]
 pub struct Mmap {
     ptr: NonNull<u8>,
     len: usize,
+    lead: usize,
 }
 
 // SAFETY: the mapping is plain memory owned by this value; it has no thread
@@ -36,28 +43,47 @@ impl Mmap {
     /// Reserves `len` bytes (rounded up to pages) of address space with no
     /// access rights and no swap reservation.
     pub fn reserve(len: usize) -> io::Result<Mmap> {
+        Mmap::reserve_with_lead(0, len)
+    }
+
+    /// Reserves `len` bytes as [`Mmap::reserve`] does, preceded by `lead`
+    /// bytes (rounded up to pages) that stay inaccessible for the
+    /// reservation's whole life: an access below `as_ptr`, by up to `lead`
+    /// bytes, faults.
+    pub fn reserve_with_lead(lead: usize, len: usize) -> io::Result<Mmap> {
         if len == 0 {
             return Ok(Mmap {
                 ptr: NonNull::dangling(),
                 len: 0,
+                lead: 0,
             });
         }
-        let len =
-            round_up_to_page(len).ok_or_else(|| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        let too_large = || io::Error::from(io::ErrorKind::OutOfMemory);
+        let len = round_up_to_page(len).ok_or_else(too_large)?;
+        let lead = round_up_to_page(lead).ok_or_else(too_large)?;
+        let total = lead.checked_add(len).ok_or_else(too_large)?;
         // SAFETY: an anonymous mapping at a kernel-chosen address cannot
         // alias any existing Rust object.
-        let ptr = unsafe {
+        let start = unsafe {
             rustix::mm::mmap_anonymous(
                 std::ptr::null_mut(),
-                len,
+                total,
                 ProtFlags::empty(),
                 MapFlags::PRIVATE | MapFlags::NORESERVE,
             )?
         };
+        // `lead < total`, so this stays inside the mapping just made.
+        let ptr = start.cast::<u8>().wrapping_add(lead);
         Ok(Mmap {
-            ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
+            ptr: NonNull::new(ptr).expect("mmap never returns null on success"),
             len,
+            lead,
         })
+    }
+
+    /// The inaccessible bytes reserved below `as_ptr` (a page multiple).
+    pub fn lead(&self) -> usize {
+        self.lead
     }
 
     /// Maps the first `len` bytes (a page multiple, not zero) of the file
@@ -85,6 +111,7 @@ impl Mmap {
         Ok(Mmap {
             ptr: NonNull::new(ptr.cast()).expect("mmap never returns null on success"),
             len,
+            lead: 0,
         })
     }
 
@@ -170,9 +197,49 @@ impl Drop for Mmap {
         if self.len == 0 {
             return;
         }
-        // SAFETY: we own exactly this mapping; nothing borrows it any more
-        // (owners drop it only once no code or reference can reach it).
-        let r = unsafe { rustix::mm::munmap(self.as_ptr().cast(), self.len) };
+        // SAFETY: we own exactly this mapping, lead included; nothing
+        // borrows it any more (owners drop it only once no code or reference
+        // can reach it).
+        let r = unsafe {
+            rustix::mm::munmap(
+                self.as_ptr().wrapping_sub(self.lead).cast(),
+                self.lead + self.len,
+            )
+        };
         debug_assert!(r.is_ok(), "munmap failed: {r:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The permissions `/proc/self/maps` gives the page holding `addr`.
+    fn perms_at(addr: usize) -> Option<String> {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines().find_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (lo, hi) = fields.next()?.split_once('-')?;
+            let (lo, hi) = (
+                usize::from_str_radix(lo, 16).ok()?,
+                usize::from_str_radix(hi, 16).ok()?,
+            );
+            (lo <= addr && addr < hi).then(|| fields.next().unwrap().to_string())
+        })
+    }
+
+    #[test]
+    fn a_lead_is_reserved_inaccessible_below_the_base() {
+        let ps = page_size();
+        let map = Mmap::reserve_with_lead(3 * ps, 2 * ps).unwrap();
+        assert_eq!((map.lead(), map.len()), (3 * ps, 2 * ps));
+        map.make_accessible(0, 2 * ps).unwrap();
+        let base = map.as_ptr() as usize;
+        assert_eq!(perms_at(base).as_deref(), Some("rw-p"));
+        for below in [1, ps, 3 * ps] {
+            assert_eq!(perms_at(base - below).as_deref(), Some("---p"), "{below}");
+        }
+        // (Whether drop unmapped all of it cannot be told from here: other
+        // tests may map the same addresses at once.)
     }
 }

@@ -14,10 +14,13 @@ const CAPACITY: usize = 32;
 
 static POOL: Mutex<Vec<Mmap>> = Mutex::new(Vec::new());
 
-/// A pooled reservation of exactly `len` bytes, if any.
-pub fn take(len: usize) -> Option<Mmap> {
+/// A pooled reservation of exactly `len` bytes after a lead of `lead`
+/// (both page multiples), if any.
+pub fn take(lead: usize, len: usize) -> Option<Mmap> {
     let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-    let i = pool.iter().position(|m| m.len() == len)?;
+    let i = pool
+        .iter()
+        .position(|m| m.len() == len && m.lead() == lead)?;
     Some(pool.swap_remove(i))
 }
 
@@ -54,7 +57,7 @@ mod tests {
         // else refers to this fresh mapping.
         unsafe { map.as_ptr().add(pages(1)).write(0xab) };
         give(map, pages(2));
-        let again = take(len).expect("the reservation was kept");
+        let again = take(0, len).expect("the reservation was kept");
         assert_eq!(again.as_ptr(), addr);
         again.make_accessible(0, pages(2)).unwrap();
         // SAFETY: made readable just above; the pool handed it to us alone.
@@ -62,19 +65,24 @@ mod tests {
     }
 
     #[test]
-    fn only_a_reservation_of_exactly_the_length_is_taken() {
+    fn only_a_reservation_of_exactly_the_length_and_lead_is_taken() {
         let len = pages(11);
+        give(Mmap::reserve_with_lead(pages(1), len).unwrap(), 0);
+        assert!(take(0, pages(12)).is_none());
+        assert!(take(0, pages(10)).is_none());
+        assert!(take(0, len).is_none(), "no lead asked for");
+        assert!(take(pages(2), len).is_none(), "a longer lead asked for");
+        let again = take(pages(1), len).expect("the reservation was kept");
+        assert_eq!((again.lead(), again.len()), (pages(1), len));
         give(Mmap::reserve(len).unwrap(), 0);
-        assert!(take(pages(12)).is_none());
-        assert!(take(pages(10)).is_none());
-        assert_eq!(take(len).map(|m| m.len()), Some(len));
-        assert!(take(len).is_none(), "taken twice");
+        assert_eq!(take(0, len).map(|m| m.len()), Some(len));
+        assert!(take(0, len).is_none(), "taken twice");
     }
 
     #[test]
     fn an_empty_reservation_is_not_kept() {
         give(Mmap::reserve(0).unwrap(), 0);
-        assert!(take(0).is_none());
+        assert!(take(0, 0).is_none());
     }
 
     #[test]
@@ -84,7 +92,7 @@ mod tests {
             give(Mmap::reserve(len).unwrap(), 0);
         }
         let mut kept = 0;
-        while take(len).is_some() {
+        while take(0, len).is_some() {
             kept += 1;
         }
         // Other tests' reservations may hold some of the places: at most
