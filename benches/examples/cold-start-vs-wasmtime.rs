@@ -148,13 +148,32 @@ fn child(cli: &Cli, what: &str) -> Res<()> {
                 per_live(n, || faasm.restore().map_err(|e| e.to_string()))?
             }
         }
+        "pooling" if max => {
+            // The pool reserves all its slots at once, 4 GiB plus guards
+            // each: where the largest free stretch of the address space
+            // cannot hold that many, fewer slots are tried (a quarter less
+            // each time), and the result says how many could be reserved.
+            let mut slots = n.max(64);
+            let pool = loop {
+                match WasmtimeSide::pooling(&wasm, slots as u32) {
+                    Ok(pool) => break pool,
+                    Err(e) if slots > 64 && format!("{e:#}").contains("mmap failed") => {
+                        slots = (slots * 3 / 4).max(64);
+                    }
+                    Err(e) => return Err(wt_err(e)),
+                }
+            };
+            let (count, maps, why) = max_live(slots, || pool.start());
+            let why = if slots < n {
+                format!("{why} (a pool of {n} slots could not be reserved; {slots} could)")
+            } else {
+                why
+            };
+            (count, maps, why)
+        }
         "pooling" => {
             let pool = WasmtimeSide::pooling(&wasm, n.max(64) as u32).map_err(wt_err)?;
-            if max {
-                max_live(n, || pool.start())
-            } else {
-                per_live(n, || pool.start().map_err(wt_err))?
-            }
+            per_live(n, || pool.start().map_err(wt_err))?
         }
         "on-demand" => {
             let d = WasmtimeSide::on_demand(&wasm).map_err(wt_err)?;
