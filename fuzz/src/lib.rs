@@ -6,8 +6,11 @@
 //! - `exec`: generated modules are instantiated and every export called;
 //! - `diff`: the same on faasm and on the wasmi interpreter, comparing
 //!   results, traps, exported globals, memories and tables after each call;
-//! - `artifact`: corrupted artifacts must fail to load, never crash.
+//! - `artifact`: corrupted artifacts must fail to load, never crash;
+//! - `addr`: generated loads and stores at `x + c` near zero, the end of
+//!   memory and the guards, on both engines like `diff` (`addr.rs`).
 
+pub mod addr;
 pub mod artifact;
 pub mod cases;
 pub mod faasm_side;
@@ -27,6 +30,8 @@ pub enum Mode {
     Exec,
     Diff,
     Artifact,
+    /// Address shapes the compiler folds (`addr.rs`), against the oracle.
+    Addr,
 }
 
 impl Mode {
@@ -36,6 +41,7 @@ impl Mode {
             Mode::Exec => "exec",
             Mode::Diff => "diff",
             Mode::Artifact => "artifact",
+            Mode::Addr => "addr",
         }
     }
 }
@@ -84,6 +90,9 @@ pub fn run_one(runner: &Runner, mode: Mode, seed: u64, case: u64) -> (Verdict, O
 pub fn case_input(mode: Mode, seed: u64, case: u64, opts: &smith::GenOptions) -> Option<Vec<u8>> {
     let mut opts = opts.clone();
     opts.unsupported_features = mode == Mode::Compile;
+    if mode == Mode::Addr {
+        return addr::generate(seed, case).ok().map(|g| g.wasm);
+    }
     let g = smith::generate(seed, case, &opts).ok()?;
     if mode == Mode::Artifact {
         let mut rng = g.rng;
@@ -151,7 +160,12 @@ fn run_case(runner: &Runner, mode: Mode, seed: u64, case: u64) -> (Verdict, Case
     if mode == Mode::Compile {
         opts.unsupported_features = true;
     }
-    let generated = match crate::smith::generate(seed, case, &opts) {
+    let generated = if mode == Mode::Addr {
+        addr::generate(seed, case)
+    } else {
+        crate::smith::generate(seed, case, &opts)
+    };
+    let generated = match generated {
         Ok(g) => g,
         Err(e) => {
             runner.log(|| e.clone());
@@ -182,6 +196,11 @@ fn run_case(runner: &Runner, mode: Mode, seed: u64, case: u64) -> (Verdict, Case
             runner.diff_wasm(&wasm, &mut rng, strategy)
         }
         Mode::Artifact => return artifact::run(runner, &wasm, &mut rng),
+        Mode::Addr => {
+            let strategy = addr::memory_strategy(&mut rng);
+            runner.log(|| format!("memory strategy {strategy:?}"));
+            runner.diff_wasm(&wasm, &mut rng, strategy)
+        }
     };
     (
         verdict,

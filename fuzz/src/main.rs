@@ -263,7 +263,7 @@ fn run_file(args: &Args, path: &std::path::Path) -> i32 {
     let mut rng = smith::case_rng(args.seed, args.case.unwrap_or(0));
     let strategy = strategy_from(&args.strategy);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match args.mode {
-        Mode::Diff => runner.diff_wasm(&wasm, &mut rng, strategy),
+        Mode::Diff | Mode::Addr => runner.diff_wasm(&wasm, &mut rng, strategy),
         Mode::Exec => runner.exec_wasm(&wasm, &mut rng, strategy),
         Mode::Compile => faasm_fuzz::cases::compile_wasm(&wasm),
         Mode::Artifact => faasm_fuzz::artifact::run(&runner, &wasm, &mut rng).0,
