@@ -45,6 +45,18 @@ pub struct CompiledFunc {
     pub len: u32,
 }
 
+/// Code of a function inlined into another (faasmc copies small callees
+/// into their direct callers): `[start, end)` of `text` runs the body of
+/// `func_index`, inside the function whose code holds the range. Backtraces
+/// list that function as a frame of its own, above its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InlinedRange {
+    pub start: u32,
+    pub end: u32,
+    /// Wasm function index (imports first) of the inlined function.
+    pub func_index: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrapSite {
     /// Offset in `text` of the instruction that traps.
@@ -74,6 +86,8 @@ pub struct Artifact {
     pub host_trampolines: Vec<(TypeIndex, u32)>,
     /// Sorted by offset.
     pub traps: Vec<TrapSite>,
+    /// Sorted by start, non-empty and disjoint.
+    pub inlined: Vec<InlinedRange>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -203,7 +217,35 @@ impl Artifact {
         if !self.traps.iter().all(|t| in_text(t.offset)) {
             return bad("trap site");
         }
+        if !self
+            .inlined
+            .iter()
+            .all(|r| r.start < r.end && r.end as u64 <= text)
+        {
+            return bad("inlined range");
+        }
+        if !self.inlined.windows(2).all(|w| w[0].end <= w[1].start) {
+            return Err(ArtifactError::Decode(
+                "inlined ranges unsorted or overlapping".into(),
+            ));
+        }
+        if self
+            .inlined
+            .iter()
+            .any(|r| r.func_index >= self.info.funcs.len() as u32)
+        {
+            return Err(ArtifactError::Decode(
+                "inlined range names no function".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// The function inlined at `offset`, if the code there is one's.
+    pub fn inlined_at(&self, offset: u32) -> Option<u32> {
+        let i = self.inlined.partition_point(|r| r.start <= offset);
+        let r = self.inlined.get(i.checked_sub(1)?)?;
+        (offset < r.end).then_some(r.func_index)
     }
 
     /// The trap kind recorded for the instruction at `offset`, if any.

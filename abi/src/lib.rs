@@ -17,7 +17,8 @@ mod validate;
 mod vmctx;
 
 pub use artifact::{
-    ARTIFACT_MAGIC, Artifact, ArtifactError, CompiledFunc, MemoryStrategy, TrapSite, lookup_trap,
+    ARTIFACT_MAGIC, Artifact, ArtifactError, CompiledFunc, InlinedRange, MemoryStrategy, TrapSite,
+    lookup_trap,
 };
 pub use builtins::{Builtin, BuiltinParam};
 pub use features::{DEFAULT_COMPILE_TIME_LIMIT, Features};

@@ -13,7 +13,7 @@
 /// runtime whose version string is equal (the layouts in this crate are
 /// versioned with it).
 pub fn compiler_version() -> String {
-    format!("faasmc {} (abi 7)", env!("CARGO_PKG_VERSION"))
+    format!("faasmc {} (abi 8)", env!("CARGO_PKG_VERSION"))
 }
 
 /// The triple this crate was built for, as the compiler writes it.

@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p faasm-benches --example kernels-vs-wasmtime \
-//!     [-- --reps N --only NAME[,NAME..] --json --poll-interrupts --wasmtime-epoch]
+//!     [-- --reps N --only NAME[,NAME..] --json --poll-interrupts --no-inline --wasmtime-epoch]
 //! ```
 //!
 //! For each wasm build of the kernels (scalar, `-msimd128`) the SAME `.wasm`
@@ -64,6 +64,10 @@ struct Cli {
     /// Compile faasm's loops with a poll of the interrupt word.
     #[arg(long)]
     poll_interrupts: bool,
+    /// Compile faasm without inlining small functions into their callers
+    /// (to measure what it buys).
+    #[arg(long)]
+    no_inline: bool,
     /// Turn on wasmtime's epoch interruption (a check at loop headers and
     /// function entries, as faasm's `--poll-interrupts`).
     #[arg(long)]
@@ -557,6 +561,7 @@ fn main() {
     };
     let faasm_engine = faasm_runtime::Engine::new(faasm_runtime::Config {
         poll_interrupts: cli.poll_interrupts,
+        inline: !cli.no_inline,
         ..faasm_runtime::Config::default()
     });
     let mut config = wasmtime::Config::new();

@@ -4,7 +4,7 @@
 use crate::link::{self, CallReloc, CompiledCode};
 use crate::module_env::{self, FunctionBodyData};
 use crate::translate::{self, FUNC_NAMESPACE, FuncEnv};
-use crate::{CompileConfig, CompileError, isa, signature, trampolines, traps};
+use crate::{CompileConfig, CompileError, inline, isa, signature, trampolines, traps};
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
@@ -73,21 +73,9 @@ impl Isas {
             .as_deref()
     }
 
-    fn for_body(&self, body: &FunctionBodyData<'_>) -> &dyn TargetIsa {
-        let range = body.body.range();
-        let bytes = range.end - range.start;
-        let locals: u64 = body
-            .body
-            .get_locals_reader()
-            .map(|r| {
-                r.into_iter()
-                    .filter_map(Result::ok)
-                    .map(|(n, _)| u64::from(n))
-                    .sum()
-            })
-            .unwrap_or(0);
-        let large =
-            bytes > LARGE_BODY_BYTES || locals.saturating_mul(bytes) > LARGE_LOCALS_BY_BYTES;
+    /// The generator for a function: the linear-time one if `large`
+    /// ([`is_large`]) and it could be made.
+    fn for_size(&self, large: bool) -> &dyn TargetIsa {
         // It differs from `normal` in one setting: if that failed, the
         // usual allocator is still correct, only slow.
         match large.then(|| self.large()).flatten() {
@@ -95,6 +83,24 @@ impl Isas {
             None => &*self.normal,
         }
     }
+}
+
+/// Whether `body` is past the thresholds that send it to the linear-time
+/// allocator.
+fn is_large(body: &FunctionBodyData<'_>) -> bool {
+    let range = body.body.range();
+    let bytes = range.end - range.start;
+    let locals: u64 = body
+        .body
+        .get_locals_reader()
+        .map(|r| {
+            r.into_iter()
+                .filter_map(Result::ok)
+                .map(|(n, _)| u64::from(n))
+                .sum()
+        })
+        .unwrap_or(0);
+    bytes > LARGE_BODY_BYTES || locals.saturating_mul(bytes) > LARGE_LOCALS_BY_BYTES
 }
 
 pub fn compile(wasm: &[u8], config: &CompileConfig) -> Result<Artifact, CompileError> {
@@ -121,35 +127,24 @@ pub fn compile_with_timings(
         offsets: VMOffsets::new(&info),
         config,
     };
-    let outputs: Vec<Result<FuncOutput, CompileError>> = if config.parallel {
-        bodies
-            .into_par_iter()
-            .enumerate()
-            .map_init(Worker::default, |w, (i, body)| {
-                within_limit(config, start)?;
-                w.compile_func(isas.for_body(&body), &env, i, body)
-            })
-            .collect()
-    } else {
-        // Sequentially there is no reason to compile past the first error.
-        let mut w = Worker::default();
-        let mut outputs = Vec::with_capacity(bodies.len());
-        for (i, body) in bodies.into_iter().enumerate() {
-            let out = within_limit(config, start)
-                .and_then(|()| w.compile_func(isas.for_body(&body), &env, i, body));
-            let failed = out.is_err();
-            outputs.push(out);
-            if failed {
-                break;
-            }
-        }
-        outputs
-    };
-    // The first failing function in index order, whatever finished first,
-    // so the reported error does not depend on thread scheduling.
+    // Translate every function first, so each one can be compiled with
+    // the bodies of the small functions it calls (inline.rs).
+    let translated = run_all(config, bodies, |w, i, body| {
+        within_limit(config, start)?;
+        let large = is_large(&body);
+        w.translate_func(&env, i, body, large)
+    })?;
+    let callees = config
+        .inline
+        .then(|| inline::Callees::new(info.num_imported_funcs, translated.iter().map(|t| &t.func)));
+    let outputs = run_all(config, translated, |w, i, t| {
+        within_limit(config, start)?;
+        let isa = isas.for_size(t.large);
+        let callees = callees.as_ref().filter(|_| !t.large);
+        w.compile_func(isa, info.num_imported_funcs + i as u32, t, callees)
+    })?;
     let mut funcs = Vec::with_capacity(outputs.len());
     for out in outputs {
-        let out = out?;
         timings.translation += out.translation;
         timings.codegen += out.codegen;
         funcs.push(out.code);
@@ -217,6 +212,7 @@ pub fn compile_with_timings(
             .zip(host_offsets.iter().copied())
             .collect(),
         traps: layout.traps,
+        inlined: layout.inlined,
         text: layout.text,
         info,
     };
@@ -235,6 +231,41 @@ fn host_trampoline_types(imports: &[faasm_abi::Import]) -> Vec<TypeIndex> {
         })
         .collect();
     types.into_iter().collect()
+}
+
+/// Runs `f` on every item, on the rayon pool if the config says so, with
+/// one [`Worker`] per thread. The error returned is the first in index
+/// order, whatever finished first, so it does not depend on scheduling;
+/// sequentially there is no reason to go past it.
+fn run_all<T: Send, U: Send>(
+    config: &CompileConfig,
+    items: Vec<T>,
+    f: impl Fn(&mut Worker, usize, T) -> Result<U, CompileError> + Sync + Send,
+) -> Result<Vec<U>, CompileError> {
+    if config.parallel {
+        let outputs: Vec<Result<U, CompileError>> = items
+            .into_par_iter()
+            .enumerate()
+            .map_init(Worker::default, |w, (i, item)| f(w, i, item))
+            .collect();
+        outputs.into_iter().collect()
+    } else {
+        let mut w = Worker::default();
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| f(&mut w, i, item))
+            .collect()
+    }
+}
+
+/// A function translated to Cranelift IR, not yet optimised.
+struct Translated {
+    func: ir::Function,
+    translation: Duration,
+    /// Compiled by the linear-time allocator ([`Isas::for_body`]); such a
+    /// function takes no inlined bodies, being large already.
+    large: bool,
 }
 
 struct FuncOutput {
@@ -261,17 +292,17 @@ impl Default for Worker {
 }
 
 impl Worker {
-    fn compile_func(
+    /// Translates (and validates) one function body to Cranelift IR.
+    fn translate_func(
         &mut self,
-        isa: &dyn TargetIsa,
         env: &FuncEnv<'_>,
         defined_index: usize,
         body: FunctionBodyData<'_>,
-    ) -> Result<FuncOutput, CompileError> {
+        large: bool,
+    ) -> Result<Translated, CompileError> {
         let index = env.info.num_imported_funcs + defined_index as u32;
         let ty = env.info.func_type(index);
-        self.ctx.clear();
-        self.ctx.func = ir::Function::with_name_signature(
+        let mut func = ir::Function::with_name_signature(
             UserFuncName::user(FUNC_NAMESPACE, index),
             signature::wasm_signature(ty),
         );
@@ -285,7 +316,7 @@ impl Worker {
             index,
             &body.body,
             &mut validator,
-            &mut self.ctx.func,
+            &mut func,
             &mut self.builder,
         );
         let translation = t.elapsed();
@@ -296,16 +327,41 @@ impl Worker {
             self.builder = FunctionBuilderContext::new();
             return Err(e);
         }
+        Ok(Translated {
+            func,
+            translation,
+            large,
+        })
+    }
 
-        let t = Instant::now();
-        let code = emit(isa, &mut self.ctx).map_err(|message| CompileError::Codegen {
+    /// Inlines what `callees` offers into `t` (if given) and generates
+    /// its code.
+    fn compile_func(
+        &mut self,
+        isa: &dyn TargetIsa,
+        index: u32,
+        t: Translated,
+        callees: Option<&inline::Callees>,
+    ) -> Result<FuncOutput, CompileError> {
+        let failed = |message: String| CompileError::Codegen {
             func: index,
             message,
-        })?;
+        };
+        let start = Instant::now();
+        self.ctx.clear();
+        self.ctx.func = t.func;
+        if let Some(callees) = callees {
+            let mut inliner = callees.for_caller();
+            self.ctx
+                .inline(&mut inliner)
+                .map_err(|e| failed(format!("inlining: {e}")))?;
+            inliner.mark_inlined(&mut self.ctx.func);
+        }
+        let code = emit(isa, &mut self.ctx).map_err(failed)?;
         Ok(FuncOutput {
             code,
-            translation,
-            codegen: t.elapsed(),
+            translation: t.translation,
+            codegen: start.elapsed(),
         })
     }
 
@@ -390,10 +446,25 @@ fn emit(isa: &dyn TargetIsa, ctx: &mut Context) -> Result<CompiledCode, String> 
         })
         .collect::<Result<_, _>>()?;
 
+    // Code whose source location is set came from an inlined callee
+    // (`inline::Inliner::mark_inlined`); adjacent pieces of one callee
+    // make one range.
+    let mut inlined: Vec<(u32, u32, u32)> = Vec::new();
+    for r in compiled.buffer.get_srclocs_sorted() {
+        if r.loc.is_default() || r.start >= r.end {
+            continue;
+        }
+        match inlined.last_mut() {
+            Some(last) if last.1 == r.start && last.2 == r.loc.bits() => last.1 = r.end,
+            _ => inlined.push((r.start, r.end, r.loc.bits())),
+        }
+    }
+
     Ok(CompiledCode {
         code: compiled.code_buffer().to_vec(),
         relocs,
         traps,
+        inlined,
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod driver;
 mod error;
+mod inline;
 mod isa;
 mod link;
 mod module_env;
@@ -45,6 +46,10 @@ pub struct CompileConfig {
     /// of producing wrong code. Slow, so the default is on only in debug
     /// builds, or when the environment says so ([`verify_ir_default`]).
     pub verify_ir: bool,
+    /// Copy small functions into their direct callers (`inline.rs`).
+    /// Off only to measure what it buys; backtraces list inlined
+    /// functions either way.
+    pub inline: bool,
 }
 
 impl Default for CompileConfig {
@@ -57,6 +62,7 @@ impl Default for CompileConfig {
             features: Features::default(),
             time_limit: Some(DEFAULT_COMPILE_TIME_LIMIT),
             verify_ir: verify_ir_default(),
+            inline: true,
         }
     }
 }

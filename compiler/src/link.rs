@@ -2,7 +2,7 @@
 //! between them, so the artifact needs no load-time relocations.
 
 use cranelift_codegen::binemit::Reloc;
-use faasm_abi::{TrapKind, TrapSite};
+use faasm_abi::{InlinedRange, TrapKind, TrapSite};
 
 /// Every function starts on a 32-byte boundary: Cranelift's preferred
 /// function alignment on x86-64 and aarch64 (`TargetIsa::function_alignment`),
@@ -38,6 +38,9 @@ pub(crate) struct CompiledCode {
     pub relocs: Vec<CallReloc>,
     /// Offsets relative to the start of `code`.
     pub traps: Vec<(u32, TrapKind)>,
+    /// `(start, end, func_index)`: code copied from an inlined function,
+    /// relative to the start of `code`, sorted and disjoint.
+    pub inlined: Vec<(u32, u32, u32)>,
 }
 
 /// The result of layout: text plus where each input landed.
@@ -47,6 +50,8 @@ pub(crate) struct Layout {
     pub offsets: Vec<u32>,
     /// Sorted by offset.
     pub traps: Vec<TrapSite>,
+    /// Sorted by start (pieces are laid out in order).
+    pub inlined: Vec<InlinedRange>,
 }
 
 /// Places `pieces` one after another, then patches every call.
@@ -61,6 +66,7 @@ pub(crate) fn link(
     let mut text = Vec::new();
     let mut offsets = Vec::with_capacity(pieces.len());
     let mut traps = Vec::new();
+    let mut inlined = Vec::new();
     for (i, piece) in pieces.iter().enumerate() {
         text.resize(text.len().next_multiple_of(FUNC_ALIGN), PAD);
         let start = u32::try_from(text.len()).map_err(|_| too_big(i))?;
@@ -70,6 +76,16 @@ pub(crate) fn link(
             offset: start + off,
             kind,
         }));
+        inlined.extend(
+            piece
+                .inlined
+                .iter()
+                .map(|&(s, e, func_index)| InlinedRange {
+                    start: start + s,
+                    end: start + e,
+                    func_index,
+                }),
+        );
     }
     u32::try_from(text.len()).map_err(|_| too_big(pieces.len().saturating_sub(1)))?;
 
@@ -91,6 +107,7 @@ pub(crate) fn link(
         text,
         offsets,
         traps,
+        inlined,
     })
 }
 
@@ -171,11 +188,12 @@ mod tests {
     }
 
     #[test]
-    fn layout_aligns_pads_and_sorts_traps() {
+    fn layout_aligns_pads_and_places_traps_and_inlined_ranges() {
         let a = CompiledCode {
             code: vec![0x90; 5],
             relocs: vec![],
             traps: vec![(3, TrapKind::Unreachable)],
+            inlined: vec![(1, 4, 9)],
         };
         let b = CompiledCode {
             code: vec![0xe8, 0, 0, 0, 0, 0xc3],
@@ -186,6 +204,7 @@ mod tests {
                 addend: -4,
             }],
             traps: vec![(0, TrapKind::HostError)],
+            inlined: vec![],
         };
         let l = link(&[&b, &a], |f| (f == 7).then_some(1)).unwrap();
         assert_eq!(l.offsets, vec![0, FUNC_ALIGN as u32]);
@@ -202,6 +221,15 @@ mod tests {
                 (0, TrapKind::HostError),
                 (FUNC_ALIGN as u32 + 3, TrapKind::Unreachable)
             ]
+        );
+        let base = FUNC_ALIGN as u32;
+        assert_eq!(
+            l.inlined,
+            vec![InlinedRange {
+                start: base + 1,
+                end: base + 4,
+                func_index: 9
+            }]
         );
         assert_eq!(link(&[&a, &b], |_| None).err().unwrap().0, 1);
     }

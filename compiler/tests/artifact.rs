@@ -113,3 +113,73 @@ fn the_runtime_side_check_accepts_what_this_compiler_writes() {
         Err(ArtifactError::CannotRun { .. })
     ));
 }
+
+/// `$small` is copied into both callers; `$big` (past the size limit) is
+/// not.
+const CALLS: &str = r#"(module
+  (func $small (param i32) (result i32) local.get 0 i32.const 3 i32.mul)
+  (func $big (param i32) (result i32)
+    local.get 0
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5))
+    (i32.add (i32.const 1)) (i32.mul (i32.const 3)) (i32.xor (i32.const 5)))
+  (func (export "a") (param i32) (result i32) (call $small (local.get 0)))
+  (func (export "b") (param i32) (result i32) (call $big (call $small (local.get 0)))))"#;
+
+fn compile_calls(inline: bool) -> Artifact {
+    let config = faasm_compiler::CompileConfig {
+        inline,
+        ..Default::default()
+    };
+    faasm_compiler::compile(&wat(CALLS), &config).unwrap()
+}
+
+#[test]
+fn small_direct_callees_are_recorded_as_inlined_ranges() {
+    let a = compile_calls(true);
+    assert!(
+        a.inlined.iter().all(|r| r.func_index == 0),
+        "{:?}",
+        a.inlined
+    );
+    // Both callers (functions 2 and 3) hold a copy, inside their code.
+    for caller in [2usize, 3] {
+        let f = a.funcs[caller];
+        let inside =
+            |r: &&faasm_abi::InlinedRange| f.offset <= r.start && r.end <= f.offset + f.len;
+        let r = a.inlined.iter().find(inside).expect("a copy in the caller");
+        assert_eq!(a.inlined_at(r.start), Some(0));
+        assert_eq!(a.inlined_at(r.end - 1), Some(0));
+    }
+    assert_eq!(a.inlined_at(a.funcs[0].offset), None);
+    let back = Artifact::deserialize(&a.serialize(&key()), &key()).unwrap();
+    assert_eq!(back, a);
+
+    assert_eq!(compile_calls(false).inlined, []);
+}
+
+#[test]
+fn a_bad_inlined_range_is_refused() {
+    let good = compile_calls(true);
+    assert_eq!(good.inlined.len(), 2);
+    let refused = |edit: &dyn Fn(&mut Artifact)| {
+        let mut a = good.clone();
+        edit(&mut a);
+        let got = Artifact::deserialize(&a.serialize(&key()), &key());
+        assert!(matches!(got, Err(ArtifactError::Decode(_))), "{got:?}");
+    };
+    refused(&|a| a.inlined[0].func_index = 4);
+    refused(&|a| a.inlined[1].end = a.text.len() as u32 + 1);
+    refused(&|a| a.inlined[0].end = a.inlined[0].start);
+    refused(&|a| a.inlined.swap(0, 1));
+    refused(&|a| a.inlined[1].start = a.inlined[0].end - 1);
+}

@@ -136,7 +136,10 @@ fn explicit_bounds_and_options_reach_the_artifact() {
     let dir = scratch("opts");
     let input = dir.join("m.wasm");
     let output = dir.join("m.faasm");
-    std::fs::write(&input, wat("(module (memory 1))")).unwrap();
+    let small_callee = r#"(module (memory 1)
+        (func $f (result i32) i32.const 1)
+        (func (export "g") (result i32) call $f))"#;
+    std::fs::write(&input, wat(small_callee)).unwrap();
     let out = faasmc(&[
         "compile",
         path(&input),
@@ -147,6 +150,7 @@ fn explicit_bounds_and_options_reach_the_artifact() {
         "--opt-level",
         "none",
         "--sequential",
+        "--no-inline",
     ]);
     assert!(
         out.status.success(),
@@ -157,6 +161,18 @@ fn explicit_bounds_and_options_reach_the_artifact() {
     let a = faasm_abi::Artifact::deserialize(&std::fs::read(&output).unwrap(), &key).unwrap();
     assert_eq!(a.memory_strategy, faasm_abi::MemoryStrategy::Explicit);
     assert!(a.poll_interrupts);
+    assert_eq!(a.inlined, []);
+    // By default the callee is inlined, and `info` says so.
+    assert!(
+        faasmc(&["compile", path(&input), "-o", path(&output)])
+            .status
+            .success()
+    );
+    let out = String::from_utf8_lossy(&faasmc(&["info", path(&output)]).stdout).into_owned();
+    assert!(
+        out.contains("inlined:    1 function(s) copied into callers"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -21,6 +21,9 @@ pub struct Config {
     pub max_wasm_stack: usize,
     /// Compile functions in parallel.
     pub parallel_compilation: bool,
+    /// Copy small wasm functions into their direct callers (see
+    /// `faasm_compiler::CompileConfig::inline`); off only to measure it.
+    pub inline: bool,
     /// WebAssembly proposals accepted beyond 2.0.
     pub features: faasm_abi::Features,
     /// A cap, in 64 KiB pages, on every linear memory a module defines
@@ -58,6 +61,7 @@ impl Default for Config {
             poll_interrupts: false,
             max_wasm_stack: 1 << 20,
             parallel_compilation: true,
+            inline: true,
             features: faasm_abi::Features::default(),
             max_memory_pages: None,
             artifact_key: process_key(),
@@ -96,6 +100,7 @@ impl Config {
             memory_strategy: self.memory_strategy,
             poll_interrupts: self.poll_interrupts,
             parallel: self.parallel_compilation,
+            inline: self.inline,
             features: self.features,
             time_limit: self.compile_time_limit,
             ..Default::default()

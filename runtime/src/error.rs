@@ -66,14 +66,21 @@ pub struct Frame {
     pub func_index: u32,
     /// Its name from the name section, if any.
     pub func_name: Option<String>,
+    /// The compiler copied this function into the next frame's (so it has
+    /// no stack frame of its own).
+    pub inlined: bool,
 }
 
 impl std::fmt::Display for Frame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.func_name {
-            Some(n) => write!(f, "`{n}` (function {})", self.func_index),
-            None => write!(f, "function {}", self.func_index),
+            Some(n) => write!(f, "`{n}` (function {})", self.func_index)?,
+            None => write!(f, "function {}", self.func_index)?,
         }
+        if self.inlined {
+            f.write_str(", inlined")?;
+        }
+        Ok(())
     }
 }
 

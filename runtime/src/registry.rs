@@ -20,6 +20,12 @@ impl ModuleCode {
         let defined = self.artifact.defined_func_at(off)?;
         Some(self.artifact.info.num_imported_funcs + defined)
     }
+
+    /// Wasm function index of the function inlined at `pc`, if any.
+    pub fn inlined_at(&self, pc: usize) -> Option<u32> {
+        let off = u32::try_from(pc.checked_sub(self.code.base() as usize)?).ok()?;
+        self.artifact.inlined_at(off)
+    }
 }
 
 struct Entry {

@@ -363,3 +363,44 @@ fn huge_functions_compile_with_the_linear_allocator_and_run_correctly() {
         );
     }
 }
+
+/// `$middle` is small, so it is compiled into `outer`; `$inner` stays a
+/// call from that copy. A trap below it still lists every wasm function,
+/// the copied one marked as inlined.
+#[test]
+fn an_inlined_function_keeps_its_frame_marked_inlined() {
+    let (inst, _) = nested_instance();
+    let t = trap(call(&inst, "outer", &[Val::I32(0)]));
+    let inlined: Vec<(String, bool)> = names(&t.backtrace)
+        .into_iter()
+        .zip(t.backtrace.frames.iter().map(|f| f.inlined))
+        .collect();
+    assert_eq!(
+        inlined,
+        [
+            ("inner".into(), false),
+            ("middle".into(), true),
+            ("#4".into(), false)
+        ]
+    );
+    let full = format!("{t:#}");
+    assert!(full.contains("1: `middle` (function 3), inlined"), "{full}");
+}
+
+/// A trap raised by code copied from `$inner` into its caller names
+/// `$inner`, as without inlining.
+#[test]
+fn a_trap_in_inlined_code_names_the_inlined_function() {
+    let inst = instantiate(
+        r#"(module
+             (func $div (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+             (func (export "go") (param i32) (result i32) (call $div (i32.const 7) (local.get 0))))"#,
+    );
+    assert_eq!(call_i32(&inst, "go", &[Val::I32(2)]), 3);
+    let t = trap(call(&inst, "go", &[Val::I32(0)]));
+    assert_eq!(t.kind(), Some(TrapKind::IntegerDivisionByZero));
+    assert_eq!(t.func_name.as_deref(), Some("div"));
+    assert_eq!(names(&t.backtrace), ["div", "#1"]);
+    assert!(t.backtrace.frames[0].inlined);
+    assert!(!t.backtrace.frames[1].inlined);
+}

@@ -180,6 +180,7 @@ fn build() -> Artifact {
         entry_trampolines: vec![(0, entry)],
         host_trampolines: vec![(0, host)],
         traps: t.traps,
+        inlined: vec![],
     }
 }
 

@@ -49,6 +49,9 @@ enum Command {
         /// Compile functions on one thread.
         #[arg(long)]
         sequential: bool,
+        /// Do not copy small functions into their direct callers.
+        #[arg(long)]
+        no_inline: bool,
     },
     /// Describe an artifact.
     Info { artifact: PathBuf },
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
             poll_interrupts,
             opt_level,
             sequential,
+            no_inline,
         } => {
             let memory_strategy = if explicit_bounds {
                 MemoryStrategy::Explicit
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
                 memory_strategy,
                 poll_interrupts,
                 parallel: !sequential,
+                inline: !no_inline,
                 opt_level: match opt_level {
                     OptLevel::None => "none",
                     OptLevel::Speed => "speed",
@@ -271,6 +276,12 @@ fn info(path: &Path) -> Result<(), String> {
         "functions:  {} defined, {} imported",
         a.funcs.len(),
         i.num_imported_funcs
+    );
+    let inlined: std::collections::BTreeSet<u32> = a.inlined.iter().map(|r| r.func_index).collect();
+    println!(
+        "inlined:    {} function(s) copied into callers, {} range(s)",
+        inlined.len(),
+        a.inlined.len()
     );
     println!("types:      {}", i.types.len());
     println!(

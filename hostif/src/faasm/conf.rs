@@ -51,6 +51,7 @@ mod tests {
         let frame = |i: u32, n: Option<&str>| faasm_runtime::Frame {
             func_index: i,
             func_name: n.map(str::to_string),
+            inlined: false,
         };
         let bt = Backtrace {
             frames: vec![
