@@ -1,7 +1,7 @@
 //! Compiles a wasm module with faasm and disassembles one function with
 //! `objdump` (binutils), to inspect hot-loop quality when a kernel ratio
 //! is bad:
-//!   cargo run --release -p faasm-benches --example dump_text -- FILE.wasm [FUNC-NAME] [--poll-interrupts] [--explicit]
+//!   cargo run --release -p faasm-benches --example dump_text -- FILE.wasm [FUNC-NAME] [--poll-interrupts] [--explicit] [--no-inline]
 //! Without FUNC-NAME it lists every function with its code size.
 
 use faasm_compiler::{CompileConfig, MemoryStrategy, compile};
@@ -16,12 +16,15 @@ fn main() {
         .collect();
     let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
     let Some(path) = positional.first() else {
-        eprintln!("usage: dump_text FILE.wasm [FUNC-NAME] [--poll-interrupts] [--explicit]");
+        eprintln!(
+            "usage: dump_text FILE.wasm [FUNC-NAME] [--poll-interrupts] [--explicit] [--no-inline] [--no-inline]"
+        );
         std::process::exit(2);
     };
     let wasm = std::fs::read(path).expect("read wasm");
     let mut config = CompileConfig {
         poll_interrupts: flags.contains(&"--poll-interrupts"),
+        inline: !flags.contains(&"--no-inline"),
         ..CompileConfig::default()
     };
     if flags.contains(&"--explicit") {
@@ -39,7 +42,7 @@ fn main() {
     };
     let Some(wanted) = positional.get(1) else {
         for (i, f) in artifact.funcs.iter().enumerate() {
-            println!("{:>8} bytes  {}", f.len, name_of(i));
+            println!("{:>8} bytes at {:#08x}  {}", f.len, f.offset, name_of(i));
         }
         return;
     };
