@@ -263,7 +263,7 @@ fn run_all<T: Send, U: Send>(
 struct Translated {
     func: ir::Function,
     translation: Duration,
-    /// Compiled by the linear-time allocator ([`Isas::for_body`]); such a
+    /// Compiled by the linear-time allocator ([`is_large`]); such a
     /// function takes no inlined bodies, being large already.
     large: bool,
 }
