@@ -300,4 +300,30 @@ mod tests {
         assert_eq!(left, [0]);
         assert!(inst_count(&func) > inst_count(&f));
     }
+
+    #[test]
+    fn each_copy_is_tagged_with_its_own_callee() {
+        let (a, b) = (function(0, 3, &[]), function(1, 6, &[]));
+        let caller = function(2, 0, &[0, 1, 0]);
+        let (left, func) = inline_into(0, &[a.clone(), b.clone(), caller.clone()], caller);
+        assert_eq!(left, []);
+        let mut tags = std::collections::BTreeMap::<u32, usize>::new();
+        for inst in func
+            .layout
+            .blocks()
+            .flat_map(|b| func.layout.block_insts(b))
+        {
+            let loc = func.srcloc(inst);
+            if !loc.is_default() {
+                *tags.entry(loc.bits()).or_default() += 1;
+            }
+        }
+        // Every copied instruction but the `return`s (which become jumps
+        // to the continuation, numbered with the copy) keeps its callee.
+        let copied = |f: &ir::Function| inst_count(f) - 1;
+        let (na, nb) = (tags[&0], tags[&1]);
+        assert_eq!(tags.len(), 2, "{tags:?}");
+        assert!(na >= 2 * copied(&a) && na <= 2 * inst_count(&a), "{tags:?}");
+        assert!(nb >= copied(&b) && nb <= inst_count(&b), "{tags:?}");
+    }
 }
