@@ -131,8 +131,7 @@ pub fn compile_with_timings(
     // the bodies of the small functions it calls (inline.rs).
     let translated = run_all(config, bodies, |w, i, body| {
         within_limit(config, start)?;
-        let large = is_large(&body);
-        w.translate_func(&env, i, body, large)
+        w.translate_func(&env, i, body)
     })?;
     let callees = config
         .inline
@@ -298,8 +297,8 @@ impl Worker {
         env: &FuncEnv<'_>,
         defined_index: usize,
         body: FunctionBodyData<'_>,
-        large: bool,
     ) -> Result<Translated, CompileError> {
+        let large = is_large(&body);
         let index = env.info.num_imported_funcs + defined_index as u32;
         let ty = env.info.func_type(index);
         let mut func = ir::Function::with_name_signature(

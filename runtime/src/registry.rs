@@ -14,17 +14,20 @@ pub(crate) struct ModuleCode {
 }
 
 impl ModuleCode {
+    /// `pc`'s offset in the text, if it is at or past its start.
+    fn text_offset(&self, pc: usize) -> Option<u32> {
+        u32::try_from(pc.checked_sub(self.code.base() as usize)?).ok()
+    }
+
     /// Wasm function index of the defined function containing `pc`.
     pub fn func_index_at(&self, pc: usize) -> Option<u32> {
-        let off = u32::try_from(pc.checked_sub(self.code.base() as usize)?).ok()?;
-        let defined = self.artifact.defined_func_at(off)?;
+        let defined = self.artifact.defined_func_at(self.text_offset(pc)?)?;
         Some(self.artifact.info.num_imported_funcs + defined)
     }
 
     /// Wasm function index of the function inlined at `pc`, if any.
     pub fn inlined_at(&self, pc: usize) -> Option<u32> {
-        let off = u32::try_from(pc.checked_sub(self.code.base() as usize)?).ok()?;
-        self.artifact.inlined_at(off)
+        self.artifact.inlined_at(self.text_offset(pc)?)
     }
 }
 
